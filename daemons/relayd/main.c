@@ -1,0 +1,11 @@
+/*
+ * tlsgate-relayd — not built yet: this program only says so.
+ */
+#include <stdio.h>
+
+int
+main(void)
+{
+	fprintf(stderr, "tlsgate-relayd: not built yet in this version\n");
+	return 1;
+}
