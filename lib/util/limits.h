@@ -17,6 +17,9 @@
 #define TG_CONF_LINE_MAX	4096		/* bytes per line */
 #define TG_CONF_LIST_MAX	32		/* entries of a list key */
 #define TG_PATH_MAX		1024
+#define TG_CONF_TEXT_MAX	256		/* a free-text value, incl. NUL */
+#define TG_CONF_USER_MAX	33		/* a login name, incl. NUL */
+#define TG_CONF_HOST_MAX	46		/* IP text, INET6_ADDRSTRLEN */
 
 /* Store. */
 #define TG_STORE_BUSY_TIMEOUT_MS 5000
