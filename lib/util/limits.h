@@ -45,6 +45,16 @@
 #define TG_TLS_HANDSHAKE_TIMEOUT_S 30
 #define TG_CHAIN_MAX		10	/* certificates reported per chain */
 
+/* Certificates and keys (tls/cert). */
+#define TG_CERT_FILE_MAX	(1024 * 1024)	/* PEM file or buffer, bytes */
+#define TG_CERT_NAMES_MAX	64	/* SAN DNS names reported per cert */
+#define TG_CERT_TEXT_MAX	256	/* subject/issuer one-line text */
+#define TG_CERT_DAYS_MAX	3650	/* validity of a generated cert */
+
+/* SMTP client steps (Postfix smtp_connect_timeout, smtp_helo_timeout). */
+#define TG_SMTP_CONNECT_TIMEOUT_S 30
+#define TG_SMTP_GREETING_TIMEOUT_S 300
+
 /* MTA-STS (RFC 8461 §3.3). */
 #define TG_STS_BODY_MAX		(64 * 1024)
 #define TG_STS_FETCH_TIMEOUT_S	60
