@@ -61,9 +61,16 @@ SHARED_LIB := $(BUILD)/lib/libtlsgate.so.0
 all: $(STATIC_LIB) $(SHARED_LIB) $(DAEMON_BINS) $(BUILD)/bin/tlsgate \
      $(BUILD)/lib/pkgconfig/tlsgate.pc
 
+# V=1 shows the full commands.
+V ?= 0
+ifeq ($(V),0)
+Q := @
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
