@@ -25,6 +25,15 @@
 #define TG_STORE_BUSY_TIMEOUT_MS 5000
 #define TG_STORE_TEXT_MAX	(64 * 1024)	/* any text column we write */
 #define TG_STS_MX_MAX		32		/* mx patterns per policy */
+#define TG_STORE_ROUTE_MAX	(TG_DNAME_MAX + 8)	/* "host:port", "[v6]:port" */
+#define TG_STORE_RUA_MAX	1024	/* TLS-RPT rua: all URIs, comma-joined */
+#define TG_STORE_RUA_URIS_MAX	8	/* URIs in one rua */
+#define TG_STORE_NOTE_MAX	256	/* free-text notes on config rows */
+#define TG_STORE_USER_MAX	64	/* admin user name */
+#define TG_STORE_HASH_MAX	255	/* PHC password hash string */
+#define TG_STORE_META_KEY_MAX	64
+#define TG_STS_ID_MAX		32	/* RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT) */
+#define TG_CIDR_TEXT_MAX	49	/* INET6_ADDRSTRLEN - 1 + "/128" */
 
 /* DNS (RFC 7672 leaves these to the implementation; Postfix caps at 100). */
 #define TG_DNS_RR_MAX		100	/* records taken from one RRset */
