@@ -1,0 +1,1180 @@
+/*
+ * core/conf — see conf.h.
+ *
+ * Everything here is driven by keys[] below: a key's default is text that
+ * goes through the same parser as the file, `config show` prints with the
+ * same formatters the reload check compares with, and tg_conf_key_at hands
+ * the table to docs and tests.
+ */
+#include "core/conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "util/dname.h"
+
+#ifndef TG_SYSCONFDIR
+#define TG_SYSCONFDIR "/etc"
+#endif
+#define CONF_DEFAULT_PATH TG_SYSCONFDIR "/tlsgate/tlsgate.conf"
+#define CONF_ENV "TLSGATE_CONF"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define WHY_MAX 384		/* one value's complaint */
+#define QUOTE_MAX 80		/* bytes of a bad value quoted back */
+#define DNS_PORT 53
+
+/* enum keys store the index of the word, which is the core/log value. */
+_Static_assert(TG_LOG_DEBUG == 0 && TG_LOG_INFO == 1 && TG_LOG_WARN == 2 &&
+    TG_LOG_ERR == 3, "log.level words follow enum tg_log_level");
+_Static_assert(TG_LOG_STDERR == 0 && TG_LOG_SYSLOG == 1,
+    "log.dest words follow enum tg_log_dest");
+
+enum conf_type {
+	T_STRING, T_PATH, T_BOOL, T_INT, T_DURATION, T_ENUM, T_DOMAIN,
+	T_USER, T_LISTEN, T_FORWARD, T_STUB
+};
+
+#define F_EMPTY 1u		/* an empty value is allowed */
+
+struct conf_key {
+	struct tg_conf_keyinfo info;
+	enum conf_type type;
+	size_t off, size;	/* the field in struct tg_conf */
+	unsigned flags;
+	const char *unit;	/* int keys: "bytes" or NULL */
+};
+
+static const char *const log_dests[] = { "stderr", "syslog", NULL };
+static const char *const log_levels[] = { "debug", "info", "warn", "err",
+	NULL };
+
+#define FIELD(f) .off = offsetof(struct tg_conf, f), \
+	.size = sizeof(((struct tg_conf *)0)->f)
+#define KEY(n, t, tn, f) .info.name = (n), .type = (t), .info.type = (tn), \
+	FIELD(f)
+#define LIST(n, t, tn, f) KEY(n, t, tn, f), .info.is_list = 1
+#define RANGE(lo, hi) .info.min = (lo), .info.max = (hi)
+#define DEF(d) .info.default_text = (d)
+#define DOC(d) .info.doc = (d)
+#define RELOAD .info.reloadable = 1
+
+#define DAY (24 * 3600LL)
+
+static const struct conf_key keys[] = {
+	{ KEY("state_dir", T_PATH, "path", state_dir),
+	  DEF("/var/lib/tlsgate"),
+	  DOC("Directory of the store, private keys and certificates.") },
+	{ KEY("spool_dir", T_PATH, "path", spool_dir),
+	  DEF("/var/spool/tlsgate"),
+	  DOC("Directory of the mail queue.") },
+	{ KEY("run_dir", T_PATH, "path", run_dir),
+	  DEF("/run/tlsgate"),
+	  DOC("Directory of the pid files.") },
+	{ KEY("user", T_USER, "user", user), .flags = F_EMPTY,
+	  DEF("tlsgate"),
+	  DOC("User the daemons switch to after binding; empty: do not "
+	      "switch.") },
+	{ KEY("log.dest", T_ENUM, "enum", log_dest), .info.allowed = log_dests,
+	  DEF("stderr"),
+	  DOC("Where log lines go: stderr, or syslog (mail facility).") },
+	{ KEY("log.level", T_ENUM, "enum", log_level),
+	  .info.allowed = log_levels, RELOAD,
+	  DEF("info"),
+	  DOC("Lowest level logged: debug, info, warn or err.") },
+	{ LIST("relay.listen", T_LISTEN, "listen", relay_listen),
+	  DEF("127.0.0.1:10025"),
+	  DOC("Where relayd takes mail from the internal mail server.") },
+	{ LIST("mx.listen", T_LISTEN, "listen", mx_listen),
+	  DEF("*:25"),
+	  DOC("Where mxd takes mail from the Internet (the public MX).") },
+	{ LIST("sts.listen", T_LISTEN, "listen", sts_listen),
+	  DEF("*:443"),
+	  DOC("Where stsd serves MTA-STS policies (HTTPS).") },
+	{ LIST("rpt.listen", T_LISTEN, "listen", rpt_listen),
+	  DEF("*:8443"),
+	  DOC("Where rptd collects TLS-RPT reports (HTTPS).") },
+	{ LIST("admin.listen", T_LISTEN, "listen", admin_listen),
+	  DEF("127.0.0.1:9443"),
+	  DOC("Where controllerd serves the admin API and console (HTTPS).") },
+	{ KEY("relay.hostname", T_DOMAIN, "domain", relay_hostname),
+	  .flags = F_EMPTY, RELOAD,
+	  DEF(""),
+	  DOC("Our name in EHLO; empty: the machine's host name.") },
+	{ KEY("smtp.max_message_size", T_INT, "int", smtp_max_message_size),
+	  RANGE(1024, 2147483648LL), .unit = "bytes", RELOAD,
+	  DEF("52428800"),
+	  DOC("Largest message accepted, in bytes (SIZE, RFC 1870).") },
+	{ KEY("smtp.max_recipients", T_INT, "int", smtp_max_recipients),
+	  RANGE(1, 100000), RELOAD,
+	  DEF("1000"),
+	  DOC("Most recipients accepted for one message.") },
+	{ KEY("queue.max_lifetime", T_DURATION, "duration",
+	      queue_max_lifetime), RANGE(1, 100 * DAY), RELOAD,
+	  DEF("5d"),
+	  DOC("Bounce a message not delivered after this long.") },
+	{ KEY("dns.trust_anchor_file", T_PATH, "path", dns_trust_anchor_file),
+	  DEF("/usr/share/dns/root.key"),
+	  DOC("DNSSEC trust anchor of the root zone (DS or DNSKEY records).") },
+	{ LIST("dns.forward", T_FORWARD, "forward", dns_forward),
+	  DEF(""),
+	  DOC("Resolvers to forward queries to, IP[@PORT]; empty: recurse.") },
+	{ LIST("dns.stub", T_STUB, "stub", dns_stub),
+	  DEF(""),
+	  DOC("Servers to ask for a zone directly, ZONE=IP[@PORT].") },
+	{ KEY("dns.timeout", T_DURATION, "duration", dns_timeout),
+	  RANGE(1, 300), RELOAD,
+	  DEF(STR(TG_DNS_TIMEOUT_S) "s"),
+	  DOC("Give up on a DNS lookup after this long.") },
+	{ KEY("sts.ca_file", T_PATH, "path", sts_ca_file), .flags = F_EMPTY,
+	  RELOAD,
+	  DEF(""),
+	  DOC("CA certificates for MTA-STS fetches; empty: system trust "
+	      "store.") },
+	{ KEY("sts.allow_private_addresses", T_BOOL, "bool",
+	      sts_allow_private_addresses), RELOAD,
+	  DEF("no"),
+	  DOC("Fetch MTA-STS policies from private addresses (tests only).") },
+	{ KEY("sts.fetch_timeout", T_DURATION, "duration", sts_fetch_timeout),
+	  RANGE(1, 300), RELOAD,
+	  DEF(STR(TG_STS_FETCH_TIMEOUT_S) "s"),
+	  DOC("Give up on an MTA-STS policy fetch after this long.") },
+	{ KEY("store.poll_interval", T_DURATION, "duration",
+	      store_poll_interval), RANGE(1, 3600), RELOAD,
+	  DEF("2s"),
+	  DOC("How often daemons look for changes in the store.") },
+	{ KEY("report.org_name", T_STRING, "string", report_org_name),
+	  .flags = F_EMPTY, RELOAD,
+	  DEF(""),
+	  DOC("organization-name of our TLS-RPT reports (RFC 8460 §4.4).") },
+	{ KEY("report.contact", T_STRING, "string", report_contact),
+	  .flags = F_EMPTY, RELOAD,
+	  DEF(""),
+	  DOC("contact-info of our TLS-RPT reports (RFC 8460 §4.4).") },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* ---- values ---------------------------------------------------------- */
+
+static void *
+field_of(struct tg_conf *conf, const struct conf_key *k)
+{
+	return (char *)conf + k->off;
+}
+
+static const void *
+cfield_of(const struct tg_conf *conf, const struct conf_key *k)
+{
+	return (const char *)conf + k->off;
+}
+
+/* Lists start with their count (struct tg_conf_addrs, tg_conf_stubs). */
+static size_t *
+list_count(void *field)
+{
+	return (size_t *)field;
+}
+
+static size_t
+list_len(const void *field)
+{
+	return *(const size_t *)field;
+}
+
+/* How much of an n-byte bad value to quote back. */
+static int
+qlen(size_t n)
+{
+	return n < QUOTE_MAX ? (int)n : QUOTE_MAX;
+}
+
+static int
+why(char *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+why(char *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w, WHY_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+copy_text(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	if (strlen(v) >= k->size)
+		return why(w, "value is longer than %zu bytes", k->size - 1);
+	memcpy(field, v, strlen(v) + 1);
+	return 0;
+}
+
+static int
+parse_string(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	if (v[0] == '\0' && !(k->flags & F_EMPTY))
+		return why(w, "must not be empty");
+	return copy_text(k, v, field, w);
+}
+
+static int
+parse_path(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	if (v[0] == '\0' && (k->flags & F_EMPTY))
+		return copy_text(k, v, field, w);
+	if (v[0] != '/')
+		return why(w, "\"%.*s\" is not an absolute path", QUOTE_MAX, v);
+	return copy_text(k, v, field, w);
+}
+
+static int
+parse_bool(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	(void)k;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			*(int *)field = strcasecmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return why(w, "\"%.*s\" is not yes or no", QUOTE_MAX, v);
+}
+
+/* Decimal digits only, no sign; -1 on anything else or overflow. */
+static int
+parse_digits(const char *v, size_t n, long long *out)
+{
+	long long x = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		if (x > (LLONG_MAX - (v[i] - '0')) / 10)
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+static int
+duration_unit(char c, long long *mult)
+{
+	switch (c) {
+	case 's':
+		*mult = 1;
+		return 0;
+	case 'm':
+		*mult = 60;
+		return 0;
+	case 'h':
+		*mult = 3600;
+		return 0;
+	case 'd':
+		*mult = DAY;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+parse_number(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	const char *unit = k->type == T_DURATION ? "seconds" : k->unit;
+	size_t n = strlen(v);
+	long long x, mult = 1;
+	int bad;
+
+	if (k->type == T_DURATION && n > 0 && !(v[n - 1] >= '0' &&
+	    v[n - 1] <= '9')) {
+		bad = duration_unit(v[n - 1], &mult);
+		n--;
+	} else
+		bad = 0;
+	if (bad || parse_digits(v, n, &x) != 0 || x > LLONG_MAX / mult)
+		return why(w, "\"%.*s\" is not a number%s%s (%lld..%lld)",
+		    QUOTE_MAX, v, unit ? " of " : "", unit ? unit : "",
+		    k->info.min, k->info.max);
+	x *= mult;
+	if (x < k->info.min || x > k->info.max)
+		return why(w, "\"%.*s\" is out of range (%lld..%lld%s%s)",
+		    QUOTE_MAX, v, k->info.min, k->info.max, unit ? " " : "",
+		    unit ? unit : "");
+	*(int64_t *)field = x;
+	return 0;
+}
+
+static int
+parse_enum(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	int i;
+
+	for (i = 0; k->info.allowed[i] != NULL; i++) {
+		if (strcasecmp(v, k->info.allowed[i]) == 0) {
+			*(int *)field = i;
+			return 0;
+		}
+	}
+	return why(w, "\"%.*s\" is not one of the allowed words", QUOTE_MAX,
+	    v);
+}
+
+static int
+parse_domain(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	struct tg_err e;
+
+	if (v[0] == '\0' && (k->flags & F_EMPTY))
+		return copy_text(k, v, field, w);
+	if (tg_dname_normalize(v, field, k->size, &e) != 0)
+		return why(w, "%s", e.msg);
+	return 0;
+}
+
+/* A login name: letters, digits, '.', '_', '-', not starting with '-'. */
+static int
+parse_user(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		char c = v[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    (c == '-' && i > 0)))
+			return why(w, "\"%.*s\" is not a user name", QUOTE_MAX,
+			    v);
+	}
+	return copy_text(k, v, field, w);
+}
+
+/* ---- addresses ------------------------------------------------------- */
+
+/* IP literal (v[0..n)) to canonical text; inet_pton does the checking. */
+static int
+parse_ip(const char *v, size_t n, struct tg_conf_addr *a, char *w)
+{
+	char tmp[TG_CONF_HOST_MAX];
+	unsigned char bin[sizeof(struct in6_addr)];
+	int af = AF_INET;
+
+	if (n >= sizeof(tmp))
+		return why(w, "\"%.*s\" is not an IP address", QUOTE_MAX, v);
+	memcpy(tmp, v, n);
+	tmp[n] = '\0';
+	if (inet_pton(af, tmp, bin) != 1) {
+		af = AF_INET6;
+		if (inet_pton(af, tmp, bin) != 1)
+			return why(w, "\"%s\" is not an IP address", tmp);
+	}
+	if (inet_ntop(af, bin, a->host, sizeof(a->host)) == NULL)
+		return why(w, "\"%s\" is not an IP address", tmp);
+	return 0;
+}
+
+static int
+parse_port(const char *v, struct tg_conf_addr *a, char *w)
+{
+	long long p;
+
+	if (parse_digits(v, strlen(v), &p) != 0 || p < 1 || p > 65535)
+		return why(w, "\"%.*s\" is not a port (1..65535)", QUOTE_MAX,
+		    v);
+	a->port = (uint16_t)p;
+	return 0;
+}
+
+/* "IP:PORT", "[IPv6]:PORT", "*:PORT" or ":PORT" (every address). */
+static int
+parse_hostport(const char *v, struct tg_conf_addr *a, char *w)
+{
+	const char *colon, *host = v;
+	size_t hlen;
+
+	if (v[0] == '[') {
+		colon = strchr(v, ']');
+		if (colon == NULL || colon[1] != ':')
+			return why(w, "\"%.*s\" is not [IPv6]:PORT", QUOTE_MAX,
+			    v);
+		host = v + 1;
+		hlen = (size_t)(colon - host);
+		colon++;
+		if (memchr(host, ':', hlen) == NULL)
+			return why(w, "\"%.*s\" has no IPv6 address in "
+			    "brackets", QUOTE_MAX, v);
+	} else {
+		colon = strrchr(v, ':');
+		if (colon == NULL)
+			return why(w, "\"%.*s\" has no :PORT", QUOTE_MAX, v);
+		hlen = (size_t)(colon - v);
+		if (memchr(v, ':', hlen) != NULL)
+			return why(w, "\"%.*s\": write an IPv6 address in "
+			    "brackets, as in [::1]:25", QUOTE_MAX, v);
+	}
+	if (hlen == 0 || (hlen == 1 && host[0] == '*'))
+		a->host[0] = '\0';
+	else if (parse_ip(host, hlen, a, w) != 0)
+		return -1;
+	return parse_port(colon + 1, a, w);
+}
+
+/* "IP" or "IP@PORT" (RFC 1035 §4.2: DNS is port 53 unless told). */
+static int
+parse_ip_at(const char *v, struct tg_conf_addr *a, char *w)
+{
+	const char *at = strchr(v, '@');
+
+	if (parse_ip(v, at ? (size_t)(at - v) : strlen(v), a, w) != 0)
+		return -1;
+	if (at == NULL) {
+		a->port = DNS_PORT;
+		return 0;
+	}
+	return parse_port(at + 1, a, w);
+}
+
+/* A zone name: "." or labels of letters, digits and hyphens (RFC 1123
+ * §2.1), one label allowed ("test"), lower-cased, trailing dot dropped. */
+static int
+parse_zone(const char *v, size_t n, char *out, char *w)
+{
+	size_t i, label = 0;
+
+	if (n == 1 && v[0] == '.') {
+		strcpy(out, ".");
+		return 0;
+	}
+	if (n > 1 && v[n - 1] == '.')
+		n--;
+	if (n == 0 || n > TG_DNAME_MAX)
+		return why(w, "\"%.*s\" is not a zone name", qlen(n), v);
+	for (i = 0; i <= n; i++) {
+		char c = i < n ? v[i] : '.';
+		if (c == '.') {
+			if (label == 0 || label > TG_LABEL_MAX ||
+			    out[i - 1] == '-' || out[i - label] == '-')
+				return why(w, "\"%.*s\" is not a zone name",
+				    qlen(n), v);
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || (c >= 'A' && c <= 'Z'))
+			label++;
+		else
+			return why(w, "\"%.*s\" is not a zone name", qlen(n),
+			    v);
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+parse_listen(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	struct tg_conf_addrs *l = field;
+
+	(void)k;
+	return parse_hostport(v, &l->v[l->n], w);
+}
+
+static int
+parse_forward(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	struct tg_conf_addrs *l = field;
+
+	(void)k;
+	return parse_ip_at(v, &l->v[l->n], w);
+}
+
+static int
+parse_stub(const struct conf_key *k, const char *v, void *field, char *w)
+{
+	struct tg_conf_stubs *l = field;
+	const char *eq = strchr(v, '=');
+
+	(void)k;
+	if (eq == NULL)
+		return why(w, "\"%.*s\" is not ZONE=IP[@PORT]", QUOTE_MAX, v);
+	if (parse_zone(v, (size_t)(eq - v), l->v[l->n].zone, w) != 0)
+		return -1;
+	return parse_ip_at(eq + 1, &l->v[l->n].addr, w);
+}
+
+/* ---- formatting ------------------------------------------------------ */
+
+static void
+fmt_addr(const struct tg_conf_addr *a, char sep, struct tg_buf *out)
+{
+	if (sep == '@')
+		tg_buf_printf(out, "%s@%u", a->host, a->port);
+	else if (a->host[0] == '\0')
+		tg_buf_printf(out, "*:%u", a->port);
+	else if (strchr(a->host, ':') != NULL)
+		tg_buf_printf(out, "[%s]:%u", a->host, a->port);
+	else
+		tg_buf_printf(out, "%s:%u", a->host, a->port);
+}
+
+static void
+fmt_duration(long long s, struct tg_buf *out)
+{
+	if (s % DAY == 0)
+		tg_buf_printf(out, "%lldd", s / DAY);
+	else if (s % 3600 == 0)
+		tg_buf_printf(out, "%lldh", s / 3600);
+	else if (s % 60 == 0)
+		tg_buf_printf(out, "%lldm", s / 60);
+	else
+		tg_buf_printf(out, "%llds", s);
+}
+
+/* Item i of a list, or the value of a scalar, in the file syntax. */
+static void
+fmt_value(const struct conf_key *k, const void *field, size_t i,
+    struct tg_buf *out)
+{
+	const struct tg_conf_stub *st;
+
+	switch (k->type) {
+	case T_BOOL:
+		tg_buf_puts(out, *(const int *)field ? "yes" : "no");
+		break;
+	case T_INT:
+		tg_buf_printf(out, "%lld", (long long)*(const int64_t *)field);
+		break;
+	case T_DURATION:
+		fmt_duration(*(const int64_t *)field, out);
+		break;
+	case T_ENUM:
+		tg_buf_puts(out, k->info.allowed[*(const int *)field]);
+		break;
+	case T_LISTEN:
+	case T_FORWARD:
+		fmt_addr(&((const struct tg_conf_addrs *)field)->v[i],
+		    k->type == T_LISTEN ? ':' : '@', out);
+		break;
+	case T_STUB:
+		st = &((const struct tg_conf_stubs *)field)->v[i];
+		tg_buf_printf(out, "%s=", st->zone);
+		fmt_addr(&st->addr, '@', out);
+		break;
+	case T_STRING:
+	case T_PATH:
+	case T_DOMAIN:
+	case T_USER:
+		tg_buf_puts(out, (const char *)field);
+		break;
+	}
+}
+
+/* A scalar needs quotes when it is empty or would lose a '#' or blanks. */
+static int
+needs_quotes(const char *s, size_t n)
+{
+	return n == 0 || strchr(s, '#') != NULL || s[0] == ' ' ||
+	    s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t';
+}
+
+/* The whole value as written after "key = ". */
+static void
+fmt_line_value(const struct conf_key *k, const void *field,
+    struct tg_buf *out)
+{
+	struct tg_buf v;
+	size_t i, n;
+
+	tg_buf_init(&v, TG_CONF_FILE_MAX);
+	n = k->info.is_list ? list_len(field) : 1;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			tg_buf_puts(&v, ", ");
+		fmt_value(k, field, i, &v);
+	}
+	if (needs_quotes(tg_buf_cstr(&v), v.len))
+		tg_buf_printf(out, "\"%s\"", tg_buf_cstr(&v));
+	else
+		tg_buf_puts(out, tg_buf_cstr(&v));
+	tg_buf_free(&v);
+}
+
+/* ---- the parser ------------------------------------------------------ */
+
+struct conf_parser {
+	struct tg_conf *conf;
+	const char *file;
+	unsigned line;
+	long off;			/* offset of the line in the input */
+	unsigned seen[NKEYS];		/* line a key was first set on */
+	struct tg_err *err;
+};
+
+static int
+perr(struct conf_parser *p, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+perr(struct conf_parser *p, const char *key, const char *fmt, ...)
+{
+	char w[WHY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w, sizeof(w), fmt, ap);
+	va_end(ap);
+	if (key != NULL)
+		return tg_err_set_at(p->err, TG_ERR_PERM, p->off,
+		    "%s:%u: %.*s: %s", p->file, p->line, QUOTE_MAX, key, w);
+	return tg_err_set_at(p->err, TG_ERR_PERM, p->off, "%s:%u: %s",
+	    p->file, p->line, w);
+}
+
+typedef int (*parse_fn)(const struct conf_key *, const char *, void *,
+    char *);
+
+static parse_fn
+parser_for(enum conf_type t)
+{
+	switch (t) {
+	case T_STRING:
+		return parse_string;
+	case T_PATH:
+		return parse_path;
+	case T_BOOL:
+		return parse_bool;
+	case T_INT:
+	case T_DURATION:
+		return parse_number;
+	case T_ENUM:
+		return parse_enum;
+	case T_DOMAIN:
+		return parse_domain;
+	case T_USER:
+		return parse_user;
+	case T_LISTEN:
+		return parse_listen;
+	case T_FORWARD:
+		return parse_forward;
+	case T_STUB:
+		return parse_stub;
+	}
+	return NULL;
+}
+
+static char *
+skip_ws(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static char *
+trim_end(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Append one list item, refusing overflow and repeats. */
+static int
+conf_list_item(struct conf_parser *p, const struct conf_key *k, char *item)
+{
+	void *field = field_of(p->conf, k);
+	size_t *n = list_count(field), i;
+	struct tg_buf a, b;
+	char w[WHY_MAX];
+	int dup = 0;
+
+	if (*n >= TG_CONF_LIST_MAX)
+		return perr(p, k->info.name, "more than %d entries",
+		    TG_CONF_LIST_MAX);
+	if (parser_for(k->type)(k, item, field, w) != 0)
+		return perr(p, k->info.name, "%s", w);
+	tg_buf_init(&a, TG_CONF_LINE_MAX);
+	tg_buf_init(&b, TG_CONF_LINE_MAX);
+	fmt_value(k, field, *n, &a);
+	for (i = 0; i < *n && !dup; i++) {
+		tg_buf_reset(&b);
+		fmt_value(k, field, i, &b);
+		dup = strcmp(tg_buf_cstr(&a), tg_buf_cstr(&b)) == 0;
+	}
+	tg_buf_free(&b);
+	if (dup) {
+		perr(p, k->info.name, "\"%s\" is listed twice",
+		    tg_buf_cstr(&a));
+		tg_buf_free(&a);
+		return -1;
+	}
+	tg_buf_free(&a);
+	(*n)++;
+	return 0;
+}
+
+static int
+conf_list(struct conf_parser *p, const struct conf_key *k, char *v)
+{
+	char *item, *comma;
+
+	if (v[0] == '\0')
+		return 0;
+	for (item = v; item != NULL; item = comma) {
+		comma = strchr(item, ',');
+		if (comma != NULL)
+			*comma++ = '\0';
+		item = trim_end(skip_ws(item));
+		if (item[0] == '\0')
+			return perr(p, k->info.name, "empty entry in the list");
+		if (conf_list_item(p, k, item) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set(struct conf_parser *p, const struct conf_key *k, char *v)
+{
+	size_t idx = (size_t)(k - keys);
+	char w[WHY_MAX];
+
+	if (p->seen[idx] != 0 && !k->info.is_list)
+		return perr(p, k->info.name, "given twice (first on line %u)",
+		    p->seen[idx]);
+	if (p->seen[idx] == 0) {
+		p->seen[idx] = p->line;
+		if (k->info.is_list)
+			*list_count(field_of(p->conf, k)) = 0;
+	}
+	if (k->info.is_list)
+		return conf_list(p, k, v);
+	if (parser_for(k->type)(k, v, field_of(p->conf, k), w) != 0)
+		return perr(p, k->info.name, "%s", w);
+	return 0;
+}
+
+static const struct conf_key *
+conf_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].info.name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Valid UTF-8 (jansson checks it, and JSON output needs it). */
+static int
+is_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+
+	if (j == NULL)
+		return 0;
+	json_decref(j);
+	return 1;
+}
+
+/* The value after '=': quoted or up to a comment, trimmed. */
+static int
+conf_value(struct conf_parser *p, const struct conf_key *k, char *s,
+    char **out)
+{
+	char *end, *rest;
+
+	s = skip_ws(s);
+	if (*s == '"') {
+		end = strchr(s + 1, '"');
+		if (end == NULL)
+			return perr(p, k->info.name, "unterminated quote");
+		*end = '\0';
+		rest = skip_ws(end + 1);
+		if (*rest != '\0' && *rest != '#')
+			return perr(p, k->info.name,
+			    "text after the closing quote");
+		s++;
+	} else {
+		s[strcspn(s, "#")] = '\0';
+		trim_end(s);
+		if (strchr(s, '"') != NULL)
+			return perr(p, k->info.name, "a '\"' inside a value; "
+			    "quote the whole value");
+	}
+	if (!is_utf8(s))
+		return perr(p, k->info.name, "value is not valid UTF-8");
+	*out = s;
+	return 0;
+}
+
+static int
+conf_line(struct conf_parser *p, char *s)
+{
+	const struct conf_key *k;
+	char *key, *v = NULL;
+	size_t n;
+
+	s = skip_ws(s);
+	if (*s == '\0' || *s == '#')
+		return 0;
+	n = strcspn(s, "=#");
+	if (s[n] != '=')
+		return perr(p, NULL, "expected \"key = value\", found no '='");
+	s[n] = '\0';
+	key = trim_end(s);
+	if (key[0] == '\0')
+		return perr(p, NULL, "no key before '='");
+	k = conf_find(key);
+	if (k == NULL)
+		return perr(p, key, "unknown key");
+	if (conf_value(p, k, s + n + 1, &v) != 0)
+		return -1;
+	return conf_set(p, k, v);
+}
+
+/* Check, copy and parse line p->line, text[0..n). */
+static int
+conf_raw_line(struct conf_parser *p, const char *text, size_t n)
+{
+	char buf[TG_CONF_LINE_MAX + 1];
+	size_t i;
+
+	if (n > 0 && text[n - 1] == '\r')
+		n--;
+	if (n > TG_CONF_LINE_MAX)
+		return perr(p, NULL, "line longer than %d bytes",
+		    TG_CONF_LINE_MAX);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return perr(p, NULL, "control character 0x%02x in "
+			    "line", c);
+	}
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return conf_line(p, buf);
+}
+
+/* Every key gets its default, through the same code as the file. */
+static int
+conf_defaults(struct conf_parser *p)
+{
+	char buf[TG_CONF_LINE_MAX + 1];
+	const char *file = p->file;
+	size_t i;
+
+	p->file = "built-in default";
+	for (i = 0; i < NKEYS; i++) {
+		snprintf(buf, sizeof(buf), "%s", keys[i].info.default_text);
+		if (conf_set(p, &keys[i], buf) != 0) {
+			p->err->cls = TG_ERR_BUG;
+			return -1;
+		}
+	}
+	memset(p->seen, 0, sizeof(p->seen));
+	p->file = file;
+	return 0;
+}
+
+int
+tg_conf_parse(const char *text, size_t len, const char *filename,
+    struct tg_conf **out, struct tg_err *err)
+{
+	struct conf_parser p;
+	struct tg_err local;
+	const char *nl;
+	size_t pos, end;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.err = err != NULL ? err : &local;
+	p.file = filename != NULL ? filename : "<config>";
+	tg_err_clear(p.err);
+	if (len > TG_CONF_FILE_MAX)
+		return tg_err_set(p.err, TG_ERR_PERM, NULL,
+		    "%s: larger than %d bytes", p.file, TG_CONF_FILE_MAX);
+	p.conf = calloc(1, sizeof(*p.conf));
+	if (p.conf == NULL)
+		return tg_err_set(p.err, TG_ERR_TEMP, NULL, "out of memory");
+	snprintf(p.conf->source, sizeof(p.conf->source), "%s", p.file);
+	if (conf_defaults(&p) != 0)
+		goto fail;
+	for (pos = 0; pos < len; pos = end + 1) {
+		nl = memchr(text + pos, '\n', len - pos);
+		end = nl != NULL ? (size_t)(nl - text) : len;
+		p.line++;
+		p.off = (long)pos;
+		if (conf_raw_line(&p, text + pos, end - pos) != 0)
+			goto fail;
+	}
+	*out = p.conf;
+	return 0;
+fail:
+	free(p.conf);
+	return -1;
+}
+
+void
+tg_conf_free(struct tg_conf *conf)
+{
+	free(conf);
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static const char *
+conf_lookup(const char *explicit_path, int *must_exist)
+{
+	const char *env = getenv(CONF_ENV);
+
+	*must_exist = 1;
+	if (explicit_path != NULL)
+		return explicit_path;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	*must_exist = 0;
+	return CONF_DEFAULT_PATH;
+}
+
+const char *
+tg_conf_path_lookup(const char *explicit_path)
+{
+	int must;
+
+	return conf_lookup(explicit_path, &must);
+}
+
+/* Read at most TG_CONF_FILE_MAX bytes of path into b; *missing set when
+ * the file does not exist and may not. */
+static int
+conf_read(const char *path, int must_exist, struct tg_buf *b, int *missing,
+    struct tg_err *err)
+{
+	char chunk[8192];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*missing = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && !must_exist) {
+		*missing = 1;
+		return 0;
+	}
+	if (fd < 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "%s: not a regular file", path);
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (tg_buf_append(b, chunk, (size_t)n) != 0) {
+			close(fd);
+			return tg_err_set(err, TG_ERR_PERM, NULL,
+			    "%s: larger than %d bytes", path,
+			    TG_CONF_FILE_MAX);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* relay.hostname defaults to the host name (RFC 5321 §4.1.1.1 wants a
+ * fully-qualified name in EHLO; relayd checks that). */
+static void
+conf_fill_hostname(struct tg_conf *conf)
+{
+	char host[TG_DNAME_MAX + 2];
+	size_t i;
+
+	if (conf->relay_hostname[0] != '\0')
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		return;
+	host[sizeof(host) - 1] = '\0';
+	if (tg_dname_normalize(host, conf->relay_hostname,
+	    sizeof(conf->relay_hostname), NULL) == 0)
+		return;
+	for (i = 0; host[i] != '\0' && i + 1 < sizeof(conf->relay_hostname);
+	    i++)
+		conf->relay_hostname[i] = (host[i] >= 'A' && host[i] <= 'Z') ?
+		    (char)(host[i] + 32) : host[i];
+	conf->relay_hostname[i] = '\0';
+}
+
+int
+tg_conf_load(const char *path, struct tg_conf **out, struct tg_err *err)
+{
+	struct tg_buf b;
+	int must, missing;
+
+	*out = NULL;
+	tg_err_clear(err);
+	path = conf_lookup(path, &must);
+	tg_buf_init(&b, TG_CONF_FILE_MAX);
+	if (conf_read(path, must, &b, &missing, err) != 0) {
+		tg_buf_free(&b);
+		return -1;
+	}
+	if (tg_conf_parse(tg_buf_cstr(&b), b.len, path, out, err) != 0) {
+		tg_buf_free(&b);
+		return -1;
+	}
+	tg_buf_free(&b);
+	if (missing)
+		(*out)->source[0] = '\0';
+	conf_fill_hostname(*out);
+	return 0;
+}
+
+/* ---- show, reload, table --------------------------------------------- */
+
+static json_t *
+json_value(const struct conf_key *k, const void *field)
+{
+	struct tg_buf b;
+	json_t *j, *arr;
+	size_t i, n;
+
+	if (k->type == T_BOOL)
+		return json_boolean(*(const int *)field);
+	if (k->type == T_INT || k->type == T_DURATION)
+		return json_integer((json_int_t)*(const int64_t *)field);
+	n = k->info.is_list ? list_len(field) : 1;
+	arr = k->info.is_list ? json_array() : NULL;
+	tg_buf_init(&b, TG_CONF_LINE_MAX);
+	for (i = 0, j = NULL; i < n; i++) {
+		tg_buf_reset(&b);
+		fmt_value(k, field, i, &b);
+		j = json_string(tg_buf_cstr(&b));
+		if (arr != NULL && json_array_append_new(arr, j) != 0)
+			break;
+	}
+	tg_buf_free(&b);
+	return arr != NULL ? arr : j;
+}
+
+static int
+show_json(const struct tg_conf *conf, struct tg_buf *out)
+{
+	json_t *obj = json_object();
+	char *text;
+	size_t i;
+	int rc;
+
+	if (obj == NULL)
+		return -1;
+	for (i = 0; i < NKEYS; i++) {
+		if (json_object_set_new(obj, keys[i].info.name,
+		    json_value(&keys[i], cfield_of(conf, &keys[i]))) != 0) {
+			json_decref(obj);
+			return -1;
+		}
+	}
+	text = json_dumps(obj, JSON_INDENT(2));
+	json_decref(obj);
+	if (text == NULL)
+		return -1;
+	rc = tg_buf_puts(out, text) != 0 || tg_buf_puts(out, "\n") != 0;
+	free(text);
+	return rc ? -1 : 0;
+}
+
+int
+tg_conf_show(const struct tg_conf *conf, int json, struct tg_buf *out)
+{
+	size_t i;
+
+	if (json)
+		return show_json(conf, out);
+	struct tg_buf line;
+	int rc = 0;
+
+	tg_buf_init(&line, TG_CONF_FILE_MAX);
+	for (i = 0; i < NKEYS && rc == 0; i++) {
+		tg_buf_reset(&line);
+		tg_buf_printf(&line, "%s = ", keys[i].info.name);
+		fmt_line_value(&keys[i], cfield_of(conf, &keys[i]), &line);
+		if (tg_buf_puts(&line, "\n") != 0 ||
+		    tg_buf_append(out, line.data, line.len) != 0)
+			rc = -1;
+	}
+	tg_buf_free(&line);
+	return rc;
+}
+
+int
+tg_conf_check_reload(const struct tg_conf *old_conf,
+    const struct tg_conf *new_conf, struct tg_err *err)
+{
+	struct tg_buf a, b;
+	size_t i;
+	int rc = 0;
+
+	tg_err_clear(err);
+	tg_buf_init(&a, TG_CONF_FILE_MAX);
+	tg_buf_init(&b, TG_CONF_FILE_MAX);
+	for (i = 0; i < NKEYS && rc == 0; i++) {
+		if (keys[i].info.reloadable)
+			continue;
+		tg_buf_reset(&a);
+		tg_buf_reset(&b);
+		fmt_line_value(&keys[i], cfield_of(old_conf, &keys[i]), &a);
+		fmt_line_value(&keys[i], cfield_of(new_conf, &keys[i]), &b);
+		if (strcmp(tg_buf_cstr(&a), tg_buf_cstr(&b)) != 0)
+			rc = tg_err_set(err, TG_ERR_PERM, NULL,
+			    "%s: changed from %.*s to %.*s; needs a restart",
+			    keys[i].info.name, QUOTE_MAX, tg_buf_cstr(&a),
+			    QUOTE_MAX, tg_buf_cstr(&b));
+	}
+	tg_buf_free(&a);
+	tg_buf_free(&b);
+	return rc;
+}
+
+size_t
+tg_conf_key_count(void)
+{
+	return NKEYS;
+}
+
+const struct tg_conf_keyinfo *
+tg_conf_key_at(size_t i)
+{
+	return i < NKEYS ? &keys[i].info : NULL;
+}
