@@ -1,11 +1,111 @@
 /*
- * tlsgate-controllerd — not built yet: this program only says so.
+ * tlsgate-controllerd — the management plane.
+ *
+ * Built so far: the shared daemon runtime (config, pid file, privilege
+ * drop, signals, reload on SIGHUP and on every store change) and the
+ * certificate watch: at start, on every reload and every hour it reads the
+ * certificates from the store and logs one line per certificate with its
+ * expiry, as a warning when fewer than 21 days are left.
+ * Not built yet: ACME renewal, the TLSA rollover state machine with DNS
+ * updates, MTA-STS id bumps, the admin API and the web console.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "net/daemon.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+#define CERT_WATCH_INTERVAL_S	3600
+#define CERT_WARN_DAYS		21
+
+struct controller {
+	struct tg_daemon *daemon;	/* borrowed */
+	struct event *cert_timer;	/* owned */
+};
+
+static int
+controller_log_cert(const struct tg_store_cert *c, void *arg)
+{
+	long days = (long)((c->not_after - tg_clock_now()) / 86400);
+
+	(void)arg;
+	if (c->state == TG_STORE_CERT_RETIRED)
+		return 0;
+	tg_log(days < CERT_WARN_DAYS ? TG_LOG_WARN : TG_LOG_INFO, NULL,
+	    "event=cert-watch name=%s role=%s state=%s days_left=%ld%s",
+	    c->name, tg_store_cert_role_name(c->role),
+	    tg_store_cert_state_name(c->state), days,
+	    days < 0 ? " result=expired" : days < CERT_WARN_DAYS ?
+	    " result=expiring" : " result=ok");
+	return 0;
+}
+
+static void
+controller_cert_watch(struct controller *ctl)
+{
+	struct tg_snapshot *snap = tg_daemon_snapshot(ctl->daemon);
+	struct tg_store *st = NULL;
+	struct tg_err err;
+
+	if (tg_store_open_readonly(snap->conf->state_dir, &st, &err) != 0 ||
+	    tg_store_cert_list(st, NULL, -1, controller_log_cert, ctl,
+	    &err) != 0)
+		tg_log_warn(NULL, "event=cert-watch result=failed error=\"%s\"",
+		    err.msg);
+	tg_store_close(st);
+	tg_snapshot_unref(snap);
+}
+
+static void
+controller_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	controller_cert_watch(arg);
+}
+
+static void
+controller_snapshot_changed(struct tg_daemon *d)
+{
+	controller_cert_watch(tg_daemon_arg(d));
+}
+
+static const struct tg_daemon_ops controller_ops = {
+	.snapshot_changed = controller_snapshot_changed,
+};
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	fprintf(stderr, "tlsgate-controllerd: not built yet in this version\n");
-	return 1;
+	struct timeval iv = { CERT_WATCH_INTERVAL_S, 0 };
+	struct tg_daemon_args args;
+	struct controller ctl = { NULL, NULL };
+	struct tg_err err;
+	int rc;
+
+	rc = tg_daemon_parse_args(argc, argv, "tlsgate-controllerd", &args,
+	    &err);
+	if (rc != 0) {
+		fprintf(rc == 1 ? stdout : stderr, "%s", err.msg);
+		return rc == 1 ? 0 : 2;
+	}
+	if (tg_daemon_new("controllerd", &args, &controller_ops, &ctl,
+	    &ctl.daemon, &err) != 0) {
+		fprintf(stderr, "tlsgate-controllerd: %s\n", err.msg);
+		return 1;
+	}
+	ctl.cert_timer = event_new(tg_daemon_base(ctl.daemon), -1, EV_PERSIST,
+	    controller_on_timer, &ctl);
+	if (ctl.cert_timer == NULL || event_add(ctl.cert_timer, &iv) != 0 ||
+	    tg_daemon_run(ctl.daemon, &err) != 0) {
+		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
+		rc = 1;
+	}
+	if (ctl.cert_timer != NULL)
+		event_free(ctl.cert_timer);
+	tg_daemon_free(ctl.daemon);
+	return rc;
 }

@@ -1,0 +1,63 @@
+/*
+ * cli — the `tlsgate` command-line tool: shared declarations.
+ *
+ * git-style: `tlsgate [-c FILE] COMMAND [SUBCOMMAND] [options]`. Each
+ * command lives in its own cli/cmd_<name>.c and is listed in the table in
+ * main.c. Exit codes (DESIGN.md conventions):
+ *   0  ok
+ *   1  a check found problems
+ *   2  bad usage, bad input, or could not run
+ * Bad input gets exactly one line on stderr naming the problem, and leaves
+ * the store unchanged. Every read command takes --json.
+ */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#include <jansson.h>
+
+#include "core/conf.h"
+#include "store/store.h"
+
+#define CLI_OK		0
+#define CLI_PROBLEMS	1
+#define CLI_USAGE	2
+
+struct cli {
+	const char *conf_path;		/* -c FILE, borrowed; NULL = lookup */
+	struct tg_conf *conf;		/* owned, loaded on demand */
+	int color;			/* stdout is a terminal */
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+};
+
+/* The config, loaded on first use; NULL after printing the error. */
+const struct tg_conf *cli_conf(struct cli *cli);
+
+/* Open the store read-write (creating it) or read-only; NULL after
+ * printing the error. */
+struct tg_store *cli_store_open(struct cli *cli, int readonly);
+
+/* Print "tlsgate: <msg>" on stderr; returns code. */
+int cli_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print a JSON value on stdout (pretty, sorted as built) and free it. */
+int cli_print_json(json_t *value);
+
+/* 1 if argv has --help or -h anywhere. */
+int cli_wants_help(int argc, char **argv);
+
+/* Dispatch argv[1] among subcommands; prints usage when unknown. */
+int cli_dispatch(struct cli *cli, const char *prefix,
+    const struct cli_command *cmds, int argc, char **argv);
+
+/* Commands. */
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_domain(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+
+#endif
