@@ -69,7 +69,34 @@
 #define TG_STS_FETCH_TIMEOUT_S	60
 #define TG_STS_MAX_AGE_MAX	31557600L
 
+/* TLS-RPT reports received and sent (RFC 8460; RELIABILITY ). */
+#define TG_RPT_JSON_MAX		(5 * 1024 * 1024) /* report JSON, inflated */
+#define TG_RPT_GZIP_RATIO_MAX	100	/* inflated : compressed bytes */
+#define TG_RPT_GZIP_RATIO_SLACK	(64 * 1024) /* output before the ratio counts */
+#define TG_RPT_JSON_DEPTH_MAX	16	/* nesting of arrays/objects */
+#define TG_RPT_POLICIES_MAX	1000	/* policies[] of one report */
+#define TG_RPT_DETAILS_MAX	1000	/* failure-details[] of one policy */
+#define TG_RPT_STRINGS_MAX	128	/* policy-string[] / mx-host[] entries */
+#define TG_RPT_FIELD_MAX	2048	/* any other string value, bytes */
+#define TG_RPT_MAIL_MAX		(10 * 1024 * 1024) /* a mailed report */
+#define TG_RPT_MAIL_HEADER_MAX	(64 * 1024) /* header section of it */
+#define TG_RPT_MAIL_PARTS_MAX	16	/* MIME parts looked at */
+
 /* Logging. */
 #define TG_LOG_LINE_MAX		2048
+
+/* Spool (smtp/spool). RFC 5321 §4.5.3.1.8: at least 100 recipients must be
+ * accepted; Postfix's smtpd_recipient_limit and message_size_limit are the
+ * defaults here. */
+#define TG_SPOOL_RCPT_MAX	1000		/* recipients per message */
+#define TG_SPOOL_FIELD_MAX	1024		/* bytes of one envelope text field */
+#define TG_SPOOL_MSG_SIZE_DEFAULT 10240000	/* content bytes per message */
+#define TG_SPOOL_MSG_SIZE_MAX	(1024LL * 1024 * 1024)	/* ceiling for any size setting */
+#define TG_SPOOL_CHUNK		(64 * 1024)	/* content bytes per DATA record */
+#define TG_SPOOL_REASON_MAX	512		/* last-reason text per recipient, incl. NUL */
+#define TG_SPOOL_JNL_MAX	(4 * 1024 * 1024)	/* state journal bytes ever read */
+#define TG_SPOOL_JNL_COMPACT	(2 * 1024 * 1024)	/* journal size that triggers a rewrite */
+#define TG_SPOOL_QUEUE_MAX	1000000		/* messages in one spool */
+#define TG_SPOOL_BATCH_MAX	256		/* messages in one group commit */
 
 #endif
