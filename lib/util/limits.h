@@ -99,4 +99,13 @@
 #define TG_SPOOL_QUEUE_MAX	1000000		/* messages in one spool */
 #define TG_SPOOL_BATCH_MAX	256		/* messages in one group commit */
 
+/* HTTPS fetch (net/fetch), used for MTA-STS policies (RFC 8461 §3.3). */
+#define TG_FETCH_URL_MAX	2048	/* bytes of a URL */
+#define TG_FETCH_RESOLVE_MAX	16	/* "host:port:address" overrides */
+#define TG_FETCH_RESOLVE_LEN_MAX (TG_DNAME_MAX + 64)	/* one override */
+#define TG_FETCH_OWN_MAX	64	/* own address blocks refused */
+#define TG_FETCH_CTYPE_MAX	127	/* media type kept, RFC 6838 §4.2 */
+#define TG_FETCH_LOCATION_MAX	255	/* redirect target kept for a reason */
+#define TG_FETCH_CONNECT_TIMEOUT_S 15
+
 #endif
