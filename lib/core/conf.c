@@ -331,6 +331,7 @@ parse_number(const struct conf_key *k, const char *v, void *field, char *w)
 static int
 parse_enum(const struct conf_key *k, const char *v, void *field, char *w)
 {
+	size_t n;
 	int i;
 
 	for (i = 0; k->info.allowed[i] != NULL; i++) {
@@ -339,8 +340,12 @@ parse_enum(const struct conf_key *k, const char *v, void *field, char *w)
 			return 0;
 		}
 	}
-	return why(w, "\"%.*s\" is not one of the allowed words", QUOTE_MAX,
+	n = (size_t)snprintf(w, WHY_MAX, "\"%.*s\" is not one of", QUOTE_MAX,
 	    v);
+	for (i = 0; k->info.allowed[i] != NULL && n < WHY_MAX; i++)
+		n += (size_t)snprintf(w + n, WHY_MAX - n, "%s %s",
+		    i > 0 ? "," : "", k->info.allowed[i]);
+	return -1;
 }
 
 static int
@@ -526,34 +531,33 @@ parse_stub(const struct conf_key *k, const char *v, void *field, char *w)
 
 /* ---- formatting ------------------------------------------------------ */
 
-static void
+static int
 fmt_addr(const struct tg_conf_addr *a, char sep, struct tg_buf *out)
 {
 	if (sep == '@')
-		tg_buf_printf(out, "%s@%u", a->host, a->port);
-	else if (a->host[0] == '\0')
-		tg_buf_printf(out, "*:%u", a->port);
-	else if (strchr(a->host, ':') != NULL)
-		tg_buf_printf(out, "[%s]:%u", a->host, a->port);
-	else
-		tg_buf_printf(out, "%s:%u", a->host, a->port);
+		return tg_buf_printf(out, "%s@%u", a->host, a->port);
+	if (a->host[0] == '\0')
+		return tg_buf_printf(out, "*:%u", a->port);
+	if (strchr(a->host, ':') != NULL)
+		return tg_buf_printf(out, "[%s]:%u", a->host, a->port);
+	return tg_buf_printf(out, "%s:%u", a->host, a->port);
 }
 
-static void
+static int
 fmt_duration(long long s, struct tg_buf *out)
 {
 	if (s % DAY == 0)
-		tg_buf_printf(out, "%lldd", s / DAY);
-	else if (s % 3600 == 0)
-		tg_buf_printf(out, "%lldh", s / 3600);
-	else if (s % 60 == 0)
-		tg_buf_printf(out, "%lldm", s / 60);
-	else
-		tg_buf_printf(out, "%llds", s);
+		return tg_buf_printf(out, "%lldd", s / DAY);
+	if (s % 3600 == 0)
+		return tg_buf_printf(out, "%lldh", s / 3600);
+	if (s % 60 == 0)
+		return tg_buf_printf(out, "%lldm", s / 60);
+	return tg_buf_printf(out, "%llds", s);
 }
 
-/* Item i of a list, or the value of a scalar, in the file syntax. */
-static void
+/* Item i of a list, or the value of a scalar, in the file syntax;
+ * -1 when out is full. */
+static int
 fmt_value(const struct conf_key *k, const void *field, size_t i,
     struct tg_buf *out)
 {
@@ -561,37 +565,33 @@ fmt_value(const struct conf_key *k, const void *field, size_t i,
 
 	switch (k->type) {
 	case T_BOOL:
-		tg_buf_puts(out, *(const int *)field ? "yes" : "no");
-		break;
+		return tg_buf_puts(out, *(const int *)field ? "yes" : "no");
 	case T_INT:
-		tg_buf_printf(out, "%lld", (long long)*(const int64_t *)field);
-		break;
+		return tg_buf_printf(out, "%lld",
+		    (long long)*(const int64_t *)field);
 	case T_DURATION:
-		fmt_duration(*(const int64_t *)field, out);
-		break;
+		return fmt_duration(*(const int64_t *)field, out);
 	case T_ENUM:
-		tg_buf_puts(out, k->info.allowed[*(const int *)field]);
-		break;
+		return tg_buf_puts(out, k->info.allowed[*(const int *)field]);
 	case T_LISTEN:
 	case T_FORWARD:
-		fmt_addr(&((const struct tg_conf_addrs *)field)->v[i],
+		return fmt_addr(&((const struct tg_conf_addrs *)field)->v[i],
 		    k->type == T_LISTEN ? ':' : '@', out);
-		break;
 	case T_STUB:
 		st = &((const struct tg_conf_stubs *)field)->v[i];
-		tg_buf_printf(out, "%s=", st->zone);
-		fmt_addr(&st->addr, '@', out);
-		break;
+		if (tg_buf_printf(out, "%s=", st->zone) != 0)
+			return -1;
+		return fmt_addr(&st->addr, '@', out);
 	case T_STRING:
 	case T_PATH:
 	case T_DOMAIN:
 	case T_USER:
-		tg_buf_puts(out, (const char *)field);
 		break;
 	}
+	return tg_buf_puts(out, (const char *)field);
 }
 
-/* A scalar needs quotes when it is empty or would lose a '#' or blanks. */
+/* A value needs quotes when it is empty or would lose a '#' or blanks. */
 static int
 needs_quotes(const char *s, size_t n)
 {
@@ -599,26 +599,48 @@ needs_quotes(const char *s, size_t n)
 	    s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t';
 }
 
-/* The whole value as written after "key = ". */
-static void
+/* The whole value as written after "key = "; -1 when out is full. */
+static int
 fmt_line_value(const struct conf_key *k, const void *field,
     struct tg_buf *out)
 {
 	struct tg_buf v;
 	size_t i, n;
+	int rc = 0;
 
 	tg_buf_init(&v, TG_CONF_FILE_MAX);
 	n = k->info.is_list ? list_len(field) : 1;
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			tg_buf_puts(&v, ", ");
-		fmt_value(k, field, i, &v);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (i > 0 && tg_buf_puts(&v, ", ") != 0)
+			rc = -1;
+		else
+			rc = fmt_value(k, field, i, &v);
 	}
-	if (needs_quotes(tg_buf_cstr(&v), v.len))
-		tg_buf_printf(out, "\"%s\"", tg_buf_cstr(&v));
-	else
-		tg_buf_puts(out, tg_buf_cstr(&v));
+	if (rc == 0 && needs_quotes(tg_buf_cstr(&v), v.len))
+		rc = tg_buf_printf(out, "\"%s\"", tg_buf_cstr(&v));
+	else if (rc == 0)
+		rc = tg_buf_append(out, tg_buf_cstr(&v), v.len);
 	tg_buf_free(&v);
+	return rc;
+}
+
+static int
+addr_equal(const struct tg_conf_addr *a, const struct tg_conf_addr *b)
+{
+	return strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
+/* Whether entries i and j of a list are the same. */
+static int
+item_equal(const struct conf_key *k, const void *field, size_t i, size_t j)
+{
+	const struct tg_conf_addrs *al = field;
+	const struct tg_conf_stubs *sl = field;
+
+	if (k->type != T_STUB)
+		return addr_equal(&al->v[i], &al->v[j]);
+	return strcmp(sl->v[i].zone, sl->v[j].zone) == 0 &&
+	    addr_equal(&sl->v[i].addr, &sl->v[j].addr);
 }
 
 /* ---- the parser ------------------------------------------------------ */
@@ -708,31 +730,18 @@ conf_list_item(struct conf_parser *p, const struct conf_key *k, char *item)
 {
 	void *field = field_of(p->conf, k);
 	size_t *n = list_count(field), i;
-	struct tg_buf a, b;
 	char w[WHY_MAX];
-	int dup = 0;
 
 	if (*n >= TG_CONF_LIST_MAX)
 		return perr(p, k->info.name, "more than %d entries",
 		    TG_CONF_LIST_MAX);
 	if (parser_for(k->type)(k, item, field, w) != 0)
 		return perr(p, k->info.name, "%s", w);
-	tg_buf_init(&a, TG_CONF_LINE_MAX);
-	tg_buf_init(&b, TG_CONF_LINE_MAX);
-	fmt_value(k, field, *n, &a);
-	for (i = 0; i < *n && !dup; i++) {
-		tg_buf_reset(&b);
-		fmt_value(k, field, i, &b);
-		dup = strcmp(tg_buf_cstr(&a), tg_buf_cstr(&b)) == 0;
-	}
-	tg_buf_free(&b);
-	if (dup) {
-		perr(p, k->info.name, "\"%s\" is listed twice",
-		    tg_buf_cstr(&a));
-		tg_buf_free(&a);
-		return -1;
-	}
-	tg_buf_free(&a);
+	for (i = 0; i < *n; i++)
+		if (item_equal(k, field, i, *n))
+			return perr(p, k->info.name,
+			    "\"%.*s\" repeats an earlier entry", QUOTE_MAX,
+			    item);
 	(*n)++;
 	return 0;
 }
@@ -1080,8 +1089,8 @@ json_value(const struct conf_key *k, const void *field)
 	tg_buf_init(&b, TG_CONF_LINE_MAX);
 	for (i = 0, j = NULL; i < n; i++) {
 		tg_buf_reset(&b);
-		fmt_value(k, field, i, &b);
-		j = json_string(tg_buf_cstr(&b));
+		j = fmt_value(k, field, i, &b) == 0 ?
+		    json_string(tg_buf_cstr(&b)) : NULL;
 		if (arr != NULL && json_array_append_new(arr, j) != 0)
 			break;
 	}
@@ -1128,9 +1137,9 @@ tg_conf_show(const struct tg_conf *conf, int json, struct tg_buf *out)
 	tg_buf_init(&line, TG_CONF_FILE_MAX);
 	for (i = 0; i < NKEYS && rc == 0; i++) {
 		tg_buf_reset(&line);
-		tg_buf_printf(&line, "%s = ", keys[i].info.name);
-		fmt_line_value(&keys[i], cfield_of(conf, &keys[i]), &line);
-		if (tg_buf_puts(&line, "\n") != 0 ||
+		if (tg_buf_printf(&line, "%s = ", keys[i].info.name) != 0 ||
+		    fmt_line_value(&keys[i], cfield_of(conf, &keys[i]),
+		    &line) != 0 || tg_buf_puts(&line, "\n") != 0 ||
 		    tg_buf_append(out, line.data, line.len) != 0)
 			rc = -1;
 	}
@@ -1154,9 +1163,12 @@ tg_conf_check_reload(const struct tg_conf *old_conf,
 			continue;
 		tg_buf_reset(&a);
 		tg_buf_reset(&b);
-		fmt_line_value(&keys[i], cfield_of(old_conf, &keys[i]), &a);
-		fmt_line_value(&keys[i], cfield_of(new_conf, &keys[i]), &b);
-		if (strcmp(tg_buf_cstr(&a), tg_buf_cstr(&b)) != 0)
+		if (fmt_line_value(&keys[i], cfield_of(old_conf, &keys[i]),
+		    &a) != 0 || fmt_line_value(&keys[i],
+		    cfield_of(new_conf, &keys[i]), &b) != 0)
+			rc = tg_err_set(err, TG_ERR_TEMP, NULL,
+			    "out of memory");
+		else if (strcmp(tg_buf_cstr(&a), tg_buf_cstr(&b)) != 0)
 			rc = tg_err_set(err, TG_ERR_PERM, NULL,
 			    "%s: changed from %.*s to %.*s; needs a restart",
 			    keys[i].info.name, QUOTE_MAX, tg_buf_cstr(&a),

@@ -100,7 +100,11 @@ struct tg_conf {
 	struct tg_conf_addrs sts_listen;
 	struct tg_conf_addrs rpt_listen;
 	struct tg_conf_addrs admin_listen;
+
 	char relay_hostname[TG_DNAME_MAX + 1];
+	int64_t smtp_max_message_size;	/* bytes */
+	int64_t smtp_max_recipients;
+	int64_t queue_max_lifetime;
 
 	char dns_trust_anchor_file[TG_PATH_MAX];
 	struct tg_conf_addrs dns_forward;
@@ -112,10 +116,6 @@ struct tg_conf {
 	int64_t sts_fetch_timeout;
 
 	int64_t store_poll_interval;
-
-	int64_t smtp_max_message_size;	/* bytes */
-	int64_t smtp_max_recipients;
-	int64_t queue_max_lifetime;
 
 	char report_org_name[TG_CONF_TEXT_MAX];
 	char report_contact[TG_CONF_TEXT_MAX];
