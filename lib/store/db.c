@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/limits.h"
 
 /*
@@ -234,11 +235,42 @@ db_harden(sqlite3 *db, struct tg_err *err)
 	return 0;
 }
 
+/*
+ * Switch to WAL (persistent in the file, so usually already done). The
+ * switch needs an exclusive lock, and sqlite answers SQLITE_BUSY without
+ * calling the busy handler when two connections race for it (deadlock
+ * avoidance) — as two daemons starting on a new file do. So retry here,
+ * within the same busy timeout.
+ */
+static int
+db_set_wal(sqlite3 *db, struct tg_err *err)
+{
+	long long deadline = tg_clock_mono_ms() + TG_STORE_BUSY_TIMEOUT_MS;
+	char val[16];
+	int rc;
+
+	if (db_pragma(db, "PRAGMA journal_mode", val, sizeof(val), err) != 0)
+		return -1;
+	while (strcmp(val, "wal") != 0) {
+		tg_err_clear(err);
+		rc = db_pragma(db, "PRAGMA journal_mode = WAL", val,
+		    sizeof(val), err);
+		if (rc == 0 && strcmp(val, "wal") != 0)
+			return tg_err_set(err, TG_ERR_TEMP, NULL, "cannot "
+			    "switch to WAL mode (journal mode is %s)", val);
+		if (rc != 0 && ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY ||
+		    tg_clock_mono_ms() >= deadline))
+			return -1;
+		if (rc != 0)
+			sqlite3_sleep(10);
+	}
+	return 0;
+}
+
 /* Connection pragmas, each read back: a silently ignored one is fatal. */
 static int
 db_settings(sqlite3 *db, unsigned int flags, struct tg_err *err)
 {
-	char val[16];
 	long long fk = 0, sync = 0;
 	int ro = (flags & TG_DB_READONLY) != 0;
 
@@ -250,13 +282,8 @@ db_settings(sqlite3 *db, unsigned int flags, struct tg_err *err)
 		if (db_exec(db, "PRAGMA query_only = ON", err) != 0)
 			return -1;
 	} else {
-		if (db_pragma(db, "PRAGMA journal_mode = WAL", val,
-		    sizeof(val), err) != 0)
+		if (db_set_wal(db, err) != 0)
 			return -1;
-		if (strcmp(val, "wal") != 0)
-			return tg_err_set(err, TG_ERR_TEMP, NULL,
-			    "cannot switch to WAL mode (journal mode is %s)",
-			    val);
 		if (db_exec(db, "PRAGMA synchronous = FULL", err) != 0 ||
 		    db_query_int(db, "PRAGMA synchronous", &sync, err) != 0)
 			return -1;
@@ -379,8 +406,14 @@ db_migrate(sqlite3 *db, const struct tg_db_schema *sc, unsigned int flags,
 {
 	long long version;
 	size_t i;
+	int r;
 
-	if (db_read_version(db, sc, &version, err) != 0)
+	/* One read transaction: version and tables from the same state. */
+	if (tg_db_begin(db, 0, err) != 0)
+		return -1;
+	r = db_read_version(db, sc, &version, err);
+	tg_db_rollback(db);
+	if (r != 0)
 		return -1;
 	if (version == (long long)sc->count)
 		return 0;

@@ -211,11 +211,11 @@ test_concurrent_first_open(void **state)
 {
 	struct dbfx *f = *state;
 	struct tg_db_schema v3 = schema(test_migrations, 3);
-	pid_t pids[4];
-	int i, status;
+	pid_t pids[8];
+	int i, status[8];
 	sqlite3 *db;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 8; i++) {
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
@@ -229,10 +229,12 @@ test_concurrent_first_open(void **state)
 			_exit(0);
 		}
 	}
-	for (i = 0; i < 4; i++) {
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
+	/* Reap every child before judging, so none outlives the fixture. */
+	for (i = 0; i < 8; i++)
+		assert_int_equal(waitpid(pids[i], &status[i], 0), pids[i]);
+	for (i = 0; i < 8; i++) {
+		assert_true(WIFEXITED(status[i]));
+		assert_int_equal(WEXITSTATUS(status[i]), 0);
 	}
 	db = open_ok(f->path, &v3, 0);
 	assert_int_equal(q_int(db, "PRAGMA user_version"), 3);
