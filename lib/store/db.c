@@ -109,20 +109,6 @@ tg_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out,
 }
 
 int
-tg_db_step_done(sqlite3 *db, sqlite3_stmt *s, struct tg_err *err)
-{
-	int rc, ret = 0;
-
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE) {
-		tg_db_error(db, rc, NULL, err);
-		ret = (rc & 0xff) == SQLITE_CONSTRAINT ? TG_DB_CONSTRAINT : -1;
-	}
-	sqlite3_finalize(s);
-	return ret;
-}
-
-int
 tg_db_step_row(sqlite3 *db, sqlite3_stmt *s, struct tg_err *err)
 {
 	int rc = sqlite3_step(s);
@@ -151,8 +137,8 @@ tg_db_column_text(sqlite3_stmt *s, int col, char *out, size_t outlen,
 	}
 	if (n >= outlen || memchr(t, '\0', n) != NULL)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "stored %s is too long or holds a NUL byte (the file was "
-		    "not written by tlsgate)", sqlite3_column_name(s, col));
+		    "stored %s is longer than %zu bytes or holds a NUL byte",
+		    sqlite3_column_name(s, col), outlen - 1);
 	memcpy(out, t, n);
 	out[n] = '\0';
 	return 0;

@@ -58,9 +58,6 @@ struct tg_db_schema {
 #define TG_DB_READONLY		0x1	/* no create, no migrate, query_only */
 #define TG_DB_QUICK_CHECK	0x2	/* quick_check instead of integrity_check */
 
-/* tg_db_step_done's result for a constraint violation. */
-#define TG_DB_CONSTRAINT	2
-
 /*
  * Open the database file at path (borrowed) for schema (borrowed, static)
  * as described above; *out receives the connection (owned by the caller,
@@ -92,13 +89,6 @@ int tg_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out,
     struct tg_err *err);
 
 /*
- * Step a statement that returns no rows, then finalize it (always).
- * Returns 0 on success, TG_DB_CONSTRAINT on a constraint violation (err
- * filled, class TG_ERR_PERM), -1 on any other error.
- */
-int tg_db_step_done(sqlite3 *db, sqlite3_stmt *s, struct tg_err *err);
-
-/*
  * Step s expecting a row: 1 if there is one, 0 at the end, -1 on error
  * (err filled). Does not finalize.
  */
@@ -107,8 +97,8 @@ int tg_db_step_row(sqlite3 *db, sqlite3_stmt *s, struct tg_err *err);
 /*
  * Copy text column col of the current row into out (outlen bytes incl.
  * NUL). A NULL column gives "". A value that does not fit, or that holds
- * a NUL byte, is refused (-1, TG_ERR_PERM): the file was not written by
- * us, and silently truncating it could change its meaning.
+ * a NUL byte, is refused (-1, TG_ERR_PERM): the store never writes one
+ * longer than its field, and silently truncating could change meaning.
  */
 int tg_db_column_text(sqlite3_stmt *s, int col, char *out, size_t outlen,
     struct tg_err *err);

@@ -5,12 +5,12 @@
 #include "store/store_int.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "store/schema.h"
+#include "util/path.h"
 
 static int
 store_open(const char *state_dir, unsigned int flags, struct tg_store **out,
@@ -24,11 +24,10 @@ store_open(const char *state_dir, unsigned int flags, struct tg_store **out,
 	if (state_dir == NULL || state_dir[0] == '\0')
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "no state directory configured");
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir,
-	    TG_STORE_CONFIG_FILE) >= sizeof(path))
+	if (tg_path_fmt(path, sizeof(path), "%s/%s", state_dir,
+	    TG_STORE_CONFIG_FILE) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "state directory path is longer than %d bytes",
-		    TG_PATH_MAX - 16);
+		    "state directory path is too long");
 	if ((flags & TG_DB_READONLY) && access(path, F_OK) != 0 &&
 	    errno == ENOENT)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "no configuration "
