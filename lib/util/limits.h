@@ -39,6 +39,10 @@
 #define TG_DNS_RR_MAX		100	/* records taken from one RRset */
 #define TG_DNS_CNAME_MAX	8	/* CNAME links followed */
 #define TG_DNS_TIMEOUT_S	30
+#define TG_DNS_WHY_MAX		256	/* bytes of a bogus reason / error text */
+#define TG_DNS_SERVERS_MAX	32	/* forwarders, and stub entries */
+#define TG_DNS_SYNC_MAX		64	/* questions of one tg_dns_resolve_sync */
+#define TG_DNS_TA_FILE_MAX	(64 * 1024)	/* trust anchor file bytes */
 
 /* TLSA. */
 #define TG_TLSA_DATA_MAX	4096	/* bytes of association data */
