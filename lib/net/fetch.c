@@ -538,7 +538,10 @@ fetch_setup(struct tg_fetch_req *r, const char *url,
 	    SETOPT(CURLOPT_USERAGENT, "tlsgate/" TG_VERSION) ||
 	    SETOPT(CURLOPT_NOSIGNAL, 1L) ||
 	    SETOPT(CURLOPT_FORBID_REUSE, 1L) ||
-	    SETOPT(CURLOPT_FRESH_CONNECT, 1L))
+	    SETOPT(CURLOPT_FRESH_CONNECT, 1L) ||
+	    /* Cancelling during a name lookup must not block the loop
+	     * until libcurl's resolver thread ends: let it finish alone. */
+	    SETOPT(CURLOPT_QUICK_EXIT, 1L))
 		return -1;
 	if (p->ca_file != NULL && (SETOPT(CURLOPT_CAINFO, p->ca_file) ||
 	    SETOPT(CURLOPT_CAPATH, (char *)NULL)))

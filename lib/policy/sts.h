@@ -1,5 +1,5 @@
 /*
- * policy/sts — MTA-STS (RFC 8461), the sender side's pure parts.
+ * policy/sts — MTA-STS (RFC 8461), the sender side.
  *
  * Owns: the `_mta-sts` TXT record — choosing the one record among an
  * RRset and parsing it (RFC 8461 §3.1); the policy body and MX pattern
@@ -17,8 +17,7 @@
 #include "net/fetch.h"
 #include "policy/stspolicy.h"
 #include "util/err.h"
-
-#include "util/limits.h"		/* TG_STS_ID_MAX: RFC 8461 §3.1 */
+#include "util/limits.h"	/* TG_STS_ID_MAX: RFC 8461 §3.1 */
 
 struct tg_sts_txt {
 	char id[TG_STS_ID_MAX + 1];
