@@ -185,6 +185,7 @@ tg_sts_fetch_policy(struct tg_fetch *f, const char *domain,
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
 	h->cb = cb;
 	h->arg = arg;
+	tg_err_clear(&h->r.err);
 	if (tg_sts_policy_url(domain, h->r.url, sizeof(h->r.url), err) != 0 ||
 	    tg_fetch_get(f, h->r.url, p, sts_fetch_done, h, &h->req,
 	    err) != 0) {
