@@ -582,12 +582,18 @@ probe_event_cb(struct bufferevent *bev, short what, void *arg)
 		probe_end(p);
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF) {
 		probe_abort(p, TG_PROBE_CLOSED,
 		    "connection closed by the server");
-	else if (what & BEV_EVENT_ERROR)
+	} else if ((what & BEV_EVENT_ERROR) && p->res.tls_started) {
+		char ebuf[200];
+
+		probe_ssl_error(p->bev, ebuf, sizeof(ebuf));
+		probe_abort(p, TG_PROBE_CLOSED, "TLS error: %s", ebuf);
+	} else if (what & BEV_EVENT_ERROR) {
 		probe_abort(p, TG_PROBE_CLOSED, "connection error: %s",
 		    strerror(EVUTIL_SOCKET_ERROR()));
+	}
 }
 
 static void

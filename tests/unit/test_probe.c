@@ -185,7 +185,8 @@ enum fake_mode {
 	F_HOSTILE,		/* EHLO reply with too many lines */
 	F_LONG_LINE,		/* banner line without end */
 	F_SILENT,		/* no banner */
-	F_BANNER_554
+	F_BANNER_554,
+	F_HANGUP		/* closes the connection at STARTTLS */
 };
 
 struct fake {
@@ -275,6 +276,10 @@ fake_starttls(struct fake *f)
 		fake_say(f, "220 2.0.0 Ready\r\n250-injected\r\n"
 		    "250 PIPELINING\r\n");
 		f->raw = 1;
+		return 1;
+	case F_HANGUP:
+		bufferevent_free(f->bev);
+		f->bev = NULL;
 		return 1;
 	default:
 		fake_say(f, "220 2.0.0 Ready\r\n");
@@ -805,6 +810,21 @@ test_banner_rejected(void **state)
 }
 
 static void
+test_server_hangs_up(void **state)
+{
+	struct tg_tls_verify v;
+	struct outcome o;
+	struct fake f;
+
+	(void)state;
+	verify_dane(&v, w.rr);
+	probe_fake(&f, F_HANGUP, &v, 0, 0, &o);
+	expect(&o, TG_PROBE_CLOSED, TG_PROBE_STEP_STARTTLS);
+	assert_false(o.res.tls_started);
+	fake_stop(&f);
+}
+
+static void
 test_connect_refused(void **state)
 {
 	struct sockaddr_in sin;
@@ -926,6 +946,7 @@ main(void)
 		PT(test_long_line),
 		PT(test_banner_timeout),
 		PT(test_banner_rejected),
+		PT(test_server_hangs_up),
 		PT(test_connect_refused),
 		PT(test_concurrent),
 		PT(test_params_and_cancel),
