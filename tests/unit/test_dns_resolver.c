@@ -558,7 +558,17 @@ unbound_unreachable(const char *ta, const char *const *stubs,
 	assert_int_equal(g.ans->security, TG_DNS_INDETERMINATE);
 	assert_true(dt < 3000);
 	got_clear(&g);
+	/* Cancel one query in flight, and free the resolver with another
+	 * still in flight: libunbound must not call back into freed
+	 * memory (ASan watches). */
+	tg_resolver_cancel(r, tg_resolver_query(r, name, TG_DNS_T_MX, got_cb,
+	    &g, &err));
+	assert_non_null(tg_resolver_query(r, name, TG_DNS_T_AAAA, got_cb, &g,
+	    &err));
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	tg_resolver_free(r);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(g.calls, 0);
 	event_base_free(base);
 }
 
