@@ -59,5 +59,6 @@ int cli_dispatch(struct cli *cli, const char *prefix,
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_domain(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
 
 #endif

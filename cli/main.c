@@ -17,6 +17,8 @@ static const struct cli_command commands[] = {
 	{ "domain", cmd_domain, "add, list, show, change or remove hosted "
 	    "domains" },
 	{ "config", cmd_config, "show or check the configuration" },
+	{ "check", cmd_check, "check the transport security of a mail "
+	    "domain (DANE, MTA-STS, TLS-RPT)" },
 	{ NULL, NULL, NULL }
 };
 

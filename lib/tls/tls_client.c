@@ -236,6 +236,24 @@ tg_tls_result_type(long code)
 	}
 }
 
+/*
+ * The served key as the value of a "3 1 1" TLSA record, so that a failed
+ * verification can say exactly which record would match.
+ */
+static void
+tls_leaf_digest(X509 *leaf, struct tg_tls_result *res)
+{
+	unsigned char md[TG_CERT_DIGEST_MAX];
+	size_t len, i;
+
+	res->leaf_spki_sha256[0] = '\0';
+	if (leaf == NULL || tg_cert_digest(leaf, TG_CERT_PART_SPKI,
+	    TG_CERT_MD_SHA256, md, &len, NULL) != 0)
+		return;
+	for (i = 0; i < len && 2 * i + 2 < sizeof(res->leaf_spki_sha256); i++)
+		snprintf(res->leaf_spki_sha256 + 2 * i, 3, "%02x", md[i]);
+}
+
 static void
 tls_chain_info(SSL *ssl, struct tg_tls_result *res)
 {
@@ -254,6 +272,7 @@ tls_chain_info(SSL *ssl, struct tg_tls_result *res)
 		    NULL) < 0)
 			ci->not_before = ci->not_after = 0;
 	}
+	tls_leaf_digest(SSL_get0_peer_certificate(ssl), res);
 }
 
 /* Which of v's records OpenSSL says matched, and at what depth. */

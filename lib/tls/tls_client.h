@@ -118,6 +118,7 @@ struct tg_tls_result {
 	char cipher[64];
 	size_t chain_n;		/* peer chain as sent, leaf first */
 	struct tg_tls_cert_info chain[TG_CHAIN_MAX];
+	char leaf_spki_sha256[65]; /* served key as "3 1 1" data, hex */
 	long verify_code;	/* X509_V_OK or X509_V_ERR_* */
 	char verify_error[128];	/* X509_verify_cert_error_string */
 	char reason[256];	/* one line for people, "" when verified */
