@@ -116,10 +116,9 @@ check_print_mx(const struct check_style *s, const struct tg_check_mx *mx)
 	char text[TG_TLSA_TEXT_MAX];
 	size_t i;
 
-	printf("  %sMX %u %s%s%s  addresses %s\n", s->bold, mx->pref, mx->host,
-	    mx->is_cname ? " -> " : "", mx->is_cname ? mx->canon : "",
-	    tg_dns_security_name(mx->addr_security));
-	printf("%s", s->off);
+	printf("  %sMX %u %s%s%s%s  (addresses: DNSSEC %s)\n", s->bold,
+	    mx->pref, mx->host, mx->is_cname ? " -> " : "", mx->is_cname ?
+	    mx->canon : "", s->off, tg_dns_security_name(mx->addr_security));
 	for (i = 0; i < mx->naddrs; i++)
 		check_print_addr(s, &mx->addrs[i]);
 	if (mx->tlsa_looked_up) {
