@@ -241,7 +241,8 @@ tg_gzip_inflate(const void *in, size_t n, size_t out_max, unsigned ratio_max,
 
 	z = tg_gzip_inflater_new(out_max, ratio_max);
 	if (z == NULL)
-		return tg_err_set(err, TG_ERR_TEMP, NULL, "gzip: out of memory");
+		return tg_err_set(err, TG_ERR_TEMP, NULL,
+		    "gzip: out of memory");
 	rc = tg_gzip_inflater_feed(z, in, n, err);
 	if (rc == 0)
 		rc = tg_gzip_inflater_finish(z, out, err);

@@ -283,8 +283,9 @@ rm_top_headers(const char *msg, size_t len, struct rm_top *t,
 		    "larger than %d bytes", TG_RPT_MAIL_HEADER_MAX);
 	for (p = hdr.p; (rc = rm_next_field(&p, hdr.p + hdr.n, &f)) == 1;)
 		if (rm_top_field(&f, t, res) != 0)
-			return tg_err_set(err, TG_ERR_PERM, NULL, "Content-Type "
-			    "longer than %d bytes", RM_VALUE_MAX - 1);
+			return tg_err_set(err, TG_ERR_PERM, NULL,
+			    "Content-Type longer than %d bytes",
+			    RM_VALUE_MAX - 1);
 	if (rc < 0)
 		return tg_err_set_at(err, TG_ERR_PERM, (long)(p - msg),
 		    "malformed header field");
@@ -538,8 +539,8 @@ rm_qp(const struct rm_span *in, struct tg_buf *out, struct tg_err *err)
 			    "quoted-printable in the report part");
 		}
 		if (tg_buf_append(out, &c, 1) != 0)
-			return tg_err_set(err, TG_ERR_PERM, NULL, "decoded part "
-			    "exceeds the limit");
+			return tg_err_set(err, TG_ERR_PERM, NULL,
+			    "decoded part exceeds the limit");
 	}
 	return 0;
 }
@@ -593,7 +594,8 @@ tg_rptmail_new(const struct tg_rptmail_opts *opts, struct tg_err *err)
 		m->opts.message_max = TG_RPT_MAIL_MAX;
 	if (m->opts.report_max == 0)
 		m->opts.report_max = TG_RPT_JSON_MAX;
-	if ((opts->keys == TG_RPTMAIL_KEYS_CALLBACK && opts->key_lookup == NULL) ||
+	if ((opts->keys == TG_RPTMAIL_KEYS_CALLBACK &&
+	    opts->key_lookup == NULL) ||
 	    (opts->keys == TG_RPTMAIL_KEYS_FILE && (opts->key_file == NULL ||
 	    strlen(opts->key_file) >= sizeof(m->key_path)))) {
 		tg_err_set(err, TG_ERR_BUG, NULL, "rptmail: no key lookup "
@@ -602,7 +604,8 @@ tg_rptmail_new(const struct tg_rptmail_opts *opts, struct tg_err *err)
 		return NULL;
 	}
 	if (opts->keys == TG_RPTMAIL_KEYS_FILE)
-		snprintf(m->key_path, sizeof(m->key_path), "%s", opts->key_file);
+		snprintf(m->key_path, sizeof(m->key_path), "%s",
+		    opts->key_file);
 	m->opts.key_file = m->key_path;
 	if (tg_rptmail_dkim_setup(m, err) != 0) {
 		tg_rptmail_free(m);
@@ -648,8 +651,8 @@ tg_rptmail_parse(struct tg_rptmail *m, const char *msg, size_t len,
 	tg_rptmail_result_init(res);
 	res->report.limit = m->opts.report_max;
 	if (len > m->opts.message_max)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "message of %zu bytes "
-		    "exceeds the limit of %zu", len, m->opts.message_max);
+		return tg_err_set(err, TG_ERR_PERM, NULL, "message of %zu "
+		    "bytes exceeds the limit of %zu", len, m->opts.message_max);
 	if (rm_top_headers(msg, len, &top, res, err) != 0 ||
 	    rm_top_type(&top, boundary, sizeof(boundary), err) != 0 ||
 	    rm_find_part(&top, boundary, &part, res, err) != 0)

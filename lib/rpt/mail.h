@@ -90,12 +90,12 @@ struct tg_rptmail_result {
 	char dkim_selector[TG_LABEL_MAX + 1];	/* s= of it, or "" */
 	int aligned;			/* d= is the submitter or a parent */
 	char report_domain[TG_DNAME_MAX + 1];	/* TLS-Report-Domain, or "" */
-	char submitter[TG_DNAME_MAX + 1];	/* TLS-Report-Submitter, or "" */
+	char submitter[TG_DNAME_MAX + 1];	/* TLS-Report-Submitter/"" */
 	char from[TG_RPTMAIL_TEXT_MAX];		/* raw, unfolded, cut */
 	char subject[TG_RPTMAIL_TEXT_MAX];
 	char message_id[TG_RPTMAIL_TEXT_MAX];
 	char filename[TG_RPTMAIL_TEXT_MAX];	/* of the report part, or "" */
-	int gzip;			/* the part was application/tlsrpt+gzip */
+	int gzip;			/* part was application/tlsrpt+gzip */
 	struct tg_buf report;		/* owned; the JSON, only on success */
 };
 

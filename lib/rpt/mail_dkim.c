@@ -127,7 +127,8 @@ dk_key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 int
 tg_rptmail_dkim_setup(struct tg_rptmail *m, struct tg_err *err)
 {
-	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES;
+	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF |
+	    DKIM_LIBFLAGS_BADSIGHANDLES;
 	dkim_query_t q = DKIM_QUERY_FILE;
 
 	m->lib = dkim_init(NULL, NULL);

@@ -83,7 +83,7 @@ enum tg_report_policy_type {
 #define TG_REPORT_F_UNKNOWN_RESULT	0x01	/* a result type outside §4.3 */
 #define TG_REPORT_F_NO_CONTACT		0x02	/* contact-info null/missing */
 #define TG_REPORT_F_LOCAL_TIME		0x04	/* a timestamp had no zone */
-#define TG_REPORT_F_MX_HOST_STRING	0x08	/* an mx-host was not an array */
+#define TG_REPORT_F_MX_HOST_STRING	0x08	/* an mx-host was a string */
 
 struct tg_report_failure {
 	enum tg_report_result result;	/* TG_RR_UNKNOWN: see result_type */

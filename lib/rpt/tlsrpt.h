@@ -2,8 +2,9 @@
  * rpt/tlsrpt — SMTP TLS Reporting (RFC 8460), pure parts.
  *
  * Owns: the `_smtp._tls` TXT record (RFC 8460 §3): choosing the one record
- * among an RRset and parsing its rua list. Report JSON, result types and
- * gzip handling are added beside it.
+ * among an RRset and parsing its rua list. Beside it: rpt/report (report
+ * JSON, result types, file names), rpt/gzip (bounded gzip), rpt/mail
+ * (mailed reports and their DKIM check).
  */
 #ifndef TG_RPT_TLSRPT_H
 #define TG_RPT_TLSRPT_H

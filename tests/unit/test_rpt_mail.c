@@ -683,7 +683,7 @@ test_signed_bomb(void **state)
 	sign(&msg, K.pem, "sender.example", 0);
 	tg_rptmail_result_init(&res);
 	expect(m, &msg, "gzip:", &res, &err);
-	assert_int_equal(res.verified, 1);	/* authenticated, still refused */
+	assert_int_equal(res.verified, 1);	/* authentic, still refused */
 	tg_rptmail_result_free(&res);
 	tg_buf_free(&msg);
 	tg_buf_free(&gz);
