@@ -150,6 +150,35 @@ test_bomb_ratio(void **state)
 	tg_buf_free(&c);
 }
 
+/* A legitimate but highly repetitive report (1000 identical
+ * failure-details, about 170:1) stays under the default ratio cap. */
+static void
+test_repetitive_report_passes(void **state)
+{
+	static const char entry[] = "{\"result-type\":\"certificate-expired\","
+	    "\"sending-mta-ip\":\"192.0.2.1\",\"receiving-mx-hostname\":"
+	    "\"mx1.receiver.example\",\"failed-session-count\":1},";
+	struct tg_buf js, c, out;
+	struct tg_err err;
+	size_t i;
+
+	(void)state;
+	tg_buf_init(&js, 1 << 20);
+	assert_int_equal(tg_buf_puts(&js, "{\"failure-details\":["), 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(tg_buf_puts(&js, entry), 0);
+	assert_int_equal(tg_buf_puts(&js, "{}]}"), 0);
+	c = gz(js.data, js.len);
+	assert_true(js.len / c.len > 100);
+	tg_buf_init(&out, 0);
+	if (tg_gzip_inflate(c.data, c.len, 0, 0, &out, &err) != 0)
+		fail_msg("%s (ratio %zu)", err.msg, js.len / c.len);
+	assert_int_equal(out.len, js.len);
+	tg_buf_free(&out);
+	tg_buf_free(&c);
+	tg_buf_free(&js);
+}
+
 static void
 test_concatenated_members(void **state)
 {
@@ -290,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bomb_output_cap),
 		cmocka_unit_test(test_bomb_ratio),
+		cmocka_unit_test(test_repetitive_report_passes),
 		cmocka_unit_test(test_concatenated_members),
 		cmocka_unit_test(test_member_in_later_feed),
 		cmocka_unit_test(test_trailing_garbage),
