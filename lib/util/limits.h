@@ -75,8 +75,8 @@
 
 /* TLS-RPT reports received and sent (RFC 8460; RELIABILITY ). */
 #define TG_RPT_JSON_MAX		(5 * 1024 * 1024) /* report JSON, inflated */
-#define TG_RPT_GZIP_RATIO_MAX	250	/* inflated : compressed; deflate ~1032 */
-#define TG_RPT_GZIP_RATIO_SLACK	(64 * 1024) /* output before the ratio counts */
+#define TG_RPT_GZIP_RATIO_MAX	250	/* out:in; deflate tops near 1032 */
+#define TG_RPT_GZIP_RATIO_SLACK	(64 * 1024) /* output before ratio counts */
 #define TG_RPT_JSON_DEPTH_MAX	16	/* nesting of arrays/objects */
 #define TG_RPT_POLICIES_MAX	1000	/* policies[] of one report */
 #define TG_RPT_DETAILS_MAX	1000	/* failure-details[] of one policy */
