@@ -140,7 +140,9 @@ exists(const struct fx *f, const char *sub, const char *name)
 {
 	char p[160];
 
-	snprintf(p, sizeof(p), "%s/%s/%s", f->dir, sub, name);
+	if (snprintf(p, sizeof(p), "%s/%s/%s", f->dir, sub, name) >=
+	    (int)sizeof(p))
+		fail_msg("path too long");
 	return access(p, F_OK) == 0;
 }
 
@@ -626,7 +628,9 @@ put_file(const struct fx *f, const char *sub, const char *name,
 	char path[160];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name);
+	if (snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name) >=
+	    (int)sizeof(path))
+		fail_msg("path too long");
 	assert_non_null(fp = fopen(path, "wb"));
 	assert_int_equal(fwrite(p, 1, n, fp), n);
 	fclose(fp);
@@ -640,7 +644,9 @@ get_file(const struct fx *f, const char *sub, const char *name, size_t *n)
 	struct stat st;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name);
+	if (snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name) >=
+	    (int)sizeof(path))
+		fail_msg("path too long");
 	assert_int_equal(stat(path, &st), 0);
 	assert_non_null(b = malloc((size_t)st.st_size + 1));
 	assert_non_null(fp = fopen(path, "rb"));

@@ -366,7 +366,9 @@ write_at(const char *dir, const char *sub, const char *name, const void *p,
 	char path[256];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	if (snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name) >=
+	    (int)sizeof(path))
+		fail_msg("path too long");
 	assert_non_null(fp = fopen(path, "wb"));
 	assert_int_equal(fwrite(p, 1, n, fp), n);
 	fclose(fp);
@@ -383,7 +385,9 @@ same_file(const char *dir, const char *sub, const char *name, const void *p,
 	FILE *fp;
 	int ok;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	if (snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name) >=
+	    (int)sizeof(path))
+		fail_msg("path too long");
 	if ((fp = fopen(path, "rb")) == NULL) {
 		free(b);
 		return 0;
