@@ -730,6 +730,47 @@ test_limits(void **state)
 	tg_rptmail_free(m);
 }
 
+/* Deterministic mutations of a signed message: 0 or -1, never a crash
+ * or an out-of-bounds read (ASan); and never accepted once changed. */
+static void
+test_mutations(void **state)
+{
+	static const char inserts[] = "-\r\n=\";: \t";
+	struct tg_rptmail *m = verifier_file();
+	struct tg_buf orig = build(&(struct spec){ 0 }), mut;
+	struct tg_rptmail_result res;
+	unsigned long seed = 777;
+	struct tg_err err;
+	size_t i, n, pos;
+	int rc;
+
+	(void)state;
+	sign(&orig, K.pem, "sender.example", 0);
+	tg_buf_init(&mut, 1 << 20);
+	tg_rptmail_result_init(&res);
+	for (i = 0; i < 1500; i++) {
+		tg_buf_reset(&mut);
+		assert_int_equal(tg_buf_append(&mut, orig.data, orig.len), 0);
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		pos = (size_t)(seed >> 33) % mut.len;
+		n = mut.len;
+		if ((seed >> 20) % 2 == 0)
+			n = pos;
+		else
+			mut.data[pos] = inserts[(seed >> 8) %
+			    (sizeof(inserts) - 1)];
+		rc = tg_rptmail_parse(m, mut.data, n, &res, &err);
+		if (rc == 0 && (n != orig.len ||
+		    memcmp(mut.data, orig.data, n) != 0) &&
+		    memcmp(res.report.data, report_json, res.report.len) != 0)
+			fail_msg("mutation %zu accepted, another report", i);
+	}
+	tg_rptmail_result_free(&res);
+	tg_buf_free(&mut);
+	tg_buf_free(&orig);
+	tg_rptmail_free(m);
+}
+
 static void
 test_bad_options(void **state)
 {
@@ -758,6 +799,7 @@ main(void)
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_signed_bomb),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_bad_options),
 	};
 

@@ -265,6 +265,56 @@ test_fixture_details(void **state)
 	tg_report_free(r);
 }
 
+/*
+ * Deterministic mutations of the good fixtures (flipped bytes, cuts,
+ * inserted brackets and quotes): the parser must answer 0 or -1, never
+ * crash, leak or read out of bounds (checked under ASan).
+ */
+static void
+test_mutations(void **state)
+{
+	static const char *const files[] = { "rfc8460-example.json",
+	    "google-like.json", "microsoft-like.json", "ok-variants.json" };
+	static const char inserts[] = "[{\"\\}]:,0-";
+	unsigned long seed = 12345;
+	struct tg_report *r;
+	struct tg_err err;
+	size_t f, i, n, pos;
+
+	(void)state;
+	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		struct tg_buf orig = fx_read(files[f]), mut;
+		tg_buf_init(&mut, 1 << 20);
+		for (i = 0; i < 3000; i++) {
+			tg_buf_reset(&mut);
+			assert_int_equal(tg_buf_append(&mut, orig.data,
+			    orig.len), 0);
+			seed = seed * 6364136223846793005UL +
+			    1442695040888963407UL;
+			pos = (size_t)(seed >> 33) % mut.len;
+			n = mut.len;
+			switch ((seed >> 20) % 3) {
+			case 0:
+				mut.data[pos] ^= (char)(1u << (seed >> 8) % 8);
+				break;
+			case 1:
+				n = pos;
+				break;
+			default:
+				mut.data[pos] = inserts[(seed >> 8) %
+				    (sizeof(inserts) - 1)];
+				break;
+			}
+			if (tg_report_parse(mut.data, n, &r, &err) == 0)
+				tg_report_free(r);
+			else
+				assert_null(r);
+		}
+		tg_buf_free(&mut);
+		tg_buf_free(&orig);
+	}
+}
+
 static const char minimal[] =
     "{\"organization-name\":\"X\",\"date-range\":{\"start-datetime\":"
     "\"2024-05-01T00:00:00Z\",\"end-datetime\":\"2024-05-01T23:59:59Z\"},"
@@ -666,6 +716,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_fixture_details),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_deep_nesting_generated),
 		cmocka_unit_test(test_depth_strings_aware),
