@@ -37,6 +37,9 @@
  *     here, before its report part is decoded or inflated;
  *   - the part decodes and inflates within the caps: one gzip layer for
  *     +gzip, no gzip at all for +json, at most report_max bytes of JSON.
+ * Signature times (t=, x=) are judged by libopendkim against the system
+ * clock, time(), with its default drift; util/clock's override does not
+ * reach them.
  * libopendkim accepts only keys with s= absent, "*" or "email"; a key
  * saying s=tlsrpt only is handed to it with "email" added (callback mode
  * only: in key-file mode libopendkim reads the key itself and refuses

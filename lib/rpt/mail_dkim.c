@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/clock.h"
 #include "util/dname.h"
 
 /* A colon-separated service-type list (RFC 6376 §3.6.1 s=) names tok. */
@@ -256,14 +255,10 @@ int
 tg_rptmail_dkim_check(struct tg_rptmail *m, const char *msg, size_t len,
     struct tg_rptmail_result *res, struct tg_err *err)
 {
-	uint64_t now = (uint64_t)tg_clock_now();
 	DKIM_STAT st;
 	DKIM *d;
 	int rc;
 
-	/* Signature t=/x= are judged against our clock (util/clock). */
-	(void)dkim_options(m->lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &now,
-	    sizeof(now));
 	d = dkim_verify(m->lib, (const u_char *)"tlsrpt", NULL, &st);
 	if (d == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "dkim_verify: %s",
