@@ -307,7 +307,8 @@ int tg_spool_list(struct tg_spool *sp,
     struct tg_err *err);
 
 /* `tlsgate queue hold|release`: on != 0 holds the message (tg_spool_due
- * skips it). Recorded in its journal. 0, TG_SPOOL_NOTFOUND or -1. */
+ * skips it). Recorded in its journal. 0, TG_SPOOL_NOTFOUND or -1
+ * (TG_ERR_TEMP while this spool has the message open for delivery). */
 int tg_spool_hold(struct tg_spool *sp, const char *qid, int on,
     struct tg_err *err);
 

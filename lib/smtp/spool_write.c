@@ -151,14 +151,19 @@ wmsg_flush(struct tg_spool_wmsg *w)
 
 /* ---- Begin ----------------------------------------------------------------- */
 
-/* Create incoming/<new id>; O_EXCL, so an id is never reused. */
+/* Create incoming/<new id>; O_EXCL, so an id is never reused, and an
+ * id already queued (the clock went back across a restart) is skipped;
+ * the commit's rename never replaces either. */
 static int
 wmsg_create(struct tg_spool_wmsg *w, struct tg_err *err)
 {
 	int tries;
 
+	errno = EEXIST;
 	for (tries = 0; tries < 8; tries++) {
 		tg_spool_qid_new(w->qid);
+		if (tg_spool_entry_find(w->sp, w->qid) != NULL)
+			continue;
 		w->fd = openat(w->sp->dfd_in, w->qid, O_WRONLY | O_CREAT |
 		    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (w->fd >= 0) {

@@ -305,26 +305,35 @@ test_structure_with_good_checksum(void **state)
 		expect_corrupt(b.data, b.len, "structure case", (size_t)c);
 		tg_buf_free(&b);
 	}
-	/* The same skeleton with nothing wrong is accepted. */
+}
+
+/* The skeleton of the cases above, with nothing wrong, is accepted. */
+static void
+test_minimal_object(void **state)
+{
+	static const uint8_t rok[] = { 0, 0, 1, 'a', 0, 0 };
+	static const uint8_t t8[8], f4[4];
+	struct tg_spool_rec_info info;
+	struct tg_spool_env env;
+	struct tg_err err;
+	struct tg_buf b;
+
+	(void)state;
 	tg_buf_init(&b, 1 << 16);
 	tg_buf_append(&b, TG_SPOOL_REC_MAGIC, TG_SPOOL_REC_MAGIC_LEN);
-	add_rec(&b, 'Q', qid, TG_SPOOL_QID_LEN);
+	add_rec(&b, 'Q', "01ARZ3NDEKTSV4RRFF", TG_SPOOL_QID_LEN);
 	add_rec(&b, 'T', t8, 8);
 	add_rec(&b, 'S', "", 0);
 	add_rec(&b, 'F', f4, 4);
 	add_rec(&b, 'R', rok, sizeof(rok));
 	add_end(&b);
-	{
-		struct tg_spool_rec_info info;
-		struct tg_spool_env env;
-		struct tg_err err;
-
-		assert_int_equal(tg_spool_rec_parse_mem(b.data, b.len, &env,
-		    &info, &err), 0);
-		assert_int_equal(info.data_size, 0);
-		assert_int_equal(info.data_off, info.end_off);
-		tg_spool_env_clear(&env);
-	}
+	assert_int_equal(tg_spool_rec_parse_mem(b.data, b.len, &env, &info,
+	    &err), 0);
+	assert_string_equal(env.sender, "");
+	assert_string_equal(env.rcpt[0].addr, "a");
+	assert_int_equal(info.data_size, 0);
+	assert_int_equal(info.data_off, info.end_off);
+	tg_spool_env_clear(&env);
 	tg_buf_free(&b);
 }
 
@@ -627,6 +636,7 @@ main(void)
 		cmocka_unit_test(test_valid_object),
 		cmocka_unit_test(test_corrupt_table_parser),
 		cmocka_unit_test(test_structure_with_good_checksum),
+		cmocka_unit_test(test_minimal_object),
 		cmocka_unit_test(test_corrupt_table_on_disk),
 		cmocka_unit_test(test_corrupt_at_open),
 		cmocka_unit_test(test_fuzz),
