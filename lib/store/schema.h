@@ -14,9 +14,13 @@
 /* application_id values: "TGCF" and so on, so `file` and we can tell
  * tlsgate databases apart from each other and from strangers. */
 #define TG_SCHEMA_CONFIG_APPID	0x54474346u	/* "TGCF" */
+#define TG_SCHEMA_REPORTS_APPID	0x54475252u	/* "TGRR" */
 
 /* config.db: domains, relay networks, destination policies, certificates,
  * admin users, meta and the configuration generation. */
 extern const struct tg_db_schema tg_schema_config;
+
+/* reports.db: TLS-RPT data (store/reports.h, store/schema_reports.c). */
+extern const struct tg_db_schema tg_schema_reports;
 
 #endif
