@@ -17,9 +17,9 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 name=$(basename "$script" .sh)
-T="$BUILD/test-tmp/$name"
-rm -rf "$T"
-mkdir -p "$T"
+# A directory of its own per run, so that runs in parallel never share one.
+mkdir -p "$BUILD/test-tmp"
+T=$(mktemp -d "$BUILD/test-tmp/$name.XXXXXX") || exit 1
 export T TOP BUILD BIN="$BUILD/bin" TG_TEST_NAME="$name"
 TIMEOUT=${TG_TEST_TIMEOUT:-900}
 
@@ -28,15 +28,17 @@ if [ "$(id -u)" = 0 ] && unshare --net --mount --pid --fork --kill-child \
     --mount-proc true 2>/dev/null; then
 	export TG_ISOLATED=1
 	timeout -k 10 "$TIMEOUT" unshare --net --mount --pid --fork \
-	    --kill-child --mount-proc bash -c "$inner"
-	rc=$?
+	    --kill-child --mount-proc bash -c "$inner" 2>&1 | tee "$T/.tap"
+	rc=${PIPESTATUS[0]}
 else
 	export TG_ISOLATED=0
-	timeout -k 10 "$TIMEOUT" bash -c "$inner"
-	rc=$?
+	timeout -k 10 "$TIMEOUT" bash -c "$inner" 2>&1 | tee "$T/.tap"
+	rc=${PIPESTATUS[0]}
 fi
 [ "$rc" = 124 ] && echo "not ok - $name timed out after ${TIMEOUT}s"
-if [ "$rc" = 0 ] && ! grep -q '^not ok ' "$BUILD/test-logs/$name.log" 2>/dev/null; then
+if [ "$rc" = 0 ] && ! grep -aq '^not ok ' "$T/.tap" 2>/dev/null; then
 	rm -rf "$T"
+else
+	echo "# kept for inspection: $T"
 fi
 exit "$rc"

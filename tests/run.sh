@@ -30,9 +30,9 @@ done
 # but failed still counts as one failure.
 tally() { # name output-file exit-code
 	local name=$1 out=$2 rc=$3 p f s
-	s=$(grep -cE '^ok .*# (SKIP|skip)' "$out" || true)
-	p=$(( $(grep -cE '^ok ' "$out" || true) - s ))
-	f=$(grep -cE '^not ok ' "$out" || true)
+	s=$(grep -acE '^ok .*# (SKIP|skip)' "$out" || true)
+	p=$(( $(grep -acE '^ok ' "$out" || true) - s ))
+	f=$(grep -acE '^not ok ' "$out" || true)
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name exited with status $rc" >> "$out"
@@ -41,7 +41,7 @@ tally() { # name output-file exit-code
 	if [ "$f" -gt 0 ]; then
 		failures+=("$name")
 		echo "FAIL $name ($p passed, $f failed)"
-		grep -E '^not ok |^#' "$out" | head -40 | sed 's/^/    /'
+		grep -aE '^not ok |^#' "$out" | head -40 | sed 's/^/    /'
 	else
 		echo "ok   $name ($p passed${s:+, $s skipped})"
 	fi
@@ -63,9 +63,10 @@ if [ "$unit_only" = 0 ]; then
 	fi
 	mkdir -p "$BUILD/test-logs"
 	for n in "${names[@]}"; do
-		log="$BUILD/test-logs/$n.log"
+		log="$BUILD/test-logs/$n.$$.log"
 		tests/harness.sh "tests/integration/$n.sh" > "$log" 2>&1
 		tally "integration/$n" "$log" $?
+		mv -f "$log" "$BUILD/test-logs/$n.log"
 	done
 fi
 
