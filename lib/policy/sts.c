@@ -14,13 +14,7 @@
 static int
 sts_is_candidate(const char *text, size_t len)
 {
-	static const char version[] = "v=STSv1";
-	size_t vl = sizeof(version) - 1;
-
-	if (len < vl || memcmp(text, version, vl) != 0)
-		return 0;
-	return len == vl || text[vl] == ';' || text[vl] == ' ' ||
-	    text[vl] == '\t';
+	return tg_txtfield_has_version(text, len, "v=STSv1");
 }
 
 static int
@@ -81,20 +75,11 @@ int
 tg_sts_txt_select(const char *const *texts, const size_t *lens, size_t n,
     struct tg_sts_txt *out, struct tg_err *err)
 {
-	size_t i, found = 0, which = 0;
+	size_t which;
 
-	for (i = 0; i < n; i++)
-		if (sts_is_candidate(texts[i], lens[i])) {
-			found++;
-			which = i;
-		}
-	if (found == 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "no TXT record starts with v=STSv1");
-	if (found > 1)
-		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "%zu TXT records start with v=STSv1; exactly one is "
-		    "allowed (RFC 8461 §3.1)", found);
+	if (tg_txtfield_select(texts, lens, n, "v=STSv1", "RFC 8461 §3.1",
+	    &which, err) != 0)
+		return -1;
 	return tg_sts_txt_parse(texts[which], lens[which], out, err);
 }
 

@@ -52,3 +52,34 @@ tg_txtfield_next(const char *text, size_t len, size_t *pos,
 	}
 	return 1;
 }
+
+int
+tg_txtfield_has_version(const char *text, size_t len, const char *version)
+{
+	size_t vl = strlen(version);
+
+	if (len < vl || memcmp(text, version, vl) != 0)
+		return 0;
+	return len == vl || text[vl] == ';' || is_wsp(text[vl]);
+}
+
+int
+tg_txtfield_select(const char *const *texts, const size_t *lens, size_t n,
+    const char *version, const char *rfc, size_t *which, struct tg_err *err)
+{
+	size_t i, found = 0;
+
+	for (i = 0; i < n; i++)
+		if (tg_txtfield_has_version(texts[i], lens[i], version)) {
+			found++;
+			*which = i;
+		}
+	if (found == 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "no TXT record starts with %s", version);
+	if (found > 1)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "%zu TXT records start with %s; exactly one is allowed "
+		    "(%s)", found, version, rfc);
+	return 0;
+}

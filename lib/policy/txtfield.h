@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "util/err.h"
+
 struct tg_txtfield {
 	const char *name;	/* borrowed from the record text */
 	size_t name_len;
@@ -28,5 +30,22 @@ struct tg_txtfield {
  */
 int tg_txtfield_next(const char *text, size_t len, size_t *pos,
     struct tg_txtfield *f);
+
+/*
+ * 1 if the record starts with version ("v=STSv1") followed by its end, a
+ * ";" or WSP — the discovery rule of both RFC 8461 §3.1 and RFC 8460 §3.
+ */
+int tg_txtfield_has_version(const char *text, size_t len,
+    const char *version);
+
+/*
+ * Among n TXT records keep those starting with version; exactly one must
+ * remain: its index goes to *which. Otherwise -1 with err ("no TXT record
+ * starts with ..." or "2 TXT records start with ...; exactly one is
+ * allowed (<rfc>)").
+ */
+int tg_txtfield_select(const char *const *texts, const size_t *lens,
+    size_t n, const char *version, const char *rfc, size_t *which,
+    struct tg_err *err);
 
 #endif
