@@ -123,6 +123,8 @@ _tgn_ca_extras() {
 	_tgn_spki_file "$d/decoy.key" "$d/decoy.spki" &&
 	_tgn_openssl_leaf mta-sts.sts.test "$d/mta-sts.sts.test.key" \
 	    "$d/mta-sts.sts.test.crt" "DNS:mta-sts.sts.test" 30 &&
+	_tgn_openssl_leaf "$TG_NET_GW_STS_NAME" "$d/$TG_NET_GW_STS_NAME.key" \
+	    "$d/$TG_NET_GW_STS_NAME.crt" "DNS:$TG_NET_GW_STS_NAME" 30 &&
 	_tgn_openssl_leaf pebble.test "$d/pebble.test.key" "$d/pebble.test.crt" \
 	    "DNS:pebble.test,IP:$TG_NET_PEBBLE_ADDR" 30
 }

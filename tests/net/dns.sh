@@ -9,7 +9,7 @@
 
 TG_NET_SIGNED_ZONES="test. dane-ok.test. dane-bad.test. bogus.test. cname.test.
 cname-target.test. twomx.test. nullmx.test. nostarttls.test. stall.test.
-expired-ee.test. ta-wrongname.test. ta-ok.test."
+expired-ee.test. ta-wrongname.test. ta-ok.test. gw.test."
 TG_NET_UNSIGNED_ZONES="insecure.test. sts.test."
 
 _tgn_knot_conf() {
@@ -159,6 +159,10 @@ _tgn_zone_body() {
 		_tgn_tlsa _25._tcp.mx2 3 "$c/mx2.twomx.test.spki" ;;
 	nullmx.test.)
 		echo "@ MX 0 ." ;;  # RFC 7505
+	gw.test.)
+		echo "@ MX 10 mx"
+		echo "mx A $TG_NET_GW_MX_ADDR"
+		echo "mta-sts A $TG_NET_GW_STS_ADDR" ;;
 	*)
 		_tgn_mx_zone "$z" mx ;;
 	esac

@@ -28,6 +28,12 @@ export TG_NET_PEBBLE_ADDR=127.0.3.1 TG_NET_PEBBLE_PORT=14000
 export TG_NET_PEBBLE_MGMT_PORT=15000
 export TG_NET_ACME_NAME=acme.test TG_NET_ACME_ADDR=127.0.3.2
 export TG_NET_SENDER_NAME=sender.test TG_NET_SENDER_ADDR=127.0.4.1
+# 127.0.5.0/24 is tlsgate's: the lab never listens there. gw.test (signed,
+# no TLSA, no MTA-STS: tlsgate publishes them) points at these two.
+export TG_NET_GW_DOMAIN=gw.test
+export TG_NET_GW_MX_NAME=mx.gw.test TG_NET_GW_MX_ADDR=127.0.5.1
+export TG_NET_GW_STS_NAME=mta-sts.gw.test TG_NET_GW_STS_ADDR=127.0.5.2
+export TG_NET_GW_RELAY_ADDR=127.0.5.3
 
 # The MX hosts: name, address, what listens there, certificate kind.
 #   listen: pf = receiving Postfix with STARTTLS, pf-notls = Postfix
@@ -49,6 +55,7 @@ mx.stall.test          127.0.1.10 stall    leaf
 mx.expired-ee.test     127.0.1.11 pf       expired
 mx.ta-wrongname.test   127.0.1.12 pf       wrong
 mx.ta-ok.test          127.0.1.13 pf       chain
+mx.gw.test             127.0.5.1  none     leaf
 "
 
 # Per-host variables: TG_NET_IP_<NAME> with dots and dashes as "_",
@@ -71,12 +78,17 @@ tg_net_addr() {
 	"$TG_NET_ACME_NAME") echo "$TG_NET_ACME_ADDR" ;;
 	pebble.test) echo "$TG_NET_PEBBLE_ADDR" ;;
 	"$TG_NET_SENDER_NAME") echo "$TG_NET_SENDER_ADDR" ;;
+	"$TG_NET_GW_STS_NAME") echo "$TG_NET_GW_STS_ADDR" ;;
 	ns.test) echo "$TG_NET_DNS_ADDR" ;;
 	*) return 1 ;;
 	esac
 }
 
 _tgn_log() { echo "# net: $*" >&2; }
+
+# tg_net_available — the lab can run here (root, inside the harness's
+# network, mount and PID namespaces). Tests skip when it cannot.
+tg_net_available() { [ "${TG_ISOLATED:-0}" = 1 ] && [ "$(id -u)" = 0 ]; }
 _tgn_has() { case " $TG_NET_PIECES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # _tgn_wait SECONDS command... — bounded retry (10 tries a second).
@@ -123,7 +135,7 @@ _tgn_kill_pidfile() {
 # when a piece does not come up. Pieces already up are left alone.
 tg_net_up() {
 	local want=" ${*:-dns ca mx sender nginx pebble} " p need=""
-	if [ "${TG_ISOLATED:-0}" != 1 ]; then
+	if ! tg_net_available; then
 		_tgn_log "the lab network needs root and the harness's namespaces"
 		return 2
 	fi
@@ -137,6 +149,9 @@ tg_net_up() {
 		esac
 	done
 	mkdir -p "$TG_NET_DIR" || return 1
+	# Postfix's daemons (user postfix) and nginx's worker (nobody) must be
+	# able to pass through $T, which mktemp made 0700.
+	chmod go+x "$T" "$TG_NET_DIR" || return 1
 	_tgn_addrs_up || return 1
 	local t0 ms; t0=$(date +%s%N)
 	_tgn_up_pieces "$need" || return 1
@@ -152,7 +167,8 @@ _tgn_addrs_up() {
 	local h a l c
 	{
 		for a in "$TG_NET_DNS_ADDR" "$TG_NET_RESOLVER_ADDR" "$TG_NET_STS_ADDR" \
-		    "$TG_NET_PEBBLE_ADDR" "$TG_NET_ACME_ADDR" "$TG_NET_SENDER_ADDR"; do
+		    "$TG_NET_PEBBLE_ADDR" "$TG_NET_ACME_ADDR" "$TG_NET_SENDER_ADDR" \
+		    "$TG_NET_GW_STS_ADDR" "$TG_NET_GW_RELAY_ADDR"; do
 			echo "address replace $a/32 dev lo"
 		done
 		while read -r h a l c; do
