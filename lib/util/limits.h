@@ -112,4 +112,19 @@
 #define TG_FETCH_LOCATION_MAX	255	/* redirect target kept for a reason */
 #define TG_FETCH_CONNECT_TIMEOUT_S 15
 
+/* Outbound SMTP client (smtp/client). RFC 5321 §4.5.3.2 timeouts; the
+ * others follow Postfix (smtp_rset_timeout, connection and TLS session
+ * cache). */
+#define TG_SMTP_PATH_MAX	256	/* RFC 5321 §4.5.3.1.3, without <> */
+#define TG_SMTPC_DATA_INIT_TIMEOUT_S 120	/* §4.5.3.2.4: 354 to DATA */
+#define TG_SMTPC_DATA_XFER_TIMEOUT_S 180	/* §4.5.3.2.5: data block */
+#define TG_SMTPC_DATA_DONE_TIMEOUT_S 600	/* §4.5.3.2.6: reply to "." */
+#define TG_SMTPC_RSET_TIMEOUT_S	20
+#define TG_SMTPC_QUIT_TIMEOUT_S	10
+#define TG_SMTPC_IDLE_TIMEOUT_S	10	/* kept connection without work */
+#define TG_SMTPC_CACHE_MAX	1000	/* TLS sessions kept */
+#define TG_SMTPC_CACHE_AGE_S	3600	/* smtp_tls_session_cache_timeout */
+#define TG_SMTPC_CHUNK		(64 * 1024)	/* content read at once */
+#define TG_SMTPC_OUT_HIGH	(256 * 1024)	/* output buffered at most */
+
 #endif
