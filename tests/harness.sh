@@ -20,6 +20,9 @@ name=$(basename "$script" .sh)
 # A directory of its own per run, so that runs in parallel never share one.
 mkdir -p "$BUILD/test-tmp"
 T=$(mktemp -d "$BUILD/test-tmp/$name.XXXXXX") || exit 1
+# Third-party daemons that drop privileges (Postfix, nginx workers) must be
+# able to reach their files below $T.
+chmod 755 "$T"
 export T TOP BUILD BIN="$BUILD/bin" TG_TEST_NAME="$name"
 TIMEOUT=${TG_TEST_TIMEOUT:-900}
 
