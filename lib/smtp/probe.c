@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,134 +20,6 @@
 
 #include "core/log.h"
 #include "util/clock.h"
-
-/* ---- the reply parser (pure) ---- */
-
-void
-tg_probe_reply_init(struct tg_probe_reply *r)
-{
-	r->code = 0;
-	r->lines = 0;
-	r->done = 0;
-	tg_buf_init(&r->text, TG_SMTP_REPLY_MAX);
-}
-
-void
-tg_probe_reply_free(struct tg_probe_reply *r)
-{
-	tg_buf_free(&r->text);
-	r->code = 0;
-	r->lines = 0;
-	r->done = 0;
-}
-
-/* RFC 5321 §4.2: Reply-code = %x32-35 %x30-35 %x30-39. */
-static int
-reply_code(const char *line, size_t body, struct tg_err *err)
-{
-	if (body < 3)
-		return tg_err_set_at(err, TG_ERR_PERM, 0, "reply code missing");
-	if (line[0] < '2' || line[0] > '5')
-		return tg_err_set_at(err, TG_ERR_PERM, 0, "bad reply code");
-	if (line[1] < '0' || line[1] > '5')
-		return tg_err_set_at(err, TG_ERR_PERM, 1, "bad reply code");
-	if (line[2] < '0' || line[2] > '9')
-		return tg_err_set_at(err, TG_ERR_PERM, 2, "bad reply code");
-	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-}
-
-/* RFC 5321 §4.2: textstring = 1*(%d09 / %d32-126); 8-bit bytes are
- * tolerated (RFC 6531 servers send UTF-8), control bytes are not. */
-static int
-reply_text_ok(const char *line, size_t from, size_t to, struct tg_err *err)
-{
-	unsigned char c;
-	size_t i;
-
-	for (i = from; i < to; i++) {
-		c = (unsigned char)line[i];
-		if (c == '\r' || c == '\n')
-			return tg_err_set_at(err, TG_ERR_PERM, (long)i,
-			    "bare CR or LF in a reply line");
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return tg_err_set_at(err, TG_ERR_PERM, (long)i,
-			    "control character 0x%02x in a reply line", c);
-	}
-	return 0;
-}
-
-static int
-reply_check_line(const char *line, size_t len, struct tg_err *err)
-{
-	if (len > TG_SMTP_LINE_MAX)
-		return tg_err_set_at(err, TG_ERR_PERM, TG_SMTP_LINE_MAX,
-		    "reply line longer than %d bytes", TG_SMTP_LINE_MAX);
-	if (len < 2 || line[len - 2] != '\r' || line[len - 1] != '\n')
-		return tg_err_set_at(err, TG_ERR_PERM, (long)len,
-		    "reply line does not end in CRLF");
-	return 0;
-}
-
-int
-tg_probe_reply_line(struct tg_probe_reply *r, const char *line, size_t len,
-    struct tg_err *err)
-{
-	size_t body;
-	int code, last;
-
-	if (r->done)
-		return tg_err_set(err, TG_ERR_BUG, NULL,
-		    "line fed to a complete reply");
-	if (reply_check_line(line, len, err) < 0)
-		return -1;
-	body = len - 2;
-	if ((code = reply_code(line, body, err)) < 0)
-		return -1;
-	if (r->code != 0 && code != r->code)
-		return tg_err_set_at(err, TG_ERR_PERM, 0,
-		    "reply code %d within a %d reply", code, r->code);
-	if (body > 3 && line[3] != ' ' && line[3] != '-')
-		return tg_err_set_at(err, TG_ERR_PERM, 3,
-		    "reply code not followed by space or '-'");
-	last = body == 3 || line[3] == ' ';
-	if (body > 4 && reply_text_ok(line, 4, body, err) < 0)
-		return -1;
-	if (r->lines >= TG_SMTP_REPLY_LINES_MAX)
-		return tg_err_set_at(err, TG_ERR_PERM, 0,
-		    "reply has more than %d lines", TG_SMTP_REPLY_LINES_MAX);
-	if ((r->lines > 0 && tg_buf_append(&r->text, "\n", 1) < 0) ||
-	    (body > 4 && tg_buf_append(&r->text, line + 4, body - 4) < 0))
-		return tg_err_set_at(err, TG_ERR_PERM, 0,
-		    "reply longer than %d bytes", TG_SMTP_REPLY_MAX);
-	r->lines++;
-	r->code = code;
-	r->done = last;
-	return 0;
-}
-
-int
-tg_probe_reply_has_keyword(const struct tg_probe_reply *r,
-    const char *keyword)
-{
-	const char *p = tg_buf_cstr(&r->text), *nl, *end;
-	size_t klen = strlen(keyword), wlen;
-
-	/* The first line is the server's name and greeting, not a
-	 * keyword (RFC 5321 §4.1.1.1). */
-	if ((nl = strchr(p, '\n')) == NULL)
-		return 0;
-	for (p = nl + 1; *p != '\0'; p = nl + 1) {
-		end = strchr(p, '\n');
-		nl = end != NULL ? end : p + strlen(p);
-		for (wlen = 0; p + wlen < nl && p[wlen] != ' '; wlen++)
-			;
-		if (wlen == klen && strncasecmp(p, keyword, klen) == 0)
-			return 1;
-		if (*nl == '\0')
-			break;
-	}
-	return 0;
-}
 
 /* ---- the session ---- */
 
@@ -168,7 +39,7 @@ struct tg_probe {
 	struct event *timer;		/* owned */
 	struct event *done_ev;		/* owned */
 	struct bufferevent *bev;	/* owned: socket, later TLS filter */
-	struct tg_probe_reply reply;
+	struct tg_smtp_reply reply;
 	int failed;			/* res holds the first failure */
 	int ended;
 	long long start_ms;
@@ -213,7 +84,7 @@ probe_teardown(struct tg_probe *p)
 	p->conn_ev = NULL;
 	p->bev = NULL;
 	p->fd = -1;
-	tg_probe_reply_free(&p->reply);
+	tg_smtp_reply_free(&p->reply);
 }
 
 /* End the session and deliver the result from a fresh event. */
@@ -273,8 +144,8 @@ probe_enter(struct tg_probe *p, enum tg_probe_step st)
 	int ms = p->tmo_ms[st];
 
 	p->state = st;
-	tg_probe_reply_free(&p->reply);
-	tg_probe_reply_init(&p->reply);
+	tg_smtp_reply_free(&p->reply);
+	tg_smtp_reply_init(&p->reply);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(p->timer, &tv);
@@ -349,7 +220,7 @@ st_ehlo(struct tg_probe *p)
 		return;
 	}
 	p->res.starttls_offered =
-	    tg_probe_reply_has_keyword(&p->reply, "STARTTLS");
+	    tg_smtp_reply_has_keyword(&p->reply, "STARTTLS");
 	if (!p->res.starttls_offered) {
 		probe_fail(p, TG_PROBE_NO_STARTTLS,
 		    "server does not offer STARTTLS");
@@ -433,26 +304,6 @@ static const probe_handler probe_handlers[TG_PROBE_STEP_DONE] = {
 
 /* ---- I/O ---- */
 
-/* Take one line (with its LF) off in: 1 got one, 0 need more, -1 too
- * long without a line end. */
-static int
-probe_take_line(struct evbuffer *in, char *line, size_t *len)
-{
-	struct evbuffer_ptr eol;
-	size_t eol_len = 0, n;
-
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (eol.pos < 0)
-		return evbuffer_get_length(in) >= TG_SMTP_LINE_MAX ? -1 : 0;
-	n = (size_t)eol.pos + eol_len;
-	if (n > TG_SMTP_LINE_MAX)
-		return -1;
-	if (evbuffer_remove(in, line, n) != (int)n)
-		return -1;
-	*len = n;
-	return 1;
-}
-
 /* A complete reply: nothing may follow it, since we never pipeline
  * (CVE-2021-38371: after "220" to STARTTLS this is an injection). */
 static void
@@ -478,38 +329,26 @@ probe_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct tg_probe *p = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	char line[TG_SMTP_LINE_MAX];
 	struct tg_err err;
-	size_t len;
 	int rc;
 
-	while (!p->ended) {
-		if (probe_handlers[p->state] == NULL) {
-			probe_abort(p, TG_PROBE_PROTOCOL_ERROR,
-			    "data from the server out of turn");
-			return;
-		}
-		if ((rc = probe_take_line(in, line, &len)) == 0)
-			return;
-		if (rc < 0) {
-			probe_abort(p, TG_PROBE_PROTOCOL_ERROR,
-			    "reply line longer than %d bytes",
-			    TG_SMTP_LINE_MAX);
-			return;
-		}
-		if (tg_probe_reply_line(&p->reply, line, len, &err) < 0) {
-			probe_abort(p, TG_PROBE_PROTOCOL_ERROR,
-			    "bad reply: %s", err.msg);
-			return;
-		}
-		if (p->reply.done) {
-			/* Nothing is left in "in" now (probe_dispatch saw to
-			 * that), and after STARTTLS the bufferevent is a
-			 * new one: this read is over. */
-			probe_dispatch(p, in);
-			return;
-		}
+	if (p->ended)
+		return;
+	if (probe_handlers[p->state] == NULL) {
+		probe_abort(p, TG_PROBE_PROTOCOL_ERROR,
+		    "data from the server out of turn");
+		return;
 	}
+	if ((rc = tg_smtp_reply_read(&p->reply, in, &err)) == 0)
+		return;
+	if (rc < 0) {
+		probe_abort(p, TG_PROBE_PROTOCOL_ERROR, "bad reply: %s",
+		    err.msg);
+		return;
+	}
+	/* Nothing is left in "in" after probe_dispatch, and after
+	 * STARTTLS the bufferevent is a new one: this read is over. */
+	probe_dispatch(p, in);
 }
 
 /* The last OpenSSL error libevent saw on this bufferevent, as text. */
@@ -807,7 +646,7 @@ probe_new(struct event_base *base, const struct tg_probe_params *pp,
 	p->ctx = pp->ctx;
 	p->verify = pp->verify;
 	probe_set_timeouts(p, pp);
-	tg_probe_reply_init(&p->reply);
+	tg_smtp_reply_init(&p->reply);
 	p->timer = evtimer_new(base, probe_timeout_cb, p);
 	p->done_ev = event_new(base, -1, 0, probe_done_cb, p);
 	if (p->timer == NULL || p->done_ev == NULL) {

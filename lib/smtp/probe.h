@@ -5,10 +5,10 @@
  * This module owns: the client side of an SMTP session as far as TLS:
  * connect, 220 greeting, EHLO, STARTTLS, the TLS handshake with the
  * verification of tls/tls_client, EHLO again over TLS (RFC 3207 §4.1),
- * QUIT; a strict, bounded SMTP reply parser; and a result struct saying
- * how far it got, why it stopped, what TLS said and how long it took.
- * `tlsgate check` runs one probe per MX address, concurrently; the
- * relay's SMTP client grows from the same state machine.
+ * QUIT; and a result struct saying how far it got, why it stopped, what
+ * TLS said and how long it took. `tlsgate check` runs one probe per MX
+ * address, concurrently. Replies are parsed by smtp/reply, the parser
+ * smtp/client uses as well.
  *
  * It does not own: choosing the address, the mode or the TLSA records
  * (policy, dns), the SSL_CTX (tls/tls_client), the event loop.
@@ -23,10 +23,9 @@
  * ends the session at once.
  *
  * Hostile servers (RELIABILITY O-08, O-09; CVE-2021-38371,
- * CVE-2020-8794): a reply line longer than TG_SMTP_LINE_MAX, more than
- * TG_SMTP_REPLY_LINES_MAX lines or TG_SMTP_REPLY_MAX bytes, a line not
- * ending in CRLF, a bad or changing reply code, NUL or control bytes,
- * are a protocol error. The probe never pipelines, so bytes that arrive
+ * CVE-2020-8794): every reply the parser of smtp/reply refuses (over-long
+ * lines or replies, too many lines, bad or changing codes, control
+ * bytes) is a protocol error. The probe never pipelines, so bytes that arrive
  * together with a complete reply are a server speaking out of turn: a
  * protocol error in every state. In particular, plaintext that follows
  * "220" to STARTTLS in the same read is treated as an injection attempt
@@ -49,6 +48,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "smtp/reply.h"
 #include "tls/tls_client.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -143,37 +143,5 @@ void tg_probe_cancel(struct tg_probe *p);
 /* "ok", "connect-refused", … (stable names for logs and JSON). */
 const char *tg_probe_status_name(enum tg_probe_status s);
 const char *tg_probe_step_name(enum tg_probe_step s);
-
-/*
- * The reply parser (pure; RFC 5321 §4.2, §4.5.3.1.5).
- * Feed it one line at a time, each with its line ending; it is done
- * after the last line ("250 x" or a bare "250"). The text of each line
- * (after the code and separator) is kept, lines joined by '\n'.
- */
-struct tg_probe_reply {
-	int code;		/* 0 before the first line */
-	size_t lines;
-	int done;
-	struct tg_buf text;	/* limit TG_SMTP_REPLY_MAX */
-};
-
-void tg_probe_reply_init(struct tg_probe_reply *r);
-void tg_probe_reply_free(struct tg_probe_reply *r);
-
-/*
- * Add a line (len bytes, ending in CRLF). Errors (TG_ERR_PERM, with the
- * offset in the line): no CRLF or a bare CR/LF inside, longer than
- * TG_SMTP_LINE_MAX, code not [2-5][0-5][0-9], separator not SP/'-',
- * NUL or control bytes, a code different from the first line's, more
- * than TG_SMTP_REPLY_LINES_MAX lines or TG_SMTP_REPLY_MAX bytes. A line
- * after the reply is done is a caller bug (TG_ERR_BUG).
- */
-int tg_probe_reply_line(struct tg_probe_reply *r, const char *line,
-    size_t len, struct tg_err *err);
-
-/* 1 if an EHLO reply (lines after the first) lists keyword,
- * case-insensitively (RFC 5321 §4.1.1.1). */
-int tg_probe_reply_has_keyword(const struct tg_probe_reply *r,
-    const char *keyword);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * Unit tests for smtp/probe: the reply parser (table-driven) and whole
- * probes against scripted fake SMTP servers on 127.0.0.1 in the same
- * event loop (RELIABILITY O-07, O-08, O-09; RFC 3207; RFC 7672 §2.2).
+ * Unit tests for smtp/probe: whole probes against scripted fake SMTP
+ * servers on 127.0.0.1 in the same event loop (RELIABILITY O-07, O-08,
+ * O-09; RFC 3207; RFC 7672 §2.2). The reply parser is tested in
+ * test_smtpc_reply.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,152 +27,6 @@
 #include "smtp/probe.h"
 #include "support/pki.h"
 #include "tls/tls_client.h"
-
-/* ---- the reply parser ---- */
-
-struct reply_case {
-	const char *name;
-	const char *lines[4];	/* fed in order; NULL ends */
-	int ok;			/* 1: all accepted */
-	int done;
-	int code;
-	const char *text;
-	long offset;		/* error offset in the failing line, or -1 */
-};
-
-static const struct reply_case reply_cases[] = {
-	{ "single", { "220 mx.example ESMTP\r\n" }, 1, 1, 220,
-	    "mx.example ESMTP", -1 },
-	{ "bare code", { "250\r\n" }, 1, 1, 250, "", -1 },
-	{ "multi-line", { "250-mx.example\r\n", "250-PIPELINING\r\n",
-	    "250 STARTTLS\r\n" }, 1, 1, 250,
-	    "mx.example\nPIPELINING\nSTARTTLS", -1 },
-	{ "incomplete", { "250-mx.example\r\n" }, 1, 0, 250, "mx.example",
-	    -1 },
-	{ "tab and 8-bit text", { "220 h\t\xc3\xa9\r\n" }, 1, 1, 220,
-	    "h\t\xc3\xa9", -1 },
-	{ "bare LF end", { "250 ok\n" }, 0, 0, 0, NULL, 7 },
-	{ "bare CR inside", { "250 o\rk\r\n" }, 0, 0, 0, NULL, 5 },
-	{ "NUL", { "250 o\0k\r\n" }, 0, 0, 0, NULL, -1 },
-	{ "escape char", { "250 \x1b[31m\r\n" }, 0, 0, 0, NULL, 4 },
-	{ "code 1xx", { "150 go\r\n" }, 0, 0, 0, NULL, 0 },
-	{ "code 6xx", { "650 go\r\n" }, 0, 0, 0, NULL, 0 },
-	{ "code x6x", { "260 go\r\n" }, 0, 0, 0, NULL, 1 },
-	{ "letters", { "2a0 go\r\n" }, 0, 0, 0, NULL, 1 },
-	{ "short", { "25\r\n" }, 0, 0, 0, NULL, 0 },
-	{ "bad separator", { "250_ok\r\n" }, 0, 0, 0, NULL, 3 },
-	{ "code changes", { "250-a\r\n", "550 b\r\n" }, 0, 0, 0, NULL, 0 },
-	{ "empty line", { "\r\n" }, 0, 0, 0, NULL, 0 },
-};
-
-/* The NUL case needs its length given explicitly. */
-static size_t
-case_len(const char *line)
-{
-	if (strcmp(line, "250 o") == 0)
-		return 9;
-	return strlen(line);
-}
-
-static void
-test_reply_parser(void **state)
-{
-	struct tg_probe_reply r;
-	struct tg_err err;
-	size_t i, j;
-	int rc = 0;
-
-	(void)state;
-	for (i = 0; i < sizeof(reply_cases) / sizeof(reply_cases[0]); i++) {
-		const struct reply_case *c = &reply_cases[i];
-
-		tg_probe_reply_init(&r);
-		for (j = 0; j < 4 && c->lines[j] != NULL; j++) {
-			rc = tg_probe_reply_line(&r, c->lines[j],
-			    case_len(c->lines[j]), &err);
-			if (rc < 0)
-				break;
-		}
-		if ((rc == 0) != c->ok)
-			fail_msg("%s: rc %d (%s)", c->name, rc, err.msg);
-		if (c->ok) {
-			assert_int_equal(r.done, c->done);
-			assert_int_equal(r.code, c->code);
-			assert_string_equal(tg_buf_cstr(&r.text), c->text);
-		} else if (c->offset >= 0 && err.offset != c->offset) {
-			fail_msg("%s: offset %ld, want %ld", c->name,
-			    err.offset, c->offset);
-		}
-		tg_probe_reply_free(&r);
-	}
-}
-
-static void
-test_reply_limits(void **state)
-{
-	char line[TG_SMTP_LINE_MAX + 8];
-	struct tg_probe_reply r;
-	struct tg_err err;
-	int i;
-
-	(void)state;
-	/* Exactly TG_SMTP_REPLY_LINES_MAX lines pass, one more fails. */
-	tg_probe_reply_init(&r);
-	for (i = 0; i < TG_SMTP_REPLY_LINES_MAX - 1; i++)
-		assert_int_equal(tg_probe_reply_line(&r, "250-x\r\n", 7, &err),
-		    0);
-	assert_int_equal(tg_probe_reply_line(&r, "250-x\r\n", 7, &err), 0);
-	assert_int_equal(tg_probe_reply_line(&r, "250 x\r\n", 7, &err), -1);
-	assert_non_null(strstr(err.msg, "more than"));
-	tg_probe_reply_free(&r);
-	/* A line of TG_SMTP_LINE_MAX bytes passes, one more fails. */
-	tg_probe_reply_init(&r);
-	memset(line, 'a', sizeof(line));
-	memcpy(line, "250 ", 4);
-	memcpy(line + TG_SMTP_LINE_MAX - 2, "\r\n", 2);
-	assert_int_equal(tg_probe_reply_line(&r, line, TG_SMTP_LINE_MAX,
-	    &err), 0);
-	tg_probe_reply_free(&r);
-	tg_probe_reply_init(&r);
-	memcpy(line + TG_SMTP_LINE_MAX - 2, "a\r\n", 3);
-	assert_int_equal(tg_probe_reply_line(&r, line, TG_SMTP_LINE_MAX + 1,
-	    &err), -1);
-	/* A line after the last one is a bug of the caller. */
-	tg_probe_reply_free(&r);
-	tg_probe_reply_init(&r);
-	assert_int_equal(tg_probe_reply_line(&r, "250 a\r\n", 7, &err), 0);
-	assert_int_equal(tg_probe_reply_line(&r, "250 a\r\n", 7, &err), -1);
-	assert_int_equal(err.cls, TG_ERR_BUG);
-	tg_probe_reply_free(&r);
-}
-
-static void
-test_reply_keyword(void **state)
-{
-	static const char *ehlo[] = { "250-starttls.example\r\n",
-		"250-PIPELINING\r\n", "250-SIZE 1000\r\n", "250-\r\n",
-		"250 starttls\r\n" };
-	struct tg_probe_reply r;
-	struct tg_err err;
-	size_t i;
-
-	(void)state;
-	tg_probe_reply_init(&r);
-	for (i = 0; i < 5; i++)
-		assert_int_equal(tg_probe_reply_line(&r, ehlo[i],
-		    strlen(ehlo[i]), &err), 0);
-	assert_true(tg_probe_reply_has_keyword(&r, "STARTTLS"));
-	assert_true(tg_probe_reply_has_keyword(&r, "size"));
-	assert_false(tg_probe_reply_has_keyword(&r, "SIZ"));
-	assert_false(tg_probe_reply_has_keyword(&r, "CHUNKING"));
-	tg_probe_reply_free(&r);
-	/* The greeting line is not a keyword. */
-	tg_probe_reply_init(&r);
-	assert_int_equal(tg_probe_reply_line(&r, "250 STARTTLS\r\n", 14, &err),
-	    0);
-	assert_false(tg_probe_reply_has_keyword(&r, "STARTTLS"));
-	tg_probe_reply_free(&r);
-}
 
 /* ---- fake SMTP servers ---- */
 
@@ -930,9 +785,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reply_parser),
-		cmocka_unit_test(test_reply_limits),
-		cmocka_unit_test(test_reply_keyword),
 		PT(test_good_dane),
 		PT(test_dane_mismatch),
 		PT(test_dane_mismatch_report_only),
