@@ -19,7 +19,7 @@ SYSCONFDIR ?= /etc
 LOCALSTATEDIR ?= /var
 VERSION  := 0.1.0
 
-PKGS     := openssl libunbound libcurl libmicrohttpd sqlite3 libevent \
+PKGS     := openssl libunbound libcurl libmicrohttpd gnutls sqlite3 libevent \
             libevent_openssl jansson zlib ldns opendkim
 
 WARN     := -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
@@ -148,8 +148,11 @@ install: all
 	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtlsgate.so.0 $(DESTDIR)$(PREFIX)/lib/libtlsgate.so
 	install -m 0644 $(BUILD)/lib/pkgconfig/tlsgate.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	for d in lib/*/; do install -d $(DESTDIR)$(PREFIX)/include/tlsgate/$$d; \
-	    install -m 0644 $$d*.h $(DESTDIR)$(PREFIX)/include/tlsgate/$$d 2>/dev/null || true; done
+	for d in $(patsubst lib/%/,%,$(wildcard lib/*/)); do \
+	    install -d $(DESTDIR)$(PREFIX)/include/tlsgate/$$d; \
+	    for h in lib/$$d/*.h; do [ -e "$$h" ] && \
+	        install -m 0644 $$h $(DESTDIR)$(PREFIX)/include/tlsgate/$$d/; \
+	    done; true; done
 	test -e $(DESTDIR)$(SYSCONFDIR)/tlsgate/tlsgate.conf || \
 	    install -m 0640 etc/tlsgate.conf $(DESTDIR)$(SYSCONFDIR)/tlsgate/tlsgate.conf
 	install -d $(DESTDIR)/lib/systemd/system
