@@ -127,4 +127,17 @@
 #define TG_SMTPC_CHUNK		(64 * 1024)	/* content read at once */
 #define TG_SMTPC_OUT_HIGH	(256 * 1024)	/* output buffered at most */
 
+/* Outbound policy and delivery (policy/policy, smtp/delivery, smtp/dsn).
+ * Postfix: smtp_mx_address_limit, bounce_size_limit, backoff times. */
+#define TG_POLICY_MX_MAX	10	/* MX hosts considered per domain */
+#define TG_POLICY_TEXT_MAX	256	/* a reason, incl. NUL */
+#define TG_DELIVERY_TLSA_MAX	16	/* TLSA records kept per MX host */
+#define TG_DELIVERY_ADDRS_MAX	4	/* addresses tried per MX host */
+#define TG_DELIVERY_RCPT_MAX	TG_SPOOL_RCPT_MAX /* recipients per transaction */
+#define TG_DELIVERY_DOMAINS_MAX	10000	/* destinations tracked at once */
+#define TG_DELIVERY_BATCH_MAX	100	/* messages per domain per queue run */
+#define TG_DELIVERY_REUSE_MAX	100	/* messages over one connection */
+#define TG_DSN_RETURN_MAX	50000	/* content bytes returned with RET=FULL */
+#define TG_DSN_MAX		(TG_DSN_RETURN_MAX + 64 * 1024) /* a whole DSN */
+
 #endif
