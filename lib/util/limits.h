@@ -72,6 +72,9 @@
 #define TG_STS_BODY_MAX		(64 * 1024)
 #define TG_STS_FETCH_TIMEOUT_S	60
 #define TG_STS_MAX_AGE_MAX	31557600L
+#define TG_STS_RETRY_S		300	/* failed fetch: next try per id */
+#define TG_STS_REFRESH_S	86400	/* proactive refresh, at most this old */
+#define TG_STS_FETCHES_MAX	64	/* policy fetches in flight per client */
 
 /* TLS-RPT reports received and sent (RFC 8460; RELIABILITY ). */
 #define TG_RPT_JSON_MAX		(5 * 1024 * 1024) /* report JSON, inflated */
