@@ -550,6 +550,85 @@ tg_spool_refresh(struct tg_spool *sp, const char *qid, struct tg_err *err)
 	return entry_journal(sp, qid, -1, err);
 }
 
+/* Mark every recipient not final as FAILED in the journal. */
+static int
+delete_marks(struct tg_spool *sp, const char *qid, size_t nrcpt,
+    const char *reason, struct tg_err *err)
+{
+	struct tg_spool_rcpt_state *rs, st;
+	struct tg_spool_entry *e;
+	struct tg_spool_jnl j;
+	size_t i;
+	int rc = 0;
+
+	if (tg_spool_state_load(sp, qid, nrcpt, &j, &rs, err) != 0)
+		return -1;
+	for (i = 0; rc == 0 && i < nrcpt; i++) {
+		if (rs[i].state == TG_SPOOL_DELIVERED ||
+		    rs[i].state == TG_SPOOL_FAILED)
+			continue;
+		st = rs[i];
+		st.state = TG_SPOOL_FAILED;
+		st.next_attempt = 0;
+		snprintf(st.reason, sizeof(st.reason), "%s",
+		    reason != NULL ? reason : "deleted");
+		rc = tg_spool_jnl_put(&j, i, &st, err);
+	}
+	tg_spool_jnl_close(&j);
+	if ((e = tg_spool_entry_find(sp, qid)) != NULL)
+		tg_spool_entry_set(e, rs, nrcpt, j.held);
+	free(rs);
+	return rc;
+}
+
+int
+tg_spool_delete(struct tg_spool *sp, const char *qid, const char *reason,
+    struct tg_err *err)
+{
+	size_t nrcpt = 0;
+	int rc;
+
+	if (!tg_spool_qid_valid(qid))
+		return TG_SPOOL_NOTFOUND;
+	if ((rc = entry_nrcpt(sp, qid, &nrcpt, err)) != 0)
+		return rc;
+	if (delete_marks(sp, qid, nrcpt, reason, err) != 0)
+		return -1;
+	if (sp->flags & TG_SPOOL_READONLY)
+		return 0;
+	return tg_spool_remove(sp, qid, err);
+}
+
+size_t
+tg_spool_flush(struct tg_spool *sp)
+{
+	char (*held)[TG_SPOOL_QID_LEN + 1] = NULL;
+	struct tg_spool_entry *e;
+	size_t i, nheld = 0, due = 0;
+
+	for (i = 0; i < sp->nent; i++)
+		nheld += sp->ent[i].held != 0;
+	if (nheld > 0 && (held = calloc(nheld, sizeof(*held))) != NULL) {
+		nheld = 0;
+		for (i = 0; i < sp->nent; i++)
+			if (sp->ent[i].held && !sp->ent[i].open)
+				memcpy(held[nheld++], sp->ent[i].qid,
+				    sizeof(held[0]));
+		/* A refresh may quarantine, which changes the list. */
+		for (i = 0; i < nheld; i++)
+			(void)entry_journal(sp, held[i], -1, NULL);
+	}
+	free(held);
+	for (i = 0; i < sp->nent; i++) {
+		e = &sp->ent[i];
+		if (e->open || e->held || e->pending == 0)
+			continue;
+		e->next_attempt = 0;
+		due++;
+	}
+	return due;
+}
+
 /* Fill info's summary fields from the recipient states. */
 static void
 info_summary(struct tg_spool_info *info, const struct tg_spool_rcpt_state *rs,

@@ -317,6 +317,27 @@ int tg_spool_hold(struct tg_spool *sp, const char *qid, int on,
 int tg_spool_refresh(struct tg_spool *sp, const char *qid,
     struct tg_err *err);
 
+/*
+ * `tlsgate queue delete`: every recipient of qid not yet final becomes
+ * FAILED with reason (may be NULL) in its journal. The owner then
+ * removes the message at once (-1 with TG_ERR_TEMP while it has it open
+ * for delivery); a read-only spool leaves the removal to the owner, which
+ * drops a message whose recipients are all final when it next opens it
+ * or at its next start. No DSN follows from this: nothing was tried.
+ * 0, TG_SPOOL_NOTFOUND or -1.
+ */
+int tg_spool_delete(struct tg_spool *sp, const char *qid, const char *reason,
+    struct tg_err *err);
+
+/*
+ * `tlsgate queue flush`, in the owner: every queued message that is not
+ * open and has a recipient to deliver becomes due now in the queue list
+ * (the journals keep their retry times); held messages re-read their
+ * journal first, so a release by another process is seen. Returns how
+ * many messages are due now.
+ */
+size_t tg_spool_flush(struct tg_spool *sp);
+
 /* ---- Delivering --------------------------------------------------------- */
 
 /*
@@ -349,6 +370,25 @@ ssize_t tg_spool_msg_read(struct tg_spool_msg *m, void *buf, size_t cap,
 
 /* Start reading the content from its beginning again. */
 void tg_spool_msg_rewind(struct tg_spool_msg *m);
+
+/*
+ * A read position of its own in a message's content, so that several
+ * transactions (one per destination domain) can stream the same open
+ * message at the same time. Plain data; valid while m is open.
+ */
+struct tg_spool_cursor {
+	uint64_t off;		/* next record header or content byte */
+	uint32_t rem;		/* content bytes left in the current record */
+};
+
+/* Set c to the beginning of m's content. */
+void tg_spool_cursor_init(const struct tg_spool_msg *m,
+    struct tg_spool_cursor *c);
+
+/* As tg_spool_msg_read, from and advancing c instead of m's own
+ * position. */
+ssize_t tg_spool_msg_pread(struct tg_spool_msg *m, struct tg_spool_cursor *c,
+    void *buf, size_t cap, struct tg_err *err);
 
 /*
  * Record the outcome of an attempt for recipient i: TG_SPOOL_DELIVERED,

@@ -73,8 +73,7 @@ struct tg_spool_msg {
 	struct tg_spool_rec_info info;
 	struct tg_spool_rcpt_state *rs;	/* owned, env.nrcpt entries */
 	struct tg_spool_jnl jnl;
-	uint64_t roff;		/* next record header or content byte */
-	uint32_t rrem;		/* content bytes left in the current record */
+	struct tg_spool_cursor cur;	/* of tg_spool_msg_read */
 };
 
 /* The entry for qid, or NULL. */

@@ -42,7 +42,7 @@ tg_spool_msg_open(struct tg_spool *sp, const char *qid,
 		free(m);
 		return rc;
 	}
-	m->roff = m->info.data_off;
+	tg_spool_cursor_init(m, &m->cur);
 	if ((e = tg_spool_entry_find(sp, qid)) != NULL) {
 		tg_spool_entry_set(e, m->rs, m->env.nrcpt, m->jnl.held);
 		e->open = 1;
@@ -79,8 +79,14 @@ tg_spool_msg_held(const struct tg_spool_msg *m)
 void
 tg_spool_msg_rewind(struct tg_spool_msg *m)
 {
-	m->roff = m->info.data_off;
-	m->rrem = 0;
+	tg_spool_cursor_init(m, &m->cur);
+}
+
+void
+tg_spool_cursor_init(const struct tg_spool_msg *m, struct tg_spool_cursor *c)
+{
+	c->off = m->info.data_off;
+	c->rem = 0;
 }
 
 /* Exactly n bytes at off, or -1. */
@@ -106,32 +112,35 @@ pread_full(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-/* Step over the next 'D' header; 1 at END. The object was verified at
- * open; these checks only catch a file changed since. */
+/* Step c over the next 'D' header; 1 at END. The object was verified
+ * at open; these checks only catch a file changed since. */
 static int
-next_record(struct tg_spool_msg *m, struct tg_err *err)
+next_record(struct tg_spool_msg *m, struct tg_spool_cursor *c,
+    struct tg_err *err)
 {
 	uint8_t hdr[TG_SPOOL_REC_HDR];
 	uint32_t len;
 	int type;
 
-	if (m->roff == m->info.end_off)
+	if (c->off == m->info.end_off)
 		return 1;
-	if (pread_full(m->fd, hdr, sizeof(hdr), m->roff) != 0)
+	if (c->off < m->info.data_off || c->off > m->info.end_off)
+		return tg_err_set(err, TG_ERR_BUG, NULL, "bad cursor");
+	if (pread_full(m->fd, hdr, sizeof(hdr), c->off) != 0)
 		return tg_spool_io_err(err, errno, "read", m->env.qid);
 	tg_spool_rec_hdr_get(hdr, &type, &len);
 	if (type != TG_SPOOL_REC_DATA || len == 0 || len > TG_SPOOL_CHUNK ||
-	    m->roff + TG_SPOOL_REC_HDR + len > m->info.end_off)
+	    c->off + TG_SPOOL_REC_HDR + len > m->info.end_off)
 		return tg_err_set(err, TG_ERR_BUG, NULL,
 		    "%s changed after verification", m->env.qid);
-	m->roff += TG_SPOOL_REC_HDR;
-	m->rrem = len;
+	c->off += TG_SPOOL_REC_HDR;
+	c->rem = len;
 	return 0;
 }
 
 ssize_t
-tg_spool_msg_read(struct tg_spool_msg *m, void *buf, size_t cap,
-    struct tg_err *err)
+tg_spool_msg_pread(struct tg_spool_msg *m, struct tg_spool_cursor *c,
+    void *buf, size_t cap, struct tg_err *err)
 {
 	ssize_t r;
 	size_t k;
@@ -139,18 +148,25 @@ tg_spool_msg_read(struct tg_spool_msg *m, void *buf, size_t cap,
 
 	if (cap == 0)
 		return 0;
-	if (m->rrem == 0 && (rc = next_record(m, err)) != 0)
+	if (c->rem == 0 && (rc = next_record(m, c, err)) != 0)
 		return rc > 0 ? 0 : -1;
-	k = cap < m->rrem ? cap : m->rrem;
+	k = cap < c->rem ? cap : c->rem;
 	do
-		r = pread(m->fd, buf, k, (off_t)m->roff);
+		r = pread(m->fd, buf, k, (off_t)c->off);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
 		return tg_spool_io_err(err, r == 0 ? EIO : errno, "read",
 		    m->env.qid);
-	m->roff += (uint64_t)r;
-	m->rrem -= (uint32_t)r;
+	c->off += (uint64_t)r;
+	c->rem -= (uint32_t)r;
 	return r;
+}
+
+ssize_t
+tg_spool_msg_read(struct tg_spool_msg *m, void *buf, size_t cap,
+    struct tg_err *err)
+{
+	return tg_spool_msg_pread(m, &m->cur, buf, cap, err);
 }
 
 static int
