@@ -19,6 +19,10 @@ static const struct cli_command commands[] = {
 	{ "config", cmd_config, "show or check the configuration" },
 	{ "check", cmd_check, "check the transport security of a mail "
 	    "domain (DANE, MTA-STS, TLS-RPT)" },
+	{ "queue", cmd_queue, "list, show, flush, delete, hold or release "
+	    "queued mail" },
+	{ "policy", cmd_policy, "set, list or remove outbound TLS policies "
+	    "per destination domain" },
 	{ NULL, NULL, NULL }
 };
 

@@ -1,0 +1,368 @@
+/*
+ * tlsgate queue list|show|flush|delete|hold|release — the relay's queue.
+ *
+ * The queue belongs to tlsgate-relayd, which holds the spool's lock; the
+ * CLI opens the spool read-only (smtp/spool.h): it reads messages and
+ * their recipient journals, and appends hold, release and delete records
+ * to the journals, which relayd honours when it next opens the message.
+ * flush and release also signal relayd through its pid file (run_dir/
+ * tlsgate-relayd.pid): SIGUSR1 makes every message due now, SIGUSR2 makes
+ * it re-read the journals of held messages. delete marks every recipient
+ * not yet delivered as failed (no DSN is sent: nothing was tried); relayd
+ * removes the message when it next looks at it, and `queue list` no
+ * longer shows it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "smtp/spool.h"
+#include "util/clock.h"
+#include "util/path.h"
+
+static const char queue_usage[] =
+    "usage: tlsgate queue list [--json]\n"
+    "       tlsgate queue show ID [--json]\n"
+    "       tlsgate queue flush\n"
+    "       tlsgate queue delete ID\n"
+    "       tlsgate queue hold ID\n"
+    "       tlsgate queue release ID\n"
+    "list shows every message with a recipient not yet delivered; flush\n"
+    "asks tlsgate-relayd to try every message now.\n";
+
+/* The spool read-only; NULL after printing the error, or with *empty set
+ * when relayd has never created its queue (nothing is queued then). */
+static struct tg_spool *
+queue_open(struct cli *cli, int *empty)
+{
+	struct tg_spool_opts o = { TG_SPOOL_READONLY, 0, NULL, NULL, NULL };
+	const struct tg_conf *conf = cli_conf(cli);
+	struct tg_spool *sp = NULL;
+	char path[TG_PATH_MAX];
+	struct tg_err err;
+
+	*empty = 0;
+	if (conf == NULL)
+		return NULL;
+	if (tg_path_fmt(path, sizeof(path), "%s/queue", conf->spool_dir) == 0 &&
+	    access(path, F_OK) != 0 && errno == ENOENT) {
+		*empty = 1;
+		return NULL;
+	}
+	if (tg_spool_open(conf->spool_dir, &o, &sp, &err) != 0) {
+		cli_fail(CLI_USAGE, "queue %s: %s", conf->spool_dir, err.msg);
+		return NULL;
+	}
+	return sp;
+}
+
+/*
+ * The pid of the running relayd: its pid file is locked (lockf) while it
+ * runs. 0 when it does not run, -1 after printing an error.
+ */
+static long
+queue_relayd_pid(struct cli *cli)
+{
+	const struct tg_conf *conf = cli_conf(cli);
+	char path[TG_PATH_MAX];
+	struct flock fl;
+	int fd;
+
+	if (conf == NULL || tg_path_fmt(path, sizeof(path),
+	    "%s/tlsgate-relayd.pid", conf->run_dir) != 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &fl) != 0) {
+		cli_fail(CLI_USAGE, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return fl.l_type == F_UNLCK ? 0 : (long)fl.l_pid;
+}
+
+/* Tell relayd (if it runs) with sig; 1 if told, 0 if not running, -1. */
+static int
+queue_signal(struct cli *cli, int sig)
+{
+	long pid = queue_relayd_pid(cli);
+
+	if (pid <= 0)
+		return (int)pid;
+	if (kill((pid_t)pid, sig) != 0) {
+		cli_fail(CLI_USAGE, "cannot signal tlsgate-relayd (pid %ld): "
+		    "%s", pid, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+static void
+queue_time(time_t t, char *out, size_t outlen)
+{
+	if (t == 0)
+		snprintf(out, outlen, "now");
+	else
+		tg_clock_format(t, out, outlen);
+}
+
+static int
+info_pending(const struct tg_spool_info *info)
+{
+	size_t i;
+
+	for (i = 0; i < info->env->nrcpt; i++)
+		if (info->rs[i].state == TG_SPOOL_PENDING ||
+		    info->rs[i].state == TG_SPOOL_DEFERRED)
+			return 1;
+	return 0;
+}
+
+static json_t *
+queue_json(const struct tg_spool_info *info)
+{
+	const struct tg_spool_env *env = info->env;
+	char arr[32], next[32], last[32];
+	json_t *rcpts = json_array();
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		const struct tg_spool_rcpt_state *rs = &info->rs[i];
+
+		queue_time(rs->next_attempt, next, sizeof(next));
+		if (rs->last_attempt != 0)
+			tg_clock_format(rs->last_attempt, last, sizeof(last));
+		json_array_append_new(rcpts, json_pack("{s:s, s:s, s:I, s:s?, "
+		    "s:s?, s:s}", "address", env->rcpt[i].addr, "state",
+		    tg_spool_rstate_name(rs->state), "attempts",
+		    (json_int_t)rs->attempts, "last_attempt",
+		    rs->last_attempt != 0 ? last : NULL, "next_attempt",
+		    rs->state == TG_SPOOL_DEFERRED ? next : NULL, "reason",
+		    rs->reason));
+	}
+	tg_clock_format(env->arrival, arr, sizeof(arr));
+	queue_time(info->next_attempt, next, sizeof(next));
+	return json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:s, s:s, s:s?, "
+	    "s:o}", "queue_id", env->qid, "arrival", arr, "sender",
+	    env->sender, "size", (json_int_t)info->size, "held", info->held,
+	    "attempts", (json_int_t)info->attempts, "next_attempt", next,
+	    "reason", info->last_reason, "client", env->client_addr,
+	    "recipients", rcpts);
+}
+
+static void
+queue_print(const struct tg_spool_info *info, int verbose)
+{
+	const struct tg_spool_env *env = info->env;
+	char arr[32], next[32];
+	size_t i;
+
+	tg_clock_format(env->arrival, arr, sizeof(arr));
+	printf("%s%s %8llu %s <%s>\n", env->qid, info->held ? "!" : " ",
+	    (unsigned long long)info->size, arr, env->sender);
+	for (i = 0; i < env->nrcpt; i++) {
+		const struct tg_spool_rcpt_state *rs = &info->rs[i];
+
+		if (!verbose && (rs->state == TG_SPOOL_DELIVERED ||
+		    rs->state == TG_SPOOL_FAILED))
+			continue;
+		queue_time(rs->next_attempt, next, sizeof(next));
+		printf("    <%s> %s", env->rcpt[i].addr,
+		    tg_spool_rstate_name(rs->state));
+		if (rs->state == TG_SPOOL_DEFERRED)
+			printf(", next attempt %s", next);
+		if (rs->attempts > 0)
+			printf(", %u attempt%s", rs->attempts,
+			    rs->attempts == 1 ? "" : "s");
+		printf("%s%s\n", rs->reason[0] != '\0' ? ": " : "",
+		    rs->reason);
+	}
+}
+
+static int
+list_one(void *arg, const struct tg_spool_info *info)
+{
+	json_t *list = arg;
+
+	if (!info_pending(info))
+		return 0;	/* deleted, or done and about to go */
+	if (list != NULL)
+		json_array_append_new(list, queue_json(info));
+	else
+		queue_print(info, 0);
+	return 0;
+}
+
+static int
+queue_list(struct cli *cli, int argc, char **argv)
+{
+	struct tg_spool *sp;
+	struct tg_err err;
+	json_t *list = NULL;
+	int rc, empty;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+		return cli_fail(CLI_USAGE, "usage: tlsgate queue list [--json]");
+	if (argc == 2)
+		list = json_array();
+	if ((sp = queue_open(cli, &empty)) == NULL && !empty) {
+		json_decref(list);
+		return CLI_USAGE;
+	}
+	rc = sp != NULL ? tg_spool_list(sp, list_one, list, &err) : 0;
+	tg_spool_free(sp);
+	if (rc != 0) {
+		json_decref(list);
+		return cli_fail(CLI_USAGE, "queue list: %s", err.msg);
+	}
+	return list != NULL ? cli_print_json(list) : CLI_OK;
+}
+
+struct show {
+	const char *qid;
+	int json, found;
+};
+
+static int
+show_one(void *arg, const struct tg_spool_info *info)
+{
+	struct show *s = arg;
+
+	if (strcmp(info->env->qid, s->qid) != 0 || !info_pending(info))
+		return 0;
+	s->found = 1;
+	if (s->json) {
+		cli_print_json(queue_json(info));
+		return 1;
+	}
+	queue_print(info, 1);
+	printf("    client %s (%s), %s%s%s\n", info->env->client_addr,
+	    info->env->helo, info->env->proto,
+	    info->env->tls_version != NULL ? ", " : "",
+	    info->env->tls_version != NULL ? info->env->tls_version : "");
+	return 1;
+}
+
+static int
+queue_show(struct cli *cli, int argc, char **argv)
+{
+	struct show s = { NULL, 0, 0 };
+	struct tg_spool *sp;
+	struct tg_err err;
+	int empty;
+
+	if (argc < 2 || argc > 3 || (argc == 3 &&
+	    strcmp(argv[2], "--json") != 0))
+		return cli_fail(CLI_USAGE, "usage: tlsgate queue show ID "
+		    "[--json]");
+	s.qid = argv[1];
+	s.json = argc == 3;
+	if (!tg_spool_qid_valid(s.qid))
+		return cli_fail(CLI_USAGE, "'%s' is not a queue id", s.qid);
+	if ((sp = queue_open(cli, &empty)) == NULL)
+		return empty ? cli_fail(CLI_USAGE, "no message %s in the queue",
+		    s.qid) : CLI_USAGE;
+	if (tg_spool_list(sp, show_one, &s, &err) != 0) {
+		tg_spool_free(sp);
+		return cli_fail(CLI_USAGE, "queue show: %s", err.msg);
+	}
+	tg_spool_free(sp);
+	if (!s.found)
+		return cli_fail(CLI_USAGE, "no message %s in the queue", s.qid);
+	return CLI_OK;
+}
+
+static int
+queue_flush(struct cli *cli, int argc, char **argv)
+{
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_fail(CLI_USAGE, "usage: tlsgate queue flush");
+	if ((rc = queue_signal(cli, SIGUSR1)) < 0)
+		return CLI_USAGE;
+	if (rc == 0)
+		return cli_fail(CLI_USAGE, "tlsgate-relayd is not running; "
+		    "it tries the queue when it starts");
+	printf("asked tlsgate-relayd to deliver the queue now\n");
+	return CLI_OK;
+}
+
+/* delete, hold, release: one message by id. */
+static int
+queue_one(struct cli *cli, int argc, char **argv, int what)
+{
+	struct tg_spool *sp;
+	struct tg_err err;
+	int rc, empty;
+
+	if (argc != 2)
+		return cli_fail(CLI_USAGE, "usage: tlsgate queue %s ID",
+		    argv[0]);
+	if (!tg_spool_qid_valid(argv[1]))
+		return cli_fail(CLI_USAGE, "'%s' is not a queue id", argv[1]);
+	if ((sp = queue_open(cli, &empty)) == NULL)
+		return empty ? cli_fail(CLI_USAGE, "no message %s in the queue",
+		    argv[1]) : CLI_USAGE;
+	rc = what == 'd' ? tg_spool_delete(sp, argv[1],
+	    "deleted by the operator", &err) :
+	    tg_spool_hold(sp, argv[1], what == 'h', &err);
+	tg_spool_free(sp);
+	if (rc == TG_SPOOL_NOTFOUND)
+		return cli_fail(CLI_USAGE, "no message %s in the queue",
+		    argv[1]);
+	if (rc != 0)
+		return cli_fail(CLI_USAGE, "queue %s: %s", argv[0], err.msg);
+	if (what != 'h' && queue_signal(cli, SIGUSR2) < 0)
+		return CLI_USAGE;
+	printf("%s %s\n", what == 'd' ? "deleted" : what == 'h' ? "held" :
+	    "released", argv[1]);
+	return CLI_OK;
+}
+
+static int
+queue_delete(struct cli *cli, int argc, char **argv)
+{
+	return queue_one(cli, argc, argv, 'd');
+}
+
+static int
+queue_hold(struct cli *cli, int argc, char **argv)
+{
+	return queue_one(cli, argc, argv, 'h');
+}
+
+static int
+queue_release(struct cli *cli, int argc, char **argv)
+{
+	return queue_one(cli, argc, argv, 'r');
+}
+
+static const struct cli_command queue_commands[] = {
+	{ "list", queue_list, "list queued messages" },
+	{ "show", queue_show, "show one message and its recipients" },
+	{ "flush", queue_flush, "deliver every queued message now" },
+	{ "delete", queue_delete, "delete a message (no DSN)" },
+	{ "hold", queue_hold, "keep a message from being delivered" },
+	{ "release", queue_release, "let a held message be delivered" },
+	{ NULL, NULL, NULL }
+};
+
+int
+cmd_queue(struct cli *cli, int argc, char **argv)
+{
+	if (argc >= 2 && cli_wants_help(argc, argv)) {
+		fputs(queue_usage, stdout);
+		return CLI_OK;
+	}
+	return cli_dispatch(cli, "tlsgate queue", queue_commands, argc, argv);
+}
