@@ -143,4 +143,18 @@
 #define TG_DSN_RETURN_MAX	50000	/* content bytes returned with RET=FULL */
 #define TG_DSN_MAX		(TG_DSN_RETURN_MAX + 64 * 1024) /* a whole DSN */
 
+/* TLS-RPT collector and reporter (rpt/collect, rpt/send, rptd). */
+#define TG_RPT_BODY_MAX		(1024 * 1024)	/* POSTed report body, default */
+#define TG_RPT_RATE_SLOTS	4096	/* sources tracked by the rate limiter */
+#define TG_RPT_RATE_DEFAULT	60	/* reports a minute per source */
+#define TG_RPT_DB_MAX_DEFAULT	(1024LL * 1024 * 1024) /* reports.db quota */
+#define TG_RPT_KEEP_DAYS	31	/* session results, our reports */
+#define TG_RPT_SEND_TRY_S	(24 * 3600)	/* RFC 8460 §5.4: retry a day */
+#define TG_RPT_SEND_BACKOFF_S	300	/* first retry; doubles */
+#define TG_RPT_SEND_BACKOFF_MAX_S (4 * 3600)	/* longest wait between tries */
+#define TG_RPT_SEND_DELAY_S	(4 * 3600)	/* random delay after midnight */
+#define TG_RPT_SEND_TIMEOUT_S	60	/* one POST or SMTP submission */
+#define TG_RPT_SEND_GZ_MAX	(900 * 1024)	/* one gzip'd report of ours */
+#define TG_RPT_SEND_REPLY_MAX	(64 * 1024)	/* reply body read from a rua */
+
 #endif
