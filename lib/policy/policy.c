@@ -385,6 +385,17 @@ decide_mx(const struct tg_policy_input *in, struct tg_policy_decision *out)
 		    "MX lookup for %s failed", in->domain);
 		return 1;
 	}
+	if (in->sts.state == TG_POLICY_STS_UNAVAILABLE ||
+	    in->local_unavailable) {
+		/* Unknown is not "none": defer rather than downgrade. */
+		domain_out(out, TG_POLICY_DEFER, ST_TLS_TEMP, NULL,
+		    "the %s of %s cannot be read now",
+		    in->local_unavailable ? "local policy" : "MTA-STS policy",
+		    in->domain);
+		out->rule = in->local_unavailable ? TG_POLICY_RULE_LOCAL :
+		    TG_POLICY_RULE_STS;
+		return 1;
+	}
 	if (in->mx_status == TG_DNS_NXDOMAIN) {
 		domain_out(out, TG_POLICY_BOUNCE, ST_NXDOMAIN, NULL,
 		    "%s does not exist (NXDOMAIN)", in->domain);
@@ -457,7 +468,8 @@ decide_log(const struct tg_policy_input *in,
 	    tg_dns_security_name(in->mx_security),
 	    in->sts.state == TG_POLICY_STS_ACTIVE && in->sts.policy != NULL ?
 	    tg_sts_mode_name(in->sts.policy->mode) :
-	    in->sts.state == TG_POLICY_STS_FAILED ? "failed" : "none",
+	    in->sts.state == TG_POLICY_STS_FAILED ? "failed" :
+	    in->sts.state == TG_POLICY_STS_UNAVAILABLE ? "unavailable" : "none",
 	    in->has_local ? tg_store_dest_mode_name(in->local) : "none", hosts,
 	    out->verdict != TG_POLICY_DELIVER ? " reason=\"" : "",
 	    out->verdict != TG_POLICY_DELIVER ? out->reason : "",

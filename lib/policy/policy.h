@@ -24,6 +24,9 @@
  *           NXDOMAIN, or the null MX "0 ." (RFC 7505 §3): bounce, no
  *           implicit MX. NODATA: the domain itself is the one MX host
  *           (RFC 5321 §5.1; the caller builds that host).
+ *           The MTA-STS state or the local policy unknown (cache or
+ *           store unreadable): defer — never deliver as if there were
+ *           no policy.
  *   host    no address, or the address lookup failed or was bogus: skip.
  *   DANE    addresses secure and TLSA looked up (RFC 7672 §2.2.3):
  *             TLSA bogus or failed: skip the host, never treat it as
@@ -99,7 +102,8 @@ enum tg_policy_verdict {
 enum tg_policy_sts_state {
 	TG_POLICY_STS_NONE = 0,		/* no _mta-sts record, no cached policy */
 	TG_POLICY_STS_ACTIVE,		/* a valid policy (live or cached) */
-	TG_POLICY_STS_FAILED		/* a record, but no policy could be had */
+	TG_POLICY_STS_FAILED,		/* a record, but no policy could be had */
+	TG_POLICY_STS_UNAVAILABLE	/* the cache could not be read: unknown */
 };
 
 struct tg_policy_sts {
@@ -140,6 +144,7 @@ struct tg_policy_input {
 	struct tg_policy_sts sts;
 	int has_local;			/* a dest_policies row exists */
 	enum tg_store_dest_mode local;
+	int local_unavailable;		/* the store could not be read */
 };
 
 enum tg_policy_action {

@@ -69,7 +69,8 @@ struct hexp {
 	{ 1, TG_POLICY_SKIP, TG_POLICY_RULE_##r, 0, 0, 0, 0, \
 	  TG_REPORTS_##rp, rt }
 
-enum { STS_NONE, STS_ENFORCE, STS_TESTING, STS_MODE_NONE, STS_FAILED };
+enum { STS_NONE, STS_ENFORCE, STS_TESTING, STS_MODE_NONE, STS_FAILED,
+    STS_UNAVAILABLE };
 
 struct row {
 	const char *what;
@@ -106,6 +107,9 @@ static const struct row rows[] = {
 	  OK, B, 0, { H_INSEC("mx.a.example") }, STS_ENFORCE,
 	  "mx.a.example", MAY, DEFER, "4.4.3", "dnssec-invalid", R(DNS),
 	  { { 0 } } },
+	{ "MTA-STS cache unreadable: defer, never 'no policy'", OK, S, 0,
+	  { H_INSEC("mx.a.example") }, STS_UNAVAILABLE, NULL, NOLOCAL,
+	  DEFER, "4.7.5", NULL, R(STS), { { 0 } } },
 	/* Item 4: NXDOMAIN and null MX. */
 	{ "item 4: NXDOMAIN bounces, no implicit MX", NX, S, 0, { { 0 } },
 	  STS_NONE, NULL, NOLOCAL, BOUNCE, "5.1.2", NULL, R(DNS), { { 0 } } },
@@ -312,7 +316,9 @@ build_sts(struct built *b, int sts, const char *mx)
 
 	memset(&b->sts, 0, sizeof(b->sts));
 	b->in.sts.state = sts == STS_NONE ? TG_POLICY_STS_NONE :
-	    sts == STS_FAILED ? TG_POLICY_STS_FAILED : TG_POLICY_STS_ACTIVE;
+	    sts == STS_FAILED ? TG_POLICY_STS_FAILED :
+	    sts == STS_UNAVAILABLE ? TG_POLICY_STS_UNAVAILABLE :
+	    TG_POLICY_STS_ACTIVE;
 	b->sts.mode = sts == STS_ENFORCE ? TG_STS_MODE_ENFORCE :
 	    sts == STS_TESTING ? TG_STS_MODE_TESTING : TG_STS_MODE_NONE;
 	b->sts.max_age = 86400;
@@ -421,7 +427,7 @@ test_rows(void **state)
 			assert_string_equal(out->result_type, r->rtype);
 		for (i = 0; i < 3 && r->e[i].set; i++)
 			check_host(r, i, &out->hosts[i]);
-		if (r->verdict != TG_POLICY_BOUNCE && r->rule != R(DNS))
+		if (r->e[0].set)
 			assert_int_equal(out->nhosts, b->in.nhosts);
 	}
 	free(b);
@@ -495,6 +501,27 @@ test_verify_pkix(void **state)
 	free(out);
 }
 
+/* The store could not be read: defer, whatever else applies. */
+static void
+test_local_unavailable(void **state)
+{
+	static const struct row r = { "store", OK, S, 0,
+	    { H_INSEC("mx.a.example") }, STS_NONE, NULL, NOLOCAL, DEL, "",
+	    NULL, R(OPPORTUNISTIC), { { 0 } } };
+	struct tg_policy_decision *out = calloc(1, sizeof(*out));
+	struct built *b = calloc(1, sizeof(*b));
+
+	(void)state;
+	build(&r, b);
+	b->in.local_unavailable = 1;
+	tg_policy_decide(&b->in, out, NULL);
+	assert_int_equal(out->verdict, TG_POLICY_DEFER);
+	assert_int_equal(out->rule, TG_POLICY_RULE_LOCAL);
+	assert_string_equal(out->status, "4.7.5");
+	free(b);
+	free(out);
+}
+
 /* More MX hosts than TG_POLICY_MX_MAX: the rest are not considered. */
 static void
 test_mx_limit(void **state)
@@ -539,7 +566,8 @@ sweep_check(const struct tg_policy_input *in, const struct tg_policy_decision *o
 	    h->tlsa_status == TG_DNS_TEMPFAIL);
 
 	if (in->mx_security == TG_DNS_BOGUS ||
-	    in->mx_status == TG_DNS_TEMPFAIL) {
+	    in->mx_status == TG_DNS_TEMPFAIL ||
+	    in->sts.state == TG_POLICY_STS_UNAVAILABLE) {
 		assert_int_equal(o->verdict, TG_POLICY_DEFER);
 		return;
 	}
@@ -567,7 +595,7 @@ static void
 test_sweep(void **state)
 {
 	static const int sts[] = { STS_NONE, STS_ENFORCE, STS_TESTING,
-	    STS_MODE_NONE, STS_FAILED };
+	    STS_MODE_NONE, STS_FAILED, STS_UNAVAILABLE };
 	static const char *const tl[] = { NULL, EE, PKIXEE, EE ";" PKIXEE };
 	static const char *const mxp[] = { "mx.a.example", "other.example" };
 	struct tg_policy_decision *out = calloc(1, sizeof(*out));
@@ -582,7 +610,7 @@ test_sweep(void **state)
 	for (ast = 0; ast < 4; ast++) for (asec = 0; asec < 4; asec++)
 	for (lu = 0; lu < 2; lu++) for (tst = 0; tst < 4; tst++)
 	for (tsec = 0; tsec < 4; tsec++) for (t = 0; t < 4; t++)
-	for (s = 0; s < 5; s++) for (m = 0; m < 2; m++)
+	for (s = 0; s < 6; s++) for (m = 0; m < 2; m++)
 	for (loc = -1; loc < 3; loc++) {
 		/* NXDOMAIN bounces with no host involved; without a TLSA
 		 * lookup its answer fields do not matter. */
@@ -625,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_verify_dane_names),
 		cmocka_unit_test(test_verify_pkix),
 		cmocka_unit_test(test_mx_limit),
+		cmocka_unit_test(test_local_unavailable),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_names),
 	};
