@@ -80,11 +80,12 @@ CONF
 _tgn_child_ds() {
 	local z=$1
 	if [ "$z" = bogus.test. ]; then
-		keymgr -c "$TG_NET_KNOT_CONF" "$z" ds | awk '$5 == 2 {
+		awk '$5 == 2 {
 		    printf "%s DS %s %s 2 %s\n", $1, $3, $4,
-		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" }'
+		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" }' \
+		    "$TG_NET_KNOT_DIR/ds/${z}ds"
 	else
-		keymgr -c "$TG_NET_KNOT_CONF" "$z" ds
+		cat "$TG_NET_KNOT_DIR/ds/${z}ds"
 	fi
 }
 
@@ -168,7 +169,9 @@ _tgn_zone_body() {
 	esac
 }
 
-_tgn_dns_prepare() {
+# Configuration and keys: keymgr runs in the background (it needs nothing
+# from the CA) while the certificates are made; _tgn_dns_prepare waits.
+_tgn_dns_keys_start() {
 	export TG_NET_KNOT_DIR="$TG_NET_DIR/knot"
 	export TG_NET_KNOT_CONF="$TG_NET_KNOT_DIR/knot.conf"
 	export TG_NET_UNBOUND_DIR="$TG_NET_DIR/unbound"
@@ -181,24 +184,53 @@ _tgn_dns_prepare() {
 	export TG_NET_TSIG_FILE="$TG_NET_DIR/tsig.key"
 	export TG_NET_STS_ID=20240101T000000
 	export TG_NET_RPT_URL="https://mta-sts.sts.test/tlsrpt"
-	local d=$TG_NET_KNOT_DIR z
-	mkdir -p "$d/run" "$d/db" "$d/zones" "$TG_NET_UNBOUND_DIR" || return 1
+	local d=$TG_NET_KNOT_DIR
+	mkdir -p "$d/run" "$d/db" "$d/zones" "$d/ds" "$TG_NET_UNBOUND_DIR" || return 1
 	TG_NET_TSIG_SECRET=$(openssl rand -base64 32) || return 1
 	export TG_NET_TSIG_SECRET
 	echo "$TG_NET_TSIG_ALG:$TG_NET_TSIG_NAME:$TG_NET_TSIG_SECRET" > "$TG_NET_TSIG_FILE"
 	chmod 600 "$TG_NET_TSIG_FILE"
 	_tgn_knot_conf || return 1
-	for z in $TG_NET_SIGNED_ZONES; do
-		keymgr -c "$TG_NET_KNOT_CONF" "$z" generate algorithm=ECDSAP256SHA256 \
-		    ksk=yes zsk=yes >/dev/null 2>>"$d/keymgr.log" ||
-		    { _tgn_log "keymgr generate $z failed"; return 1; }
+	_tgn_dns_keys >>"$d/keymgr.log" 2>&1 &
+	TG_NET_KEYS_PID=$!
+}
+
+# One CSK per signed zone (generated before knotd starts, so the DS set of
+# every child is known when the parent's zone file is written). keymgr
+# spends its time waiting on the key database, not computing, so four
+# lanes of zones run side by side (LMDB serialises the writers).
+_tgn_dns_keys() {
+	local z d=$TG_NET_KNOT_DIR lane i pids="" p rc=0
+	for lane in 0 1 2 3; do
+		i=0
+		for z in $TG_NET_SIGNED_ZONES; do
+			[ $((i++ % 4)) = "$lane" ] && echo "$z"
+		done | _tgn_dns_keys_lane & pids="$pids $!"
 	done
-	keymgr -c "$TG_NET_KNOT_CONF" test. ds > "$TG_NET_TA_FILE" &&
-	keymgr -c "$TG_NET_KNOT_CONF" test. dnskey > "$TG_NET_TA_DNSKEY_FILE" ||
-	    { _tgn_log "keymgr ds test. failed"; return 1; }
+	for p in $pids; do wait "$p" || rc=1; done
+	[ "$rc" = 0 ] || return 1
+	cp "$d/ds/test.ds" "$TG_NET_TA_FILE" &&
+	keymgr -c "$TG_NET_KNOT_CONF" test. dnskey > "$TG_NET_TA_DNSKEY_FILE" || return 1
 	# The same anchor for BIND tools (delv -a FILE +root=test.).
 	awk '$2 == "DS" { printf "trust-anchors { %s static-ds %s %s %s \"%s\"; };\n",
 	    $1, $3, $4, $5, $6 }' "$TG_NET_TA_FILE" > "$TG_NET_TA_BIND_FILE"
+}
+
+_tgn_dns_keys_lane() {
+	local z
+	while read -r z; do
+		keymgr -c "$TG_NET_KNOT_CONF" "$z" generate algorithm=ECDSAP256SHA256 \
+		    ksk=yes zsk=yes >/dev/null &&
+		keymgr -c "$TG_NET_KNOT_CONF" "$z" ds > "$TG_NET_KNOT_DIR/ds/${z}ds" ||
+		    { echo "keymgr failed for $z"; return 1; }
+	done
+}
+
+# Zone files (these need the keys and the certificates) and the resolver.
+_tgn_dns_prepare() {
+	local d=$TG_NET_KNOT_DIR z
+	wait "$TG_NET_KEYS_PID" ||
+	    { _tgn_log "keymgr failed (see $d/keymgr.log)"; return 1; }
 	for z in $TG_NET_SIGNED_ZONES $TG_NET_UNSIGNED_ZONES; do
 		{ _tgn_zone_head "$z" && _tgn_zone_body "$z"; } > "$d/zones/${z}zone" ||
 		    { _tgn_log "zone $z failed"; return 1; }

@@ -177,52 +177,35 @@ _tgn_addrs_up() {
 	} | ip -batch - || { _tgn_log "cannot add the lab addresses to lo"; return 1; }
 }
 
-# Start in an order that overlaps the slow parts: daemons are launched
-# first and waited for together at the end.
+# Start in an order that overlaps the slow parts: DNS keys are made while
+# the CA works, daemons that need only certificates start before the zones
+# are written, and every piece is waited for at the end.
 _tgn_up_pieces() {
-	local need=" $1 " rc=0
+	local need=" $1 " p rc=0 start=""
+	for p in dns mx sender nginx pebble; do
+		[[ $need == *" $p "* ]] && ! _tgn_has "$p" && start="$start $p"
+	done
+	start="$start "
+	if [[ $start == *" dns "* ]]; then
+		_tgn_dns_keys_start || return 1
+	fi
 	if [[ $need == *" ca "* ]] && ! _tgn_has ca; then
 		_tgn_ca_up || return 1
 		TG_NET_PIECES="$TG_NET_PIECES ca"
 	fi
-	if [[ $need == *" dns "* ]] && ! _tgn_has dns; then
-		_tgn_dns_prepare || return 1
-		_tgn_dns_start || return 1
-	fi
-	if [[ $need == *" mx "* ]] && ! _tgn_has mx; then
-		_tgn_mx_start || return 1
-	fi
-	if [[ $need == *" sender "* ]] && ! _tgn_has sender; then
-		_tgn_sender_start || return 1
-	fi
-	if [[ $need == *" nginx "* ]] && ! _tgn_has nginx; then
-		_tgn_nginx_start || return 1
-	fi
-	if [[ $need == *" pebble "* ]] && ! _tgn_has pebble; then
-		_tgn_pebble_start || return 1
+	if [[ $start == *" mx "* ]]; then _tgn_mx_start || return 1; fi
+	if [[ $start == *" sender "* ]]; then _tgn_sender_start || return 1; fi
+	if [[ $start == *" nginx "* ]]; then _tgn_nginx_start || return 1; fi
+	if [[ $start == *" pebble "* ]]; then _tgn_pebble_start || return 1; fi
+	if [[ $start == *" dns "* ]]; then
+		_tgn_dns_prepare && _tgn_dns_start || return 1
 	fi
 	# Now wait for each started piece to answer.
-	if [[ $need == *" dns "* ]] && ! _tgn_has dns; then
-		_tgn_dns_ready || rc=1
-		TG_NET_PIECES="$TG_NET_PIECES dns"
-		_tgn_write_conf
-	fi
-	if [[ $need == *" mx "* ]] && ! _tgn_has mx; then
-		_tgn_mx_ready || rc=1
-		TG_NET_PIECES="$TG_NET_PIECES mx"
-	fi
-	if [[ $need == *" sender "* ]] && ! _tgn_has sender; then
-		_tgn_sender_ready || rc=1
-		TG_NET_PIECES="$TG_NET_PIECES sender"
-	fi
-	if [[ $need == *" nginx "* ]] && ! _tgn_has nginx; then
-		_tgn_nginx_ready || rc=1
-		TG_NET_PIECES="$TG_NET_PIECES nginx"
-	fi
-	if [[ $need == *" pebble "* ]] && ! _tgn_has pebble; then
-		_tgn_pebble_ready || rc=1
-		TG_NET_PIECES="$TG_NET_PIECES pebble"
-	fi
+	for p in $start; do
+		"_tgn_${p}_ready" || rc=1
+		TG_NET_PIECES="$TG_NET_PIECES $p"
+		[ "$p" = dns ] && _tgn_write_conf
+	done
 	return "$rc"
 }
 

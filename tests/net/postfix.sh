@@ -87,6 +87,9 @@ _tgn_postfix_start() { # instance-dir
 	    "$q/incoming" "$q/private" "$q/saved" "$q/trace" &&
 	install -d -o postfix -g postdrop -m 730 "$q/maildrop" &&
 	install -d -o postfix -g postdrop -m 710 "$q/public" || return 1
+	# Postfix waits, re-reading, while a configuration file is younger
+	# than a second or two (it may be mid-edit); these are complete.
+	touch -d "@$(( $(date +%s) - 10 ))" "$1/etc/"* || return 1
 	/usr/lib/postfix/sbin/master -c "$1/etc" -w >>"$1/start.log" 2>&1 &
 	echo $! > "$1/start.pid"
 }
@@ -217,6 +220,7 @@ tg_net_postconf() {
 	for kv in "$@"; do
 		postconf -c "$d/etc" -e "$kv" || return 1
 	done
+	touch -d "@$(( $(date +%s) - 10 ))" "$d/etc/"* || return 1
 	postfix -c "$d/etc" reload >>"$d/start.log" 2>&1
 }
 
