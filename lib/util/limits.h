@@ -115,6 +115,18 @@
 #define TG_FETCH_LOCATION_MAX	255	/* redirect target kept for a reason */
 #define TG_FETCH_CONNECT_TIMEOUT_S 15
 
+/* HTTPS server (net/http): stsd, rptd; RELIABILITY H-03. */
+#define TG_HTTP_CONN_MAX	1024	/* connections in all */
+#define TG_HTTP_PER_IP_MAX	32	/* connections from one address */
+#define TG_HTTP_IDLE_TIMEOUT_S	15	/* no traffic: close */
+#define TG_HTTP_REQUEST_TIMEOUT_S 30	/* a request, start to end */
+#define TG_HTTP_MEMORY_MAX	(16 * 1024)	/* pool per connection: header */
+#define TG_HTTP_BODY_MAX	(1024 * 1024)	/* POST body, default cap */
+#define TG_HTTP_REPLY_MAX	(1024 * 1024)	/* a prebuilt reply body */
+#define TG_HTTP_ROUTES_MAX	16	/* routes of one server */
+#define TG_HTTP_CERTS_MAX	10000	/* names of one certificate set */
+#define TG_HTTP_THREADS_MAX	64	/* server threads */
+
 /* Outbound SMTP client (smtp/client). RFC 5321 §4.5.3.2 timeouts; the
  * others follow Postfix (smtp_rset_timeout, connection and TLS session
  * cache). */

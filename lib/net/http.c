@@ -1,0 +1,1065 @@
+/*
+ * net/http — the HTTPS server on libmicrohttpd (see http.h).
+ *
+ * Life of a connection: the daemon's listener accepts it and
+ * tg_http_accept hands it to MHD (MHD_add_connection, which applies the
+ * connection and per-address limits and wakes MHD's thread). MHD tells
+ * us it started (NOTIFY_CONNECTION): we give it a struct http_conn as its
+ * socket context, with its request deadline. During the TLS handshake
+ * GnuTLS asks http_cert_cb for a certificate: the SNI name picks one from
+ * the server's current set, and the connection keeps a reference to that
+ * set. Each request then goes through http_access (MHD calls it once when
+ * the header is in, once per piece of body, then until a reply is queued)
+ * and http_completed; the connection's deadline restarts after each
+ * request. MHD tells us when the connection closed (before it closes the
+ * socket) and the http_conn is freed.
+ *
+ * Two threads meet here; h->lock guards what they share: the current
+ * certificate set and published data, the connection list (deadlines),
+ * and the hand-off queue of in_loop requests.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "core/log.h"
+#include "net/http_int.h"
+#include "util/clock.h"
+#include "util/dname.h"
+#include "util/limits.h"
+#include "util/text.h"
+
+/* How often the loop looks for requests past their deadline. */
+#define HTTP_DEADLINE_TICK_MS	250
+
+struct http_conn {
+	struct tg_http *http;		/* borrowed */
+	int fd;				/* MHD's; only shut down here */
+	struct tg_http_certs *certs;	/* owned ref: set of the handshake */
+	char sni[TG_DNAME_MAX + 1];	/* "" until the handshake */
+	long long deadline_ms;		/* tg_clock_mono_ms; under lock */
+	int listed;			/* in http->conns; under lock */
+	TAILQ_ENTRY(http_conn) link;
+};
+
+TAILQ_HEAD(http_conn_list, http_conn);
+
+/* Data published for the routes (tg_http_publish). */
+struct http_pub {
+	atomic_int refs;
+	void *data;			/* owned */
+	void (*release)(void *data);
+};
+
+TAILQ_HEAD(http_req_list, tg_http_request);
+
+struct tg_http {
+	struct event_base *base;	/* borrowed */
+	struct MHD_Daemon *mhd;		/* owned; NULL until started */
+	struct tg_http_config cfg;
+	struct event *wake_ev;		/* wake_fd is readable */
+	struct event *deadline_ev;	/* every HTTP_DEADLINE_TICK_MS */
+	int wake_fd;			/* eventfd: hand-offs are queued */
+	pthread_mutex_t lock;		/* guards the fields below */
+	struct tg_http_certs *certs;	/* owned ref; NULL: refuse all */
+	struct http_pub *pub;		/* owned ref; NULL: none */
+	struct http_conn_list conns;	/* by deadline, oldest first */
+	unsigned nconns;
+	struct http_req_list handoff;	/* in_loop requests to answer */
+	int stopping;
+};
+
+struct tg_http_request {
+	struct tg_http *http;		/* borrowed */
+	struct http_conn *conn;		/* borrowed */
+	struct MHD_Connection *mc;	/* borrowed */
+	const struct tg_http_route *route;	/* NULL: no route */
+	struct http_pub *pub;		/* owned ref, may be NULL */
+	unsigned method;		/* TG_HTTP_*, 0 = other */
+	const char *method_name;	/* MHD's, valid for the request */
+	const char *path;		/* MHD's, valid for the request */
+	unsigned err_status;		/* != 0: answer with this error */
+	unsigned status;		/* what was queued, 0 = nothing */
+	uint64_t body_len;
+	void *ctx;			/* the route's */
+	/* The loop's answer to an in_loop request. */
+	int handed;			/* went to the loop */
+	int on_loop;			/* on_complete is running there */
+	int abort;			/* close without a reply */
+	struct MHD_Response *pending;	/* owned ref */
+	unsigned pending_status;
+	TAILQ_ENTRY(tg_http_request) link;
+	char peer[INET6_ADDRSTRLEN];
+};
+
+struct tg_http_body {
+	struct MHD_Response *resp;	/* owned reference */
+	char *content_type;		/* owned; for replies from the loop */
+	char *data;			/* owned */
+	size_t len;
+};
+
+/* Every reply carries these. The mta-sts host name serves nothing but
+ * this file; nothing here is meant to be framed, sniffed or cached. */
+static const char *const http_sec_headers[][2] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "X-Frame-Options", "DENY" },
+	{ "Content-Security-Policy", "default-src 'none'; "
+	    "frame-ancestors 'none'" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ "Strict-Transport-Security", "max-age=31536000" },
+	{ "Cache-Control", "no-store" },
+};
+
+void
+tg_http_config_init(struct tg_http_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->threads = 1;
+	cfg->conn_max = TG_HTTP_CONN_MAX;
+	cfg->per_ip_max = TG_HTTP_PER_IP_MAX;
+	cfg->idle_timeout_s = TG_HTTP_IDLE_TIMEOUT_S;
+	cfg->request_timeout_s = TG_HTTP_REQUEST_TIMEOUT_S;
+	cfg->memory_max = TG_HTTP_MEMORY_MAX;
+	cfg->body_max = TG_HTTP_BODY_MAX;
+}
+
+/* ---- published data ---- */
+
+static struct http_pub *
+http_pub_ref(struct http_pub *p)
+{
+	if (p != NULL)
+		atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+static void
+http_pub_unref(struct http_pub *p)
+{
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) > 1)
+		return;
+	if (p->release != NULL)
+		p->release(p->data);
+	free(p);
+}
+
+int
+tg_http_publish(struct tg_http *h, void *data, void (*release)(void *data),
+    struct tg_err *err)
+{
+	struct http_pub *p, *old;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		if (release != NULL)
+			release(data);
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	}
+	atomic_init(&p->refs, 1);
+	p->data = data;
+	p->release = release;
+	pthread_mutex_lock(&h->lock);
+	old = h->pub;
+	h->pub = p;
+	pthread_mutex_unlock(&h->lock);
+	http_pub_unref(old);
+	return 0;
+}
+
+/* ---- request deadlines (slow senders; RELIABILITY H-03) ---- */
+
+/* (Re)start c's deadline, under h->lock. It goes to the tail: the list
+ * stays sorted because every deadline is now + the same duration. */
+static void
+http_deadline_restart(struct http_conn *c)
+{
+	struct tg_http *h = c->http;
+
+	if (c->listed)
+		TAILQ_REMOVE(&h->conns, c, link);
+	c->deadline_ms = tg_clock_mono_ms() +
+	    (long long)h->cfg.request_timeout_s * 1000;
+	TAILQ_INSERT_TAIL(&h->conns, c, link);
+	c->listed = 1;
+}
+
+/*
+ * Cut off every connection past its deadline: shutting its socket down
+ * makes MHD see the end of the stream and close it its own way. Safe
+ * under the lock: MHD unlists a connection (NOTIFY_CLOSED) before it
+ * closes the socket, so the descriptor is still the connection's.
+ */
+static void
+http_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_http *h = arg;
+	struct http_conn *c;
+	long long now = tg_clock_mono_ms();
+	int cut = 0;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&h->lock);
+	while ((c = TAILQ_FIRST(&h->conns)) != NULL && c->deadline_ms <= now) {
+		TAILQ_REMOVE(&h->conns, c, link);
+		c->listed = 0;
+		(void)shutdown(c->fd, SHUT_RDWR);
+		cut++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (cut > 0)
+		tg_log_info(NULL, "event=http-deadline connections=%d "
+		    "result=closed", cut);
+}
+
+/* ---- connections (server's thread) ---- */
+
+static void
+http_conn_start(struct tg_http *h, struct MHD_Connection *mc,
+    void **socket_context)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *c;
+
+	*socket_context = NULL;
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
+		/* Without a context every handshake of this connection fails
+		 * (http_cert_cb), so it cannot be served by mistake. */
+		return;
+	}
+	c->http = h;
+	c->fd = ci->connect_fd;
+	*socket_context = c;
+	pthread_mutex_lock(&h->lock);
+	h->nconns++;
+	http_deadline_restart(c);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void
+http_conn_close(struct tg_http *h, struct http_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (c->listed)
+		TAILQ_REMOVE(&h->conns, c, link);
+	h->nconns--;
+	pthread_mutex_unlock(&h->lock);
+	tg_http_certs_unref(c->certs);
+	free(c);
+}
+
+static void
+http_on_connection(void *cls, struct MHD_Connection *mc,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	struct tg_http *h = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		http_conn_start(h, mc, socket_context);
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_conn_close(h, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static struct http_conn *
+http_conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci == NULL ? NULL : ci->socket_context;
+}
+
+/* The SNI name of session, normalised into out; -1 if none or bad. */
+static int
+http_sni(gnutls_session_t session, char *out, size_t outlen)
+{
+	char raw[TG_DNAME_MAX + 2];
+	size_t len = sizeof(raw);
+	unsigned type;
+
+	if (gnutls_server_name_get(session, raw, &len, &type, 0) != 0 ||
+	    type != GNUTLS_NAME_DNS)
+		return -1;
+	return tg_dname_normalize(raw, out, outlen, NULL);
+}
+
+/*
+ * GnuTLS's certificate callback (gnutls_certificate_retrieve_function2,
+ * what MHD_OPTION_HTTPS_CERT_CALLBACK takes in MHD 0.9.75). MHD sets the
+ * session's pointer to its connection. No SNI, or a name without a
+ * certificate: -1 ends the handshake (RFC 8461 §7.1, ALPACA). The chain
+ * and key stay owned by the set; the connection holds a reference to it.
+ */
+static int
+http_cert_cb(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
+    int nreqs, const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+    gnutls_pcert_st **pcert, unsigned int *pcert_length,
+    gnutls_privkey_t *privkey)
+{
+	struct MHD_Connection *mc = gnutls_session_get_ptr(session);
+	struct http_conn *c = mc == NULL ? NULL : http_conn_of(mc);
+	char name[TG_DNAME_MAX + 1];
+
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (c == NULL)
+		return -1;
+	if (http_sni(session, name, sizeof(name)) != 0) {
+		tg_log_info(NULL, "event=http-tls result=refused "
+		    "reason=no-sni");
+		return -1;
+	}
+	if (c->certs == NULL) {
+		pthread_mutex_lock(&c->http->lock);
+		if (c->http->certs != NULL)
+			c->certs = tg_http_certs_ref(c->http->certs);
+		pthread_mutex_unlock(&c->http->lock);
+	}
+	if (c->certs == NULL || tg_http_certs_find(c->certs, name, pcert,
+	    pcert_length, privkey) != 0) {
+		tg_log_info(NULL, "event=http-tls sni=%s result=refused "
+		    "reason=unknown-sni", name);
+		return -1;
+	}
+	memcpy(c->sni, name, sizeof(c->sni));
+	return 0;
+}
+
+/* ---- replies ---- */
+
+static int
+http_add_headers(struct MHD_Response *resp, const char *content_type)
+{
+	size_t i;
+
+	if (content_type != NULL && MHD_add_response_header(resp,
+	    MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
+		return -1;
+	for (i = 0; i < sizeof(http_sec_headers) / sizeof(http_sec_headers[0]);
+	    i++)
+		if (MHD_add_response_header(resp, http_sec_headers[i][0],
+		    http_sec_headers[i][1]) != MHD_YES)
+			return -1;
+	return 0;
+}
+
+static struct MHD_Response *
+http_response(const char *content_type, const void *data, size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp != NULL && http_add_headers(resp, content_type) != 0) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	return resp;
+}
+
+void
+tg_http_body_free(struct tg_http_body *b)
+{
+	if (b == NULL)
+		return;
+	if (b->resp != NULL)
+		MHD_destroy_response(b->resp);
+	free(b->content_type);
+	free(b->data);
+	free(b);
+}
+
+int
+tg_http_body_new(const char *content_type, const void *data, size_t len,
+    struct tg_http_body **out, struct tg_err *err)
+{
+	struct tg_http_body *b;
+
+	*out = NULL;
+	if (len > TG_HTTP_REPLY_MAX)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "reply body larger than %d bytes", TG_HTTP_REPLY_MAX);
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	b->len = len;
+	if ((content_type != NULL &&
+	    (b->content_type = strdup(content_type)) == NULL) ||
+	    (b->data = malloc(len + 1)) == NULL ||
+	    (b->resp = http_response(content_type, data, len)) == NULL) {
+		tg_http_body_free(b);
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	}
+	memcpy(b->data, data, len);
+	*out = b;
+	return 0;
+}
+
+/* Queue resp (borrowed) on the server's thread. */
+static int
+http_queue(struct tg_http_request *req, unsigned status,
+    struct MHD_Response *resp)
+{
+	if (req->status != 0 || resp == NULL ||
+	    MHD_queue_response(req->mc, status, resp) != MHD_YES)
+		return -1;
+	req->status = status;
+	return 0;
+}
+
+/* Reply with a new response (taken): queued now on the server's thread,
+ * or kept for it when the loop answers. */
+static int
+http_reply_new(struct tg_http_request *req, unsigned status,
+    struct MHD_Response *resp)
+{
+	int r = -1;
+
+	if (req->on_loop) {
+		if (req->pending == NULL && resp != NULL) {
+			req->pending = resp;
+			req->pending_status = status;
+			return 0;
+		}
+	} else
+		r = http_queue(req, status, resp);
+	if (resp != NULL)
+		MHD_destroy_response(resp);
+	return r;
+}
+
+int
+tg_http_reply(struct tg_http_request *req, unsigned status,
+    const struct tg_http_body *body)
+{
+	if (req->on_loop)
+		return http_reply_new(req, status, http_response(
+		    body->content_type, body->data, body->len));
+	return http_queue(req, status, body->resp);
+}
+
+int
+tg_http_reply_text(struct tg_http_request *req, unsigned status,
+    const char *content_type, const char *text, size_t len)
+{
+	if (len > TG_HTTP_REPLY_MAX)
+		return -1;
+	return http_reply_new(req, status,
+	    http_response(content_type, text, len));
+}
+
+/* "Allow" of a 405 (RFC 9110 §15.5.6). */
+static void
+http_allow(unsigned methods, char *out, size_t outlen)
+{
+	size_t n;
+
+	tg_text_fmt(out, outlen, "%s%s%s",
+	    methods & TG_HTTP_GET ? "GET, " : "",
+	    methods & TG_HTTP_HEAD ? "HEAD, " : "",
+	    methods & TG_HTTP_POST ? "POST, " : "");
+	n = strlen(out);
+	if (n >= 2)
+		out[n - 2] = '\0';
+}
+
+/* An error reply made by this module: "404 Not Found" as text. */
+static struct MHD_Response *
+http_error_response(const struct tg_http_request *req, unsigned status)
+{
+	struct MHD_Response *resp;
+	char text[128], allow[32];
+
+	tg_text_fmt(text, sizeof(text), "%u %s\n", status,
+	    MHD_get_reason_phrase_for(status));
+	resp = http_response("text/plain; charset=utf-8", text, strlen(text));
+	if (resp != NULL && status == MHD_HTTP_METHOD_NOT_ALLOWED &&
+	    req->route != NULL) {
+		http_allow(req->route->methods, allow, sizeof(allow));
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+		    allow);
+	}
+	return resp;
+}
+
+static enum MHD_Result
+http_reply_error(struct tg_http_request *req, unsigned status)
+{
+	return http_reply_new(req, status, http_error_response(req,
+	    status)) == 0 ? MHD_YES : MHD_NO;
+}
+
+/* ---- requests (server's thread) ---- */
+
+static unsigned
+http_method_bit(const char *method)
+{
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		return TG_HTTP_GET;
+	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		return TG_HTTP_HEAD;
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		return TG_HTTP_POST;
+	return 0;
+}
+
+/*
+ * The Host header names the connection's SNI name (ALPACA: a request for
+ * another host on this connection is refused). A missing Host is only
+ * possible in HTTP/1.0 (MHD refuses HTTP/1.1 without one); the SNI name
+ * then stands.
+ */
+static int
+http_host_matches(const char *host, const char *sni)
+{
+	char name[TG_DNAME_MAX + 2];
+	size_t len;
+
+	if (sni[0] == '\0')
+		return 0;
+	if (host == NULL)
+		return 1;
+	len = strcspn(host, ":");
+	if (host[0] == '[' || len == 0 || len >= sizeof(name))
+		return 0;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (name[len - 1] == '.')
+		name[len - 1] = '\0';
+	return strcasecmp(name, sni) == 0;
+}
+
+static const struct tg_http_route *
+http_route_find(const struct tg_http *h, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < h->cfg.nroutes; i++)
+		if (strcmp(h->cfg.routes[i].path, path) == 0)
+			return &h->cfg.routes[i];
+	return NULL;
+}
+
+/* The SNI name when the handshake did not go through http_cert_cb. */
+static void
+http_conn_sni(struct http_conn *c, struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (c->sni[0] != '\0')
+		return;
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || http_sni(ci->tls_session, c->sni,
+	    sizeof(c->sni)) != 0)
+		c->sni[0] = '\0';
+}
+
+/* Decide, from the header alone, whether the request goes to a route. */
+static void
+http_classify(struct tg_http_request *req)
+{
+	const char *host;
+
+	host = MHD_lookup_connection_value(req->mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	http_conn_sni(req->conn, req->mc);
+	req->route = http_route_find(req->http, req->path);
+	if (!http_host_matches(host, req->conn->sni))
+		req->err_status = MHD_HTTP_MISDIRECTED_REQUEST;
+	else if (req->route == NULL)
+		req->err_status = MHD_HTTP_NOT_FOUND;
+	else if ((req->method & req->route->methods) == 0)
+		req->err_status = MHD_HTTP_METHOD_NOT_ALLOWED;
+}
+
+/* A POST body announced larger than the cap is refused before it comes. */
+static int
+http_body_too_large(const struct tg_http_request *req)
+{
+	const char *cl;
+	unsigned long long n;
+	char *end;
+
+	cl = MHD_lookup_connection_value(req->mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return 0;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	return errno != 0 || *end != '\0' || n > req->http->cfg.body_max;
+}
+
+static enum MHD_Result
+http_begin(struct tg_http *h, struct MHD_Connection *mc, const char *url,
+    const char *method, void **req_cls)
+{
+	struct http_conn *c = http_conn_of(mc);
+	struct tg_http_request *req;
+
+	if (c == NULL || (req = calloc(1, sizeof(*req))) == NULL)
+		return MHD_NO;
+	req->http = h;
+	req->conn = c;
+	req->mc = mc;
+	req->method = http_method_bit(method);
+	req->method_name = method;
+	req->path = url;
+	pthread_mutex_lock(&h->lock);
+	req->pub = http_pub_ref(h->pub);
+	pthread_mutex_unlock(&h->lock);
+	*req_cls = req;
+	http_classify(req);
+	if (req->method != TG_HTTP_POST)
+		return MHD_YES;		/* answered at the end */
+	/* A POST is refused before its body is read. */
+	if (req->err_status == 0 && http_body_too_large(req))
+		req->err_status = MHD_HTTP_CONTENT_TOO_LARGE;
+	if (req->err_status != 0)
+		return http_reply_error(req, req->err_status);
+	if (req->route->on_headers != NULL &&
+	    req->route->on_headers(req, h->cfg.arg) != 0)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+http_body(struct tg_http_request *req, const char *data, size_t *len)
+{
+	struct tg_http *h = req->http;
+	size_t n = *len;
+
+	*len = 0;
+	if ((uint64_t)n > h->cfg.body_max - req->body_len) {
+		/* A body without Content-Length grew past the cap: MHD
+		 * 0.9.75 cannot answer in the middle of a body. */
+		tg_log_info(NULL, "event=http peer=%s result=closed "
+		    "reason=body-too-large", tg_http_request_peer(req));
+		return MHD_NO;
+	}
+	req->body_len += n;
+	if (req->status != 0 || req->err_status != 0 || req->route == NULL ||
+	    req->method != TG_HTTP_POST || req->route->on_body == NULL)
+		return MHD_YES;		/* discarded */
+	return req->route->on_body(req, data, n, h->cfg.arg) == 0 ?
+	    MHD_YES : MHD_NO;
+}
+
+/* Hand an in_loop request to the loop: suspend its connection, queue it,
+ * wake the loop (http_on_wake resumes the connection). */
+static enum MHD_Result
+http_hand_off(struct tg_http_request *req)
+{
+	struct tg_http *h = req->http;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->lock);
+		return MHD_NO;
+	}
+	req->handed = 1;
+	MHD_suspend_connection(req->mc);
+	TAILQ_INSERT_TAIL(&h->handoff, req, link);
+	pthread_mutex_unlock(&h->lock);
+	if (write(h->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		tg_log_err(NULL, "event=http-handoff error=\"%s\"",
+		    strerror(errno));
+	return MHD_YES;
+}
+
+/* The loop has answered: queue its reply. */
+static enum MHD_Result
+http_handed_back(struct tg_http_request *req)
+{
+	struct MHD_Response *resp = req->pending;
+	int r;
+
+	if (req->abort || resp == NULL)
+		return MHD_NO;
+	req->pending = NULL;
+	r = http_queue(req, req->pending_status, resp);
+	MHD_destroy_response(resp);
+	return r == 0 ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result
+http_complete(struct tg_http_request *req)
+{
+	if (req->status != 0)
+		return MHD_YES;
+	if (req->handed)
+		return http_handed_back(req);
+	if (req->err_status != 0)
+		return http_reply_error(req, req->err_status);
+	if (req->route->in_loop)
+		return http_hand_off(req);
+	if (req->route->on_complete(req, req->http->cfg.arg) != 0)
+		return MHD_NO;
+	if (req->status == 0)
+		return http_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR);
+	return MHD_YES;
+}
+
+static enum MHD_Result
+http_access(void *cls, struct MHD_Connection *mc, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct tg_http_request *req = *req_cls;
+
+	(void)version;
+	if (req == NULL)
+		return http_begin(cls, mc, url, method, req_cls);
+	if (*upload_data_size > 0)
+		return http_body(req, upload_data, upload_data_size);
+	return http_complete(req);
+}
+
+static void
+http_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct tg_http *h = cls;
+	struct tg_http_request *req = *req_cls;
+
+	(void)mc;
+	if (req == NULL)
+		return;
+	tg_log_debug(NULL, "event=http peer=%s host=%s method=%s path=%s "
+	    "status=%u%s", tg_http_request_peer(req), req->conn->sni,
+	    req->method_name, req->path, req->status,
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+	    " result=aborted");
+	if (req->route != NULL && req->route->on_done != NULL)
+		req->route->on_done(req, h->cfg.arg);
+	if (req->pending != NULL)
+		MHD_destroy_response(req->pending);
+	http_pub_unref(req->pub);
+	pthread_mutex_lock(&h->lock);
+	http_deadline_restart(req->conn);
+	pthread_mutex_unlock(&h->lock);
+	free(req);
+	*req_cls = NULL;
+}
+
+/* ---- the hand-off, loop's side ---- */
+
+static void
+http_loop_complete(struct tg_http *h, struct tg_http_request *req)
+{
+	struct MHD_Connection *mc = req->mc;
+
+	req->on_loop = 1;
+	if (req->route->on_complete(req, h->cfg.arg) != 0)
+		req->abort = 1;
+	else if (req->pending == NULL)
+		(void)http_reply_new(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    http_error_response(req, MHD_HTTP_INTERNAL_SERVER_ERROR));
+	req->on_loop = 0;
+	/* From here on req belongs to the server's thread again. */
+	MHD_resume_connection(mc);
+}
+
+static void
+http_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_http *h = arg;
+	struct http_req_list todo;
+	struct tg_http_request *req;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		tg_log_err(NULL, "event=http-handoff error=\"%s\"",
+		    strerror(errno));
+	TAILQ_INIT(&todo);
+	pthread_mutex_lock(&h->lock);
+	TAILQ_CONCAT(&todo, &h->handoff, link);
+	pthread_mutex_unlock(&h->lock);
+	while ((req = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, req, link);
+		http_loop_complete(h, req);
+	}
+}
+
+/* ---- request accessors ---- */
+
+unsigned
+tg_http_request_method(const struct tg_http_request *req)
+{
+	return req->method;
+}
+
+const char *
+tg_http_request_method_name(const struct tg_http_request *req)
+{
+	return req->method_name;
+}
+
+const char *
+tg_http_request_path(const struct tg_http_request *req)
+{
+	return req->path;
+}
+
+const char *
+tg_http_request_host(const struct tg_http_request *req)
+{
+	return req->conn->sni;
+}
+
+const char *
+tg_http_request_peer(const struct tg_http_request *req)
+{
+	struct tg_http_request *r = (struct tg_http_request *)(uintptr_t)req;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	if (r->peer[0] != '\0')
+		return r->peer;
+	ci = MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci == NULL ? NULL : ci->client_addr;
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, r->peer, sizeof(r->peer));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, r->peer, sizeof(r->peer));
+	if (r->peer[0] == '\0')
+		snprintf(r->peer, sizeof(r->peer), "unknown");
+	return r->peer;
+}
+
+const char *
+tg_http_request_header(const struct tg_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->mc, MHD_HEADER_KIND, name);
+}
+
+uint64_t
+tg_http_request_body_len(const struct tg_http_request *req)
+{
+	return req->body_len;
+}
+
+void *
+tg_http_request_data(const struct tg_http_request *req)
+{
+	return req->pub == NULL ? NULL : req->pub->data;
+}
+
+void *
+tg_http_request_ctx(const struct tg_http_request *req)
+{
+	return req->ctx;
+}
+
+void
+tg_http_request_set_ctx(struct tg_http_request *req, void *ctx)
+{
+	req->ctx = ctx;
+}
+
+/* ---- the server ---- */
+
+__attribute__((format(printf, 2, 0)))
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	tg_log_debug(NULL, "event=http-mhd msg=\"%s\"", msg);
+}
+
+static int
+http_check_config(const struct tg_http_config *cfg, struct tg_err *err)
+{
+	size_t i;
+
+	if (cfg->nroutes > TG_HTTP_ROUTES_MAX)
+		return tg_err_set(err, TG_ERR_BUG, NULL,
+		    "more than %d routes", TG_HTTP_ROUTES_MAX);
+	for (i = 0; i < cfg->nroutes; i++)
+		if (cfg->routes[i].path == NULL ||
+		    cfg->routes[i].on_complete == NULL ||
+		    cfg->routes[i].methods == 0)
+			return tg_err_set(err, TG_ERR_BUG, NULL,
+			    "route %zu is incomplete", i);
+	if (cfg->conn_max == 0 || cfg->per_ip_max == 0 ||
+	    cfg->request_timeout_s == 0 || cfg->memory_max < 4096 ||
+	    cfg->threads == 0 || cfg->threads > TG_HTTP_THREADS_MAX)
+		return tg_err_set(err, TG_ERR_BUG, NULL,
+		    "http limits out of range");
+	return 0;
+}
+
+int
+tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
+    struct tg_http **out, struct tg_err *err)
+{
+	struct timeval tick = { 0, HTTP_DEADLINE_TICK_MS * 1000 };
+	struct tg_http *h;
+
+	*out = NULL;
+	if (http_check_config(cfg, err) != 0)
+		return -1;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	h->base = base;
+	h->cfg = *cfg;
+	TAILQ_INIT(&h->conns);
+	TAILQ_INIT(&h->handoff);
+	pthread_mutex_init(&h->lock, NULL);
+	h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->wake_fd >= 0)
+		h->wake_ev = event_new(base, h->wake_fd, EV_READ | EV_PERSIST,
+		    http_on_wake, h);
+	h->deadline_ev = event_new(base, -1, EV_PERSIST, http_on_deadline, h);
+	if (h->wake_ev == NULL || h->deadline_ev == NULL ||
+	    event_add(h->wake_ev, NULL) != 0 ||
+	    event_add(h->deadline_ev, &tick) != 0) {
+		tg_http_free(h);
+		return tg_err_set(err, TG_ERR_TEMP, NULL,
+		    "cannot set up the loop events: %s", strerror(errno));
+	}
+	*out = h;
+	return 0;
+}
+
+int
+tg_http_start(struct tg_http *h, struct tg_err *err)
+{
+	const char *prio = h->cfg.priorities != NULL ? h->cfg.priorities :
+	    TG_HTTP_PRIORITIES;
+	unsigned pool = h->cfg.threads > 1 ? h->cfg.threads : 0;
+
+	if (h->mhd != NULL)
+		return tg_err_set(err, TG_ERR_BUG, NULL, "started twice");
+	h->mhd = MHD_start_daemon(MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD |
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    http_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+	    MHD_OPTION_HTTPS_CERT_CALLBACK, http_cert_cb,
+	    MHD_OPTION_HTTPS_PRIORITIES, prio,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool,
+	    MHD_OPTION_CONNECTION_LIMIT, h->cfg.conn_max,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.per_ip_max,
+	    MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, h->cfg.memory_max,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h,
+	    MHD_OPTION_END);
+	if (h->mhd == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL,
+		    "libmicrohttpd did not start (TLS priorities \"%s\"?)",
+		    prio);
+	return 0;
+}
+
+/* Give every request waiting for the loop back to MHD, to be closed. */
+static void
+http_drain_handoff(struct tg_http *h)
+{
+	struct http_req_list todo;
+	struct tg_http_request *req;
+
+	TAILQ_INIT(&todo);
+	pthread_mutex_lock(&h->lock);
+	h->stopping = 1;
+	TAILQ_CONCAT(&todo, &h->handoff, link);
+	pthread_mutex_unlock(&h->lock);
+	while ((req = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, req, link);
+		req->abort = 1;
+		MHD_resume_connection(req->mc);
+	}
+}
+
+void
+tg_http_free(struct tg_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->mhd != NULL) {
+		http_drain_handoff(h);
+		MHD_stop_daemon(h->mhd);	/* closes every connection */
+	}
+	if (h->wake_ev != NULL)
+		event_free(h->wake_ev);
+	if (h->deadline_ev != NULL)
+		event_free(h->deadline_ev);
+	if (h->wake_fd >= 0)
+		close(h->wake_fd);
+	tg_http_certs_unref(h->certs);
+	http_pub_unref(h->pub);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+int
+tg_http_accept(struct tg_http *h, evutil_socket_t fd,
+    const struct sockaddr *sa, int salen)
+{
+	if (h->mhd == NULL || salen < 0) {
+		close(fd);
+		return -1;
+	}
+	if (MHD_add_connection(h->mhd, fd, sa, (socklen_t)salen) != MHD_YES) {
+		/* MHD closed it: over a limit, or out of memory. */
+		tg_log_info(NULL, "event=http-accept result=refused "
+		    "reason=\"%s\"", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+tg_http_set_certs(struct tg_http *h, struct tg_http_certs *certs)
+{
+	struct tg_http_certs *old;
+
+	if (certs != NULL)
+		tg_http_certs_ref(certs);
+	pthread_mutex_lock(&h->lock);
+	old = h->certs;
+	h->certs = certs;
+	pthread_mutex_unlock(&h->lock);
+	tg_http_certs_unref(old);
+}
+
+unsigned
+tg_http_connections(struct tg_http *h)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->nconns;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}

@@ -1,0 +1,932 @@
+/*
+ * Unit tests of net/http: a real HTTPS server (libmicrohttpd on a
+ * libevent loop) on 127.0.0.1 and a random port, driven in the same
+ * thread as its libcurl client (curl multi and the event loop take turns),
+ * with self-signed P-256 certificates for two names made in the test.
+ * Covered: SNI picks the certificate, unknown or missing SNI ends the
+ * handshake, Host must match SNI (421), 404, 405 with Allow, HEAD, the
+ * security headers, an oversized header, the POST body cap (413, and a
+ * chunked body cut off), body streaming, a certificate swap that keeps
+ * open connections, the per-address limit, the request deadline, and
+ * the checks made when certificates are added.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/pem.h>
+
+#include "net/http.h"
+#include "support/pki.h"
+#include "util/clock.h"
+
+/* ---- certificates made in the test ---- */
+
+struct pem {
+	char *cert, *key;
+};
+
+static struct pem pem_a, pem_b, pem_other;
+
+static char *
+pem_of(X509 *x, EVP_PKEY *k)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, *out;
+	long n;
+
+	if (x != NULL)
+		assert_int_equal(PEM_write_bio_X509(b, x), 1);
+	else
+		assert_int_equal(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0,
+		    NULL, NULL), 1);
+	n = BIO_get_mem_data(b, &p);
+	out = calloc(1, (size_t)n + 1);
+	assert_non_null(out);
+	memcpy(out, p, (size_t)n);
+	BIO_free(b);
+	return out;
+}
+
+static void
+pem_make(struct pem *p, const char *name)
+{
+	const char *sans[] = { name, NULL };
+	EVP_PKEY *k = tg_test_key();
+	X509 *x = tg_test_cert(k, name, sans, -1, 30, 0, NULL, NULL);
+
+	p->cert = pem_of(x, NULL);
+	p->key = pem_of(NULL, k);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+static struct tg_http_certs *
+certs_of(int with_a, int with_b)
+{
+	struct tg_http_certs *cs;
+	struct tg_err err;
+
+	assert_int_equal(tg_http_certs_new(&cs, &err), 0);
+	if (with_a)
+		assert_int_equal(tg_http_certs_add_pem(cs, "a.test",
+		    pem_a.cert, strlen(pem_a.cert), pem_a.key,
+		    strlen(pem_a.key), &err), 0);
+	if (with_b)
+		assert_int_equal(tg_http_certs_add_pem(cs, "B.Test.",
+		    pem_b.cert, strlen(pem_b.cert), pem_b.key,
+		    strlen(pem_b.key), &err), 0);
+	return cs;
+}
+
+/* ---- the server under test ---- */
+
+struct upload {
+	size_t bytes;
+	unsigned sum;
+};
+
+struct srv {
+	struct event_base *base;
+	struct evconnlistener *lst;
+	struct tg_http *http;
+	unsigned short port;
+	int done_calls;		/* on_done calls */
+	int body_calls;
+	int loop_calls;		/* on_complete calls on the loop's thread */
+	int released;		/* published data released */
+};
+
+static pthread_t main_thread;
+
+static struct srv srv;
+
+static int
+route_policy(struct tg_http_request *req, void *arg)
+{
+	char text[128];
+
+	(void)arg;
+	snprintf(text, sizeof(text), "policy for %s\n",
+	    tg_http_request_host(req));
+	return tg_http_reply_text(req, 200, "text/plain", text, strlen(text));
+}
+
+static int
+route_upload_body(struct tg_http_request *req, const void *data,
+    size_t len, void *arg)
+{
+	struct upload *u = tg_http_request_ctx(req);
+	const unsigned char *p = data;
+	size_t i;
+
+	(void)arg;
+	if (u == NULL) {
+		u = calloc(1, sizeof(*u));
+		assert_non_null(u);
+		tg_http_request_set_ctx(req, u);
+	}
+	for (i = 0; i < len; i++)
+		u->sum = u->sum * 31 + p[i];
+	u->bytes += len;
+	srv.body_calls++;
+	return 0;
+}
+
+static int
+route_upload_done(struct tg_http_request *req, void *arg)
+{
+	struct upload *u = tg_http_request_ctx(req);
+	char text[64];
+
+	(void)arg;
+	if (pthread_equal(pthread_self(), main_thread))
+		srv.loop_calls++;
+	snprintf(text, sizeof(text), "got %zu %u %llu\n",
+	    u == NULL ? 0 : u->bytes, u == NULL ? 0 : u->sum,
+	    (unsigned long long)tg_http_request_body_len(req));
+	return tg_http_reply_text(req, 200, "text/plain", text, strlen(text));
+}
+
+static void
+route_upload_free(struct tg_http_request *req, void *arg)
+{
+	(void)arg;
+	free(tg_http_request_ctx(req));
+	tg_http_request_set_ctx(req, NULL);
+	srv.done_calls++;
+}
+
+/* Published data: a prebuilt body. */
+struct pubdata {
+	struct tg_http_body *body;
+};
+
+static void
+pub_release(void *data)
+{
+	struct pubdata *p = data;
+
+	tg_http_body_free(p->body);
+	free(p);
+	srv.released++;
+}
+
+static void
+publish(const char *text)
+{
+	struct pubdata *p = calloc(1, sizeof(*p));
+	struct tg_err err;
+
+	assert_non_null(p);
+	assert_int_equal(tg_http_body_new("text/plain", text, strlen(text),
+	    &p->body, &err), 0);
+	assert_int_equal(tg_http_publish(srv.http, p, pub_release, &err), 0);
+}
+
+static int
+route_pub(struct tg_http_request *req, void *arg)
+{
+	struct pubdata *p = tg_http_request_data(req);
+
+	(void)arg;
+	if (p == NULL)
+		return tg_http_reply_text(req, 503, "text/plain", "none\n", 5);
+	return tg_http_reply(req, 200, p->body);
+}
+
+static int
+route_loop(struct tg_http_request *req, void *arg)
+{
+	struct pubdata *p = tg_http_request_data(req);
+
+	(void)arg;
+	if (pthread_equal(pthread_self(), main_thread))
+		srv.loop_calls++;
+	return tg_http_reply(req, 200, p->body);
+}
+
+static const struct tg_http_route routes[] = {
+	{ "/policy", TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL, route_policy,
+	    NULL },
+	{ "/upload", TG_HTTP_POST, 1, NULL, route_upload_body,
+	    route_upload_done, route_upload_free },
+	{ "/pub", TG_HTTP_GET, 0, NULL, NULL, route_pub, NULL },
+	{ "/loop", TG_HTTP_GET, 1, NULL, NULL, route_loop, NULL },
+};
+
+static void
+srv_on_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	(void)arg;
+	(void)tg_http_accept(srv.http, fd, sa, salen);
+}
+
+static void
+srv_start(const struct tg_http_config *over)
+{
+	struct tg_http_config cfg;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct tg_http_certs *cs;
+	struct tg_err err;
+
+	memset(&srv, 0, sizeof(srv));
+	if (over != NULL)
+		cfg = *over;
+	else
+		tg_http_config_init(&cfg);
+	cfg.routes = routes;
+	cfg.nroutes = sizeof(routes) / sizeof(routes[0]);
+	srv.base = event_base_new();
+	assert_non_null(srv.base);
+	assert_int_equal(tg_http_new(srv.base, &cfg, &srv.http, &err), 0);
+	/* Not started yet: connections are refused. */
+	assert_int_equal(tg_http_accept(srv.http, dup(0), NULL, 0), -1);
+	assert_int_equal(tg_http_start(srv.http, &err), 0);
+	cs = certs_of(1, 1);
+	tg_http_set_certs(srv.http, cs);
+	tg_http_certs_unref(cs);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv.lst = evconnlistener_new_bind(srv.base, srv_on_accept, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 64,
+	    (struct sockaddr *)&sin, sizeof(sin));
+	assert_non_null(srv.lst);
+	assert_int_equal(getsockname(evconnlistener_get_fd(srv.lst),
+	    (struct sockaddr *)&sin, &len), 0);
+	srv.port = ntohs(sin.sin_port);
+}
+
+static void
+srv_stop(void)
+{
+	evconnlistener_free(srv.lst);
+	tg_http_free(srv.http);
+	event_base_free(srv.base);
+}
+
+static void
+pump(int ms)
+{
+	long long end = tg_clock_mono_ms() + ms;
+
+	while (tg_clock_mono_ms() < end) {
+		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+}
+
+/* ---- the client ---- */
+
+struct reply {
+	CURLcode rc;
+	long status;
+	char body[4096];
+	size_t body_len;
+	char headers[4096];
+	size_t headers_len;
+	long connects;
+	curl_off_t content_length;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n, room = sizeof(r->body) - 1 - r->body_len;
+
+	if (len < room)
+		room = len;
+	memcpy(r->body + r->body_len, p, room);
+	r->body_len += room;
+	r->body[r->body_len] = '\0';
+	return len;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n, room = sizeof(r->headers) - 1 - r->headers_len;
+
+	if (len < room)
+		room = len;
+	memcpy(r->headers + r->headers_len, p, room);
+	r->headers_len += room;
+	r->headers[r->headers_len] = '\0';
+	return len;
+}
+
+/* A handle for https://host:port/path with host pinned to 127.0.0.1 and
+ * ca (a PEM certificate, NULL: no verification) as the only trust. */
+static CURL *
+client(const char *host, const char *path, const char *ca,
+    struct curl_slist **resolve)
+{
+	char url[256], rs[128];
+	struct curl_blob blob;
+	CURL *e = curl_easy_init();
+
+	assert_non_null(e);
+	snprintf(url, sizeof(url), "https://%s:%u%s", host, srv.port, path);
+	snprintf(rs, sizeof(rs), "%s:%u:127.0.0.1", host, srv.port);
+	*resolve = curl_slist_append(NULL, rs);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_RESOLVE, *resolve);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+	if (getenv("TEST_HTTP_VERBOSE") != NULL)
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	if (ca != NULL) {
+		blob.data = (void *)(uintptr_t)ca;
+		blob.len = strlen(ca);
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	} else {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return e;
+}
+
+/* One multi handle per test: it holds curl's connection cache and the
+ * resolve overrides, so a handle used again reuses its connection. */
+static CURLM *multi;
+
+static void
+perform(CURL *e, struct reply *r)
+{
+	CURLM *m = multi;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	memset(r, 0, sizeof(*r));
+	r->rc = CURLE_OK;
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_multi_add_handle(m, e);
+	while (running) {
+		curl_multi_perform(m, &running);
+		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+		if (running)
+			curl_multi_wait(m, NULL, 0, 1, NULL);
+	}
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			r->rc = msg->data.result;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &r->connects);
+	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+	    &r->content_length);
+	curl_multi_remove_handle(m, e);
+	/* Let the server see the end of the exchange. */
+	pump(5);
+}
+
+static void
+get(const char *host, const char *path, const char *ca, struct reply *r)
+{
+	struct curl_slist *rs;
+	CURL *e = client(host, path, ca, &rs);
+
+	perform(e, r);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+}
+
+/* ---- tests ---- */
+
+static int
+setup(void **state)
+{
+	struct tg_http_config cfg;
+
+	tg_http_config_init(&cfg);
+	srv_start(state == NULL || *state == NULL ? NULL : *state);
+	multi = curl_multi_init();
+	assert_non_null(multi);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	curl_multi_cleanup(multi);
+	srv_stop();
+	return 0;
+}
+
+static void
+test_sni_selects_certificate(void **state)
+{
+	struct reply r;
+
+	(void)state;
+	get("a.test", "/policy", pem_a.cert, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "policy for a.test\n");
+	get("b.test", "/policy", pem_b.cert, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_string_equal(r.body, "policy for b.test\n");
+	/* a.test is not served with b.test's certificate. */
+	get("a.test", "/policy", pem_b.cert, &r);
+	assert_int_equal(r.rc, CURLE_PEER_FAILED_VERIFICATION);
+}
+
+static void
+test_unknown_sni_refused(void **state)
+{
+	struct reply r;
+
+	(void)state;
+	/* No verification by the client: the server itself refuses. */
+	get("c.test", "/policy", NULL, &r);
+	assert_int_equal(r.rc, CURLE_SSL_CONNECT_ERROR);
+	assert_int_equal(r.status, 0);
+	/* An IP address in the URL: curl sends no SNI. */
+	get("127.0.0.1", "/policy", NULL, &r);
+	assert_int_equal(r.rc, CURLE_SSL_CONNECT_ERROR);
+	assert_int_equal(tg_http_connections(srv.http), 0);
+}
+
+static void
+test_status_codes(void **state)
+{
+	struct reply r;
+	struct curl_slist *rs, *hdr;
+	CURL *e;
+
+	(void)state;
+	get("a.test", "/nothing-here", pem_a.cert, &r);
+	assert_int_equal(r.status, 404);
+	get("a.test", "/policy?x=1", pem_a.cert, &r);
+	assert_int_equal(r.status, 200);
+	/* POST where only GET and HEAD are served. */
+	e = client("a.test", "/policy", pem_a.cert, &rs);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "x=1");
+	perform(e, &r);
+	assert_int_equal(r.status, 405);
+	assert_non_null(strstr(r.headers, "Allow: GET, HEAD\r\n"));
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	/* Host naming another host than the SNI name (ALPACA). */
+	e = client("a.test", "/policy", pem_a.cert, &rs);
+	hdr = curl_slist_append(NULL, "Host: b.test");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	assert_int_equal(r.status, 421);
+	curl_slist_free_all(hdr);
+	/* The same host with a port and a trailing dot is fine. */
+	hdr = curl_slist_append(NULL, "Host: A.TEST.:443");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hdr);
+	curl_slist_free_all(rs);
+}
+
+static void
+test_head_and_headers(void **state)
+{
+	struct curl_slist *rs;
+	struct reply r;
+	CURL *e;
+
+	(void)state;
+	e = client("b.test", "/policy", pem_b.cert, &rs);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	perform(e, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	assert_int_equal(r.content_length, strlen("policy for b.test\n"));
+	assert_non_null(strstr(r.headers, "Content-Type: text/plain\r\n"));
+	assert_non_null(strstr(r.headers,
+	    "X-Content-Type-Options: nosniff\r\n"));
+	assert_non_null(strstr(r.headers, "Strict-Transport-Security: "));
+	assert_non_null(strstr(r.headers, "Content-Security-Policy: "
+	    "default-src 'none'"));
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+}
+
+static void
+test_header_too_large(void **state)
+{
+	struct curl_slist *rs, *hdr;
+	struct reply r;
+	char *big;
+	CURL *e;
+
+	(void)state;
+	big = malloc(40000);
+	assert_non_null(big);
+	memcpy(big, "X-Big: ", 7);
+	memset(big + 7, 'a', 40000 - 8);
+	big[40000 - 1] = '\0';
+	e = client("a.test", "/policy", pem_a.cert, &rs);
+	hdr = curl_slist_append(NULL, big);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	/* 431, or the connection closed; never served. */
+	if (r.rc == CURLE_OK)
+		assert_int_equal(r.status, 431);
+	else
+		assert_int_equal(r.status, 0);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hdr);
+	curl_slist_free_all(rs);
+	free(big);
+	/* The server goes on serving. */
+	get("a.test", "/policy", pem_a.cert, &r);
+	assert_int_equal(r.status, 200);
+}
+
+static struct tg_http_config small_body_cfg;
+
+static size_t
+read_zeros(char *buf, size_t size, size_t n, void *arg)
+{
+	size_t *left = arg, len = size * n;
+
+	if (len > *left)
+		len = *left;
+	memset(buf, 'z', len);
+	*left -= len;
+	return len;
+}
+
+static void
+test_body_cap(void **state)
+{
+	struct curl_slist *rs, *hdr;
+	struct reply r;
+	char body[2001];
+	size_t left;
+	CURL *e;
+
+	(void)state;
+	memset(body, 'y', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	/* Within the cap: streamed to the route whole. */
+	e = client("a.test", "/upload", pem_a.cert, &rs);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 1000L);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(strncmp(r.body, "got 1000 ", 9) == 0);
+	assert_true(srv.body_calls >= 1);
+	/* Announced larger than the cap: 413 before any body is read. */
+	srv.body_calls = 0;
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 2000L);
+	perform(e, &r);
+	assert_int_equal(r.status, 413);
+	assert_int_equal(srv.body_calls, 0);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	/* Chunked, growing past the cap: cut off, no reply. */
+	e = client("a.test", "/upload", pem_a.cert, &rs);
+	left = 5000;
+	hdr = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_zeros);
+	curl_easy_setopt(e, CURLOPT_READDATA, &left);
+	perform(e, &r);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	assert_true(r.status < 200);	/* at most "100 Continue" */
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hdr);
+	curl_slist_free_all(rs);
+	/* Every request that reached the route was finished; the whole
+	 * ones were answered on the loop's thread. */
+	pump(20);
+	assert_int_equal(srv.done_calls, 3);
+	assert_int_equal(srv.loop_calls, 1);
+}
+
+static void
+test_publish_and_loop(void **state)
+{
+	struct reply r;
+
+	(void)state;
+	get("a.test", "/pub", pem_a.cert, &r);
+	assert_int_equal(r.status, 503);
+	publish("first\n");
+	get("a.test", "/pub", pem_a.cert, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "first\n");
+	assert_non_null(strstr(r.headers, "X-Frame-Options: DENY\r\n"));
+	publish("second\n");
+	pump(20);
+	assert_int_equal(srv.released, 1);
+	get("b.test", "/pub", pem_b.cert, &r);
+	assert_string_equal(r.body, "second\n");
+	/* The same data, answered from the loop's thread. */
+	get("b.test", "/loop", pem_b.cert, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "second\n");
+	assert_non_null(strstr(r.headers, "X-Frame-Options: DENY\r\n"));
+	assert_int_equal(srv.loop_calls, 1);
+}
+
+static void
+test_cert_swap_keeps_connections(void **state)
+{
+	struct tg_http_certs *only_b;
+	struct curl_slist *rs;
+	struct reply r;
+	CURL *e;
+
+	(void)state;
+	e = client("a.test", "/policy", pem_a.cert, &rs);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.connects, 1);
+	only_b = certs_of(0, 1);
+	tg_http_set_certs(srv.http, only_b);
+	tg_http_certs_unref(only_b);
+	/* The open connection (which chose a.test's certificate from the
+	 * old set) is still answered... */
+	perform(e, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.connects, 0);
+	assert_string_equal(r.body, "policy for a.test\n");
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	/* ...a new one for a.test is not, b.test still is. */
+	get("a.test", "/policy", NULL, &r);
+	assert_int_equal(r.rc, CURLE_SSL_CONNECT_ERROR);
+	get("b.test", "/policy", pem_b.cert, &r);
+	assert_int_equal(r.status, 200);
+	/* No set at all: nothing is served. */
+	tg_http_set_certs(srv.http, NULL);
+	get("b.test", "/policy", NULL, &r);
+	assert_int_equal(r.rc, CURLE_SSL_CONNECT_ERROR);
+}
+
+static int
+tcp_connect(void)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(srv.port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	return fd;
+}
+
+/* 1 if the server closed fd (EOF or reset), 0 if it is still open. */
+static int
+tcp_closed(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, 0);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static struct tg_http_config per_ip_cfg;
+
+static void
+test_per_ip_limit(void **state)
+{
+	int fd[3], i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		fd[i] = tcp_connect();
+		pump(30);
+	}
+	assert_int_equal(tg_http_connections(srv.http), 2);
+	assert_false(tcp_closed(fd[0]));
+	assert_false(tcp_closed(fd[1]));
+	assert_true(tcp_closed(fd[2]));
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	pump(30);
+	assert_int_equal(tg_http_connections(srv.http), 0);
+}
+
+static struct tg_http_config deadline_cfg;
+
+static void
+test_request_deadline(void **state)
+{
+	int fd;
+
+	(void)state;
+	fd = tcp_connect();
+	/* One byte of a ClientHello, then nothing more: within the idle
+	 * timeout, but past the request deadline. */
+	assert_int_equal(send(fd, "\x16", 1, 0), 1);
+	pump(300);
+	assert_int_equal(tg_http_connections(srv.http), 1);
+	assert_false(tcp_closed(fd));
+	pump(1200);
+	assert_true(tcp_closed(fd));
+	assert_int_equal(tg_http_connections(srv.http), 0);
+	close(fd);
+}
+
+/* ---- certificate sets ---- */
+
+struct add_case {
+	const char *what;
+	const char *name;
+	const struct pem *cert, *key;
+	const char *msg;	/* expected in the error, NULL: success */
+};
+
+static void
+test_certs_add(void **state)
+{
+	static const char garbage[] = "-----BEGIN CERTIFICATE-----\nxx\n";
+	const struct add_case cases[] = {
+		{ "good", "a.test", &pem_a, &pem_a, NULL },
+		{ "key of another", "a.test", &pem_a, &pem_b,
+		    "does not belong" },
+		{ "name not covered", "b.test", &pem_a, &pem_a,
+		    "not valid for b.test" },
+		{ "bad name", "not a name", &pem_a, &pem_a,
+		    "certificate name" },
+		{ "no certificate", "a.test", NULL, &pem_a,
+		    "certificate chain" },
+	};
+	struct tg_http_certs *cs;
+	struct tg_err err;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct add_case *c = &cases[i];
+		const char *cert = c->cert ? c->cert->cert : garbage;
+
+		assert_int_equal(tg_http_certs_new(&cs, &err), 0);
+		r = tg_http_certs_add_pem(cs, c->name, cert, strlen(cert),
+		    c->key->key, strlen(c->key->key), &err);
+		if (c->msg == NULL) {
+			assert_int_equal(r, 0);
+			assert_int_equal(tg_http_certs_count(cs), 1);
+			assert_true(tg_http_certs_has(cs, "A.test."));
+			assert_false(tg_http_certs_has(cs, "b.test"));
+		} else {
+			assert_int_equal(r, -1);
+			if (strstr(err.msg, c->msg) == NULL)
+				fail_msg("%s: \"%s\" lacks \"%s\"", c->what,
+				    err.msg, c->msg);
+			assert_int_equal(tg_http_certs_count(cs), 0);
+		}
+		tg_http_certs_unref(cs);
+	}
+	/* Duplicates, and from files. */
+	cs = certs_of(1, 1);
+	assert_int_equal(tg_http_certs_add_pem(cs, "a.test", pem_a.cert,
+	    strlen(pem_a.cert), pem_a.key, strlen(pem_a.key), &err), -1);
+	assert_non_null(strstr(err.msg, "has a certificate already"));
+	assert_int_equal(tg_http_certs_add_files(cs, "other.test",
+	    "/nonexistent/c.pem", "/nonexistent/k.pem", &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/c.pem"));
+	assert_int_equal(tg_http_certs_count(cs), 2);
+	tg_http_certs_unref(cs);
+}
+
+static void
+test_certs_add_files(void **state)
+{
+	char dir[] = "/tmp/test_http.XXXXXX", cf[64], kf[64];
+	struct tg_http_certs *cs;
+	struct tg_err err;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cf, sizeof(cf), "%s/c.pem", dir);
+	snprintf(kf, sizeof(kf), "%s/k.pem", dir);
+	f = fopen(cf, "w");
+	fputs(pem_other.cert, f);
+	fclose(f);
+	f = fopen(kf, "w");
+	fputs(pem_other.key, f);
+	fclose(f);
+	assert_int_equal(tg_http_certs_new(&cs, &err), 0);
+	assert_int_equal(tg_http_certs_add_files(cs, "other.test", cf, kf,
+	    &err), 0);
+	assert_true(tg_http_certs_has(cs, "other.test"));
+	tg_http_certs_unref(cs);
+	unlink(cf);
+	unlink(kf);
+	rmdir(dir);
+}
+
+static void
+test_bad_config(void **state)
+{
+	static const struct tg_http_route incomplete[] = {
+		{ "/x", TG_HTTP_GET, 0, NULL, NULL, NULL, NULL },
+	};
+	struct tg_http_config cfg;
+	struct event_base *base = event_base_new();
+	struct tg_http *h;
+	struct tg_err err;
+
+	(void)state;
+	tg_http_config_init(&cfg);
+	cfg.routes = incomplete;
+	cfg.nroutes = 1;
+	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
+	assert_null(h);
+	tg_http_config_init(&cfg);
+	cfg.threads = 0;
+	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
+	tg_http_config_init(&cfg);
+	cfg.priorities = "NOT-A-PRIORITY-STRING";
+	assert_int_equal(tg_http_new(base, &cfg, &h, &err), 0);
+	assert_int_equal(tg_http_start(h, &err), -1);
+	tg_http_free(h);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sni_selects_certificate,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_sni_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_codes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_head_and_headers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_header_too_large, setup,
+		    teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_body_cap, setup,
+		    teardown, &small_body_cfg),
+		cmocka_unit_test_setup_teardown(
+		    test_cert_swap_keeps_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_and_loop, setup,
+		    teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_per_ip_limit,
+		    setup, teardown, &per_ip_cfg),
+		cmocka_unit_test_prestate_setup_teardown(test_request_deadline,
+		    setup, teardown, &deadline_cfg),
+		cmocka_unit_test(test_certs_add),
+		cmocka_unit_test(test_certs_add_files),
+		cmocka_unit_test(test_bad_config),
+	};
+	int r;
+
+	main_thread = pthread_self();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pem_make(&pem_a, "a.test");
+	pem_make(&pem_b, "b.test");
+	pem_make(&pem_other, "other.test");
+	tg_http_config_init(&small_body_cfg);
+	small_body_cfg.body_max = 1000;
+	tg_http_config_init(&per_ip_cfg);
+	per_ip_cfg.per_ip_max = 2;
+	tg_http_config_init(&deadline_cfg);
+	deadline_cfg.request_timeout_s = 1;
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	free(pem_a.cert);
+	free(pem_a.key);
+	free(pem_b.cert);
+	free(pem_b.key);
+	free(pem_other.cert);
+	free(pem_other.key);
+	curl_global_cleanup();
+	return r;
+}
