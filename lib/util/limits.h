@@ -142,6 +142,27 @@
 #define TG_SMTPC_CHUNK		(64 * 1024)	/* content read at once */
 #define TG_SMTPC_OUT_HIGH	(256 * 1024)	/* output buffered at most */
 
+/* SMTP server (smtp/server, smtp/smtpcmd, smtp/dotstuff). RFC 5321
+ * §4.5.3 sizes and timeouts; the rest follow Postfix's smtpd defaults
+ * (header_size_limit, smtpd_hard_error_limit, smtpd_min_data_rate). */
+#define TG_SMTPD_PATH_MAX	256	/* RFC 5321 §4.5.3.1.3, with <> */
+#define TG_SMTPD_DOMAIN_MAX	255	/* RFC 5321 §4.5.3.1.2 */
+#define TG_SMTPD_HELO_MAX	255	/* EHLO/HELO argument */
+#define TG_SMTPD_ENVID_MAX	100	/* RFC 3461 §4.4 */
+#define TG_SMTPD_ORCPT_MAX	500	/* RFC 3461 §4.2 */
+#define TG_SMTPD_HDR_FIELD_MAX	(100 * 1024)	/* one field, folded lines too */
+#define TG_SMTPD_HDR_SECTION_MAX (1024 * 1024)	/* the whole header */
+#define TG_SMTPD_HDR_COUNT_MAX	1000	/* header fields per message */
+#define TG_SMTPD_ERRORS_MAX	20	/* error replies, then 421 and close */
+#define TG_SMTPD_DATA_TIMEOUT_S	300	/* DATA deadline, RFC 5321 §4.5.3.2.6 */
+#define TG_SMTPD_MIN_DATA_RATE	500	/* bytes/s that extend the deadline */
+#define TG_SMTPD_SESSIONS_MAX	1000	/* sessions in all */
+#define TG_SMTPD_PER_CLIENT_MAX	200	/* per IPv4 address or IPv6 /64 */
+#define TG_SMTPD_OUTPUT_MAX	(64 * 1024)	/* replies queued: stop reading */
+#define TG_SMTPD_INPUT_MAX	(4 * TG_SMTP_LINE_MAX)	/* read ahead */
+#define TG_SMTPD_CLOSE_TIMEOUT_S 10	/* flushing the last reply */
+#define TG_SMTPD_LOG_INPUT_MAX	64	/* offending input bytes logged */
+
 /* Outbound policy and delivery (policy/policy, smtp/delivery, smtp/dsn).
  * Postfix: smtp_mx_address_limit, bounce_size_limit, backoff times. */
 #define TG_POLICY_MX_MAX	10	/* MX hosts considered per domain */
