@@ -146,7 +146,7 @@ done
 # expect_delivered RCPT — the message is in its domain's maildir.
 expect_delivered() {
 	local dom=${1#*@}
-	tg_net_wait_mail "$dom" 1 30
+	wait_for 30 tg_net_mail_grep "$dom" "^To: $1"
 	check "$1 is delivered to the $dom maildir" tg_net_mail_grep "$dom" "^To: $1"
 }
 # expect_status RCPT STATUS — the sender logged that status for RCPT.

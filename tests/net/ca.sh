@@ -89,7 +89,7 @@ _tgn_ca_up() {
 	export TG_NET_CERT_DIR="$TG_NET_CA_DIR"
 	export TG_NET_CA_CERT="$TG_NET_CA_DIR/root.pem"
 	export TG_NET_CA_KEY="$TG_NET_CA_DIR/root.key"
-	local d=$TG_NET_CA_DIR h a l c pids="" p rc=0
+	local d=$TG_NET_CA_DIR h c pids="" p rc=0
 	mkdir -p "$d" || return 1
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -keyout "$TG_NET_CA_KEY" -out "$TG_NET_CA_CERT" -days 30 \
@@ -98,7 +98,7 @@ _tgn_ca_up() {
 	    -addext "keyUsage=critical,keyCertSign,cRLSign" \
 	    2>>"$d/openssl.log" || { _tgn_log "lab root failed"; return 1; }
 	# Hosts are independent: make them side by side.
-	while read -r h a l c; do
+	while read -r h _ _ c; do
 		[ -n "$h" ] || continue
 		_tgn_ca_host "$h" "$c" & pids="$pids $!"
 	done <<< "$TG_NET_HOSTS"

@@ -69,8 +69,8 @@ unset _h _a _l _c
 
 # tg_net_addr HOST — print the lab address of a host name.
 tg_net_addr() {
-	local h a l c
-	while read -r h a l c; do
+	local h a
+	while read -r h a _; do
 		[ "$h" = "$1" ] && { echo "$a"; return 0; }
 	done <<< "$TG_NET_HOSTS"
 	case "$1" in
@@ -164,14 +164,14 @@ tg_net_up() {
 # makes them reachable, but Postfix (inet_interfaces) insists that an
 # address it binds is configured on an interface.
 _tgn_addrs_up() {
-	local h a l c
+	local h a
 	{
 		for a in "$TG_NET_DNS_ADDR" "$TG_NET_RESOLVER_ADDR" "$TG_NET_STS_ADDR" \
 		    "$TG_NET_PEBBLE_ADDR" "$TG_NET_ACME_ADDR" "$TG_NET_SENDER_ADDR" \
 		    "$TG_NET_GW_STS_ADDR" "$TG_NET_GW_RELAY_ADDR"; do
 			echo "address replace $a/32 dev lo"
 		done
-		while read -r h a l c; do
+		while read -r h a _; do
 			[ -n "$h" ] && echo "address replace $a/32 dev lo"
 		done <<< "$TG_NET_HOSTS"
 	} | ip -batch - || { _tgn_log "cannot add the lab addresses to lo"; return 1; }

@@ -109,10 +109,10 @@ _tgn_postfix_stop() { # name
 }
 
 _tgn_mx_conf() {
-	local d=$TG_NET_MX_DIR h a l c z addrs=""
+	local d=$TG_NET_MX_DIR h a l z addrs=""
 	mkdir -p "$d/etc" "$TG_NET_MAILDIR" || return 1
 	chown postfix:postfix "$TG_NET_MAILDIR"
-	while read -r h a l c; do
+	while read -r h a l _; do
 		case "$l" in pf | pf-notls) addrs="$addrs${addrs:+, }$a" ;; esac
 	done <<< "$TG_NET_HOSTS"
 	{
@@ -137,7 +137,7 @@ MAIN
 	done > "$d/etc/vmailbox" 3> "$d/etc/vdomains"
 	{
 		_tgn_master_common
-		while read -r h a l c; do
+		while read -r h a l _; do
 			case "$l" in
 			pf) printf '%s:25 inet n - n - - smtpd\n  -o syslog_name=postfix-mx/%s\n  -o myhostname=%s\n  -o smtpd_tls_chain_files=%s\n' \
 			    "$a" "$h" "$h" "$TG_NET_CERT_DIR/$h.pem" ;;
@@ -162,9 +162,9 @@ _tgn_mx_start() {
 }
 
 _tgn_mx_ready() {
-	local h a l c want=""
+	local h a l want=""
 	_tgn_postfix_started "$TG_NET_MX_DIR" || return 1
-	while read -r h a l c; do
+	while read -r h a l _; do
 		case "$l" in pf | pf-notls | stall) want="$want $a:25" ;; esac
 	done <<< "$TG_NET_HOSTS"
 	# shellcheck disable=SC2086
