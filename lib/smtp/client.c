@@ -524,7 +524,10 @@ smtpc_store_session(struct tg_smtpc *c)
 
 	if (c->cache == NULL || !tg_tls_result_ok(t))
 		return;
-	sess = SSL_get1_session(bufferevent_openssl_get_ssl(c->bev));
+	/* A copy: OpenSSL marks the connection's own session object
+	 * not resumable when the SSL is freed without close_notify. */
+	sess = SSL_SESSION_dup(SSL_get0_session(
+	    bufferevent_openssl_get_ssl(c->bev)));
 	if (sess == NULL)
 		return;
 	if (!SSL_SESSION_is_resumable(sess)) {
