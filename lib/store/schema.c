@@ -89,6 +89,21 @@ static const char *const config_migrations[] = {
 	"  last_login INTEGER NOT NULL DEFAULT 0\n"
 	") STRICT;\n"
 	"PRAGMA user_version = 1;\n",
+	/* 2: what tlsgate-stsd serves per domain (store_sts.c). */
+	"CREATE TABLE IF NOT EXISTS sts_served (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  domain TEXT NOT NULL UNIQUE\n"
+	"    CHECK (length(domain) BETWEEN 1 AND 253),\n"
+	"  policy_id TEXT NOT NULL CHECK (length(policy_id) BETWEEN 1 AND 32),\n"
+	"  mode TEXT NOT NULL CHECK (mode IN ('none', 'testing', 'enforce')),\n"
+	"  max_age INTEGER NOT NULL CHECK (max_age BETWEEN 0 AND 31557600),\n"
+	"  body TEXT NOT NULL,\n"
+	"  since INTEGER NOT NULL,\n"
+	"  cover_until INTEGER NOT NULL DEFAULT 0,\n"
+	"  withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn IN (0, 1)),\n"
+	"  updated INTEGER NOT NULL\n"
+	") STRICT;\n"
+	"PRAGMA user_version = 2;\n",
 };
 
 const struct tg_db_schema tg_schema_config = {

@@ -383,4 +383,53 @@ typedef int (*tg_store_admin_fn)(const struct tg_store_admin *a, void *arg);
 int tg_store_admin_list(struct tg_store *st, tg_store_admin_fn fn, void *arg,
     struct tg_err *err);
 
+/* ---- MTA-STS policy host: what tlsgate-stsd serves (store_sts.c) ---- */
+
+/*
+ * One row per domain for which stsd serves (or served) a policy, written
+ * by stsd once the body is being served, so the id shown for publication
+ * never names a body that is not served yet (RFC 8461 §8.1). A removed
+ * MTA-STS keeps its row, withdrawn, while mode none is served until every
+ * sender's cached policy has expired (§8.3). These rows are bookkeeping,
+ * not configuration: writing them does not bump the generation.
+ */
+struct tg_store_sts_served {
+	char domain[TG_DNAME_MAX + 1];
+	char policy_id[TG_STS_ID_MAX + 1];	/* 1..32 letters and digits */
+	enum tg_store_sts_mode mode;		/* none, testing or enforce */
+	long max_age;				/* of the body, seconds */
+	char body[TG_STS_HOST_BODY_MAX + 1];	/* what is served */
+	time_t since;			/* serving this policy id since */
+	time_t cover_until;		/* a sender may hold an older testing or
+					   enforce policy of ours until then */
+	int withdrawn;			/* 1: removed, serving mode none */
+	time_t updated;			/* set by the store */
+};
+
+/*
+ * Insert or replace the row of s->domain (s borrowed; checked: domain
+ * name, id, mode not off, max_age range, body text and size). Does not
+ * bump the generation. 0 or -1.
+ */
+int tg_store_sts_served_set(struct tg_store *st,
+    const struct tg_store_sts_served *s, struct tg_err *err);
+
+/* 0, NOTFOUND or -1. */
+int tg_store_sts_served_get(struct tg_store *st, const char *domain,
+    struct tg_store_sts_served *out, struct tg_err *err);
+
+/* Delete the row (the withdrawal is over). 0, NOTFOUND or -1. Does not
+ * bump the generation. */
+int tg_store_sts_served_remove(struct tg_store *st, const char *domain,
+    struct tg_err *err);
+
+typedef int (*tg_store_sts_served_fn)(const struct tg_store_sts_served *s,
+    void *arg);
+
+/* Call fn for every row, by domain. */
+int tg_store_sts_served_list(struct tg_store *st, tg_store_sts_served_fn fn,
+    void *arg, struct tg_err *err);
+
+/* ---- end of the MTA-STS policy host block ---- */
+
 #endif

@@ -126,6 +126,8 @@
 #define TG_HTTP_ROUTES_MAX	16	/* routes of one server */
 #define TG_HTTP_CERTS_MAX	10000	/* names of one certificate set */
 #define TG_HTTP_THREADS_MAX	64	/* server threads */
+#define TG_STS_HOST_BODY_MAX	9216	/* a policy we serve: 32 mx lines of
+					   at most 259 bytes, and the rest */
 
 /* Outbound SMTP client (smtp/client). RFC 5321 §4.5.3.2 timeouts; the
  * others follow Postfix (smtp_rset_timeout, connection and TLS session
