@@ -4,8 +4,12 @@
  * Runs policy/check with the resolver settings of the config (trust
  * anchor, forwarders, stub zones) and prints what a mail administrator
  * needs at a glance: each MX host with its DNSSEC status, TLSA records and
- * a live STARTTLS session per address, a verdict per standard, what our
- * relay would do, and every problem with its fix.
+ * a live STARTTLS session per address, the MTA-STS policy (fetched as the
+ * relay fetches it: sts.ca_file, sts.allow_private_addresses,
+ * sts.fetch_timeout) with the MX coverage and a web-PKI session per MX
+ * host, a verdict per standard, what our relay would do, and every
+ * problem with its fix. The relay's policy cache (state_dir/cache.db) is
+ * read, never written, to show what the relay has cached.
  * Exit: 0 nothing to fix, 1 problems found, 2 could not check.
  */
 #include <getopt.h>
@@ -15,7 +19,11 @@
 
 #include "cli.h"
 #include "dns/resolver_unbound.h"
+#include "net/fetch.h"
 #include "policy/check.h"
+#include "policy/stsclient.h"
+#include "store/cache.h"
+#include "util/clock.h"
 
 struct check_run {
 	struct tg_check_report *report;	/* owned once the check ended */
@@ -136,6 +144,69 @@ check_print_mx(const struct check_style *s, const struct tg_check_mx *mx)
 	    tg_check_dane_name(mx->dane), s->off, mx->dane_reason);
 }
 
+static const char *
+check_sts_color(const struct check_style *s, enum tg_check_sts st)
+{
+	switch (st) {
+	case TG_CHECK_STS_ENFORCE_VALID:
+		return s->green;
+	case TG_CHECK_STS_ENFORCE_INVALID:
+	case TG_CHECK_STS_INVALID:
+	case TG_CHECK_STS_FETCH_ERROR:
+		return s->red;
+	default:
+		return s->yellow;
+	}
+}
+
+static void
+check_print_sts_mx(const struct check_style *s,
+    const struct tg_check_report *rep, const struct tg_check_mx *mx)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	const struct tg_probe_result *p = &mx->webpki;
+
+	printf("            MX %s: %s%s%s%s", mx->host,
+	    mx->sts_match ? s->green : s->red,
+	    mx->sts_match ? "matches " : "matches no mx pattern",
+	    mx->sts_match ? f->policy.mx[mx->sts_pattern] : "", s->off);
+	if (!mx->webpki_probed)
+		printf("\n");
+	else if (mx->webpki_valid)
+		printf("; %scertificate valid for %s (web PKI)%s\n", s->green,
+		    mx->host, s->off);
+	else
+		printf("; %scertificate not valid: %s%s\n", s->red,
+		    p->tls.reason[0] != '\0' ? p->tls.reason : p->reason, s->off);
+}
+
+static void
+check_print_sts(const struct check_style *s,
+    const struct tg_check_report *rep)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	char when[32];
+	size_t i;
+
+	printf("  MTA-STS:  %s%s%s — %s\n", check_sts_color(s, f->status),
+	    tg_check_sts_name(f->status), s->off, f->reason);
+	if (f->ok) {
+		printf("            policy %s: mode %s, max_age %ld, mx",
+		    f->url, tg_sts_mode_name(f->policy.mode), f->policy.max_age);
+		for (i = 0; i < f->policy.count; i++)
+			printf(" %s", f->policy.mx[i]);
+		printf("\n");
+		for (i = 0; i < rep->nmx; i++)
+			check_print_sts_mx(s, rep, &rep->mx[i]);
+	}
+	if (f->cached) {
+		tg_clock_format(f->cached_expires_at, when, sizeof(when));
+		printf("            %srelay cache: id %s, mode %s, in force until "
+		    "%s%s\n", s->dim, f->cached_id,
+		    tg_sts_mode_name(f->cached_mode), when, s->off);
+	}
+}
+
 static void
 check_print(const struct tg_check_report *rep, int color)
 {
@@ -152,12 +223,7 @@ check_print(const struct tg_check_report *rep, int color)
 		check_print_mx(s, &rep->mx[i]);
 	printf("\n  DANE:     %s%s%s — %s\n", check_dane_color(s, rep->dane),
 	    tg_check_dane_name(rep->dane), s->off, rep->dane_reason);
-	if (rep->sts_txt.valid)
-		printf("  MTA-STS:  TXT id=%s (policy fetch not part of this "
-		    "check)\n", rep->sts.id);
-	else
-		printf("  MTA-STS:  %s\n", rep->sts_txt.nrecords > 0 ?
-		    rep->sts_txt.error : "not published");
+	check_print_sts(s, rep);
 	if (rep->tlsrpt_txt.valid)
 		for (i = 0; i < rep->tlsrpt.rua_count; i++)
 			printf("  TLS-RPT:  %s\n", rep->tlsrpt.rua[i]);
@@ -185,10 +251,12 @@ check_print(const struct tg_check_report *rep, int color)
 static const char check_usage[] =
     "usage: tlsgate check DOMAIN [--json] [--timeout SECONDS] [--dns-only]\n"
     "  checks DANE (MX, DNSSEC, TLSA, a live STARTTLS session per MX\n"
-    "  address), the MTA-STS and TLS-RPT records of DOMAIN, says what the\n"
-    "  relay would do and how to fix every problem.\n"
+    "  address), MTA-STS (the policy, MX coverage, a web-PKI session per\n"
+    "  MX host) and the TLS-RPT record of DOMAIN, says what the relay\n"
+    "  would do and how to fix every problem.\n"
     "  --timeout S   per connection step (default 10)\n"
-    "  --dns-only    look up records only, connect to nothing\n"
+    "  --dns-only    look up records only, connect to nothing (no policy\n"
+    "                fetch)\n"
     "exit: 0 no problems, 1 problems found, 2 could not check\n";
 
 struct check_opts {
@@ -246,45 +314,82 @@ check_parse(int argc, char **argv, struct check_opts *o)
 	return 0;
 }
 
+/* What the check runs with, and frees after. */
+struct check_env {
+	struct event_base *base;
+	struct tg_resolver *r;
+	SSL_CTX *ctx;
+	struct tg_fetch *fetch;
+	struct tg_stsclient_https https;
+	struct tg_stsclient_fetcher fetcher;
+	struct tg_cache *cache;		/* NULL when there is none */
+};
+
+static void
+check_env_free(struct check_env *e)
+{
+	tg_resolver_free(e->r);
+	tg_fetch_free(e->fetch);
+	tg_cache_close(e->cache);
+	SSL_CTX_free(e->ctx);
+	if (e->base != NULL)
+		event_base_free(e->base);
+}
+
+static int
+check_env_new(const struct tg_conf *conf, const struct check_opts *o,
+    struct check_env *e, struct tg_err *err)
+{
+	struct tg_resolver_config rc;
+	struct tg_err ignored;
+
+	memset(e, 0, sizeof(*e));
+	check_resolver_config(conf, &rc);
+	if ((e->base = event_base_new()) == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "no event base");
+	if ((e->r = tg_resolver_unbound_new(e->base, &rc, err)) == NULL ||
+	    (e->ctx = tg_tls_client_ctx_new(conf->sts_ca_file[0] != '\0' ?
+	    conf->sts_ca_file : NULL, err)) == NULL ||
+	    (e->fetch = tg_fetch_new(e->base, err)) == NULL)
+		return -1;
+	tg_stsclient_https_init(&e->https, e->fetch, conf);
+	e->https.params.connect_timeout_ms = (long)o->timeout_s * 1000;
+	tg_stsclient_fetcher_https(&e->https, &e->fetcher);
+	/* The relay's cache, if there is one: read only. */
+	if (tg_cache_open_readonly(conf->state_dir, &e->cache, &ignored) != 0)
+		e->cache = NULL;
+	return 0;
+}
+
 /* Run the check on a private loop; the report, or NULL after an error. */
 static struct tg_check_report *
 check_run(const struct tg_conf *conf, const struct check_opts *o)
 {
-	struct tg_resolver_config rc;
 	struct tg_check_params params;
 	struct check_run run = { NULL, NULL };
-	struct tg_resolver *r = NULL;
-	SSL_CTX *ctx = NULL;
-	struct tg_check *c;
+	struct check_env e;
 	struct tg_err err;
 
-	check_resolver_config(conf, &rc);
-	run.base = event_base_new();
-	if (run.base == NULL ||
-	    (r = tg_resolver_unbound_new(run.base, &rc, &err)) == NULL ||
-	    (ctx = tg_tls_client_ctx_new(conf->sts_ca_file[0] != '\0' ?
-	    conf->sts_ca_file : NULL, &err)) == NULL)
+	if (check_env_new(conf, o, &e, &err) != 0)
 		goto fail;
+	run.base = e.base;
 	memset(&params, 0, sizeof(params));
 	params.domain = o->domain;
 	params.helo_name = conf->relay_hostname;
-	params.ctx = ctx;
+	params.ctx = e.ctx;
 	params.step_timeout_ms = o->timeout_s * 1000;
 	params.probe = !o->dns_only;
-	if ((c = tg_check_start(run.base, r, &params, check_done, &run,
-	    &err)) == NULL)
+	params.sts_fetcher = o->dns_only ? NULL : &e.fetcher;
+	params.sts_cache = e.cache;
+	if (tg_check_start(e.base, e.r, &params, check_done, &run,
+	    &err) == NULL)
 		goto fail;
-	event_base_dispatch(run.base);
-	tg_resolver_free(r);
-	SSL_CTX_free(ctx);
-	event_base_free(run.base);
+	event_base_dispatch(e.base);
+	check_env_free(&e);
 	return run.report;
 fail:
 	cli_fail(CLI_USAGE, "could not check %s: %s", o->domain, err.msg);
-	tg_resolver_free(r);
-	SSL_CTX_free(ctx);
-	if (run.base != NULL)
-		event_base_free(run.base);
+	check_env_free(&e);
 	return NULL;
 }
 

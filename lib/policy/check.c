@@ -11,6 +11,9 @@
  *            TLSA _25._tcp.<original name>         (RFC 7672 §2.2.3)
  *   A+AAAA insecure -> no TLSA lookup: pre-DANE TLS (RFC 7672 §2.2.3)
  *   then  -> one STARTTLS probe per address, verified as our relay would
+ *   _mta-sts valid -> fetch the policy (RFC 8461 §3.3), and once a host's
+ *            addresses are known, one PKIX STARTTLS probe of its first
+ *            address (RFC 8461 §4.2)
  *
  * A counter of outstanding steps ends the check: when it reaches zero a
  * zero-timeout event runs the verdict and the caller's callback, so the
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/dname.h"
 
 #define CHECK_DEFAULT_STEP_MS	10000
@@ -35,6 +39,9 @@ struct check_host {
 	struct tg_probe *probes[TG_CHECK_ADDRS_MAX];
 	struct tg_tls_verify verify;	/* lives until every probe ended */
 	const char *names[2];		/* DANE-TA reference identifiers */
+	struct tg_probe *sts_probe;	/* the PKIX probe (MTA-STS) */
+	struct tg_tls_verify sts_verify;
+	int sts_started;
 };
 
 struct tg_check {
@@ -44,6 +51,9 @@ struct tg_check {
 	char helo[TG_DNS_NAME_SIZE];
 	struct tg_check_report *report;	/* owned until handed over */
 	struct tg_dns_query *q_mx, *q_sts, *q_rpt;
+	struct tg_stsclient_fetcher fetcher;	/* .start NULL: no fetch */
+	void *sts_fetch;		/* the fetcher's handle, while running */
+	struct tg_cache_sts *cached;	/* owned: the relay's row, or NULL */
 	struct check_host hosts[TG_CHECK_MX_MAX];
 	int pending;
 	struct event *done;		/* owned */
@@ -53,6 +63,7 @@ struct tg_check {
 
 static void check_step_done(struct tg_check *c);
 static void check_host_probe(struct check_host *h);
+static void check_sts_start(struct tg_check *c);
 
 /* ---- TXT records: _mta-sts and _smtp._tls ---- */
 
@@ -94,9 +105,10 @@ check_on_sts_txt(const struct tg_dns_answer *ans, void *arg)
 	c->q_sts = NULL;
 	check_txt_facts(ans, &rep->sts_txt, texts, lens, store, &n);
 	if (ans->status == TG_DNS_OK) {
-		if (tg_sts_txt_select(texts, lens, n, &rep->sts, &err) == 0)
+		if (tg_sts_txt_select(texts, lens, n, &rep->sts, &err) == 0) {
 			rep->sts_txt.valid = 1;
-		else
+			check_sts_start(c);
+		} else
 			tg_text_fmt(rep->sts_txt.error, sizeof(rep->sts_txt.error),
 			    "%s", err.msg);
 	} else if (ans->status == TG_DNS_TEMPFAIL) {
@@ -315,6 +327,150 @@ check_host_probe(struct check_host *h)
 	}
 }
 
+/* ---- MTA-STS: the policy and a PKIX session per MX host ---- */
+
+static void
+check_on_sts_probe(const struct tg_probe_result *res, void *arg)
+{
+	struct check_host *h = arg;
+	struct tg_check_mx *mx = h->mx;
+
+	h->sts_probe = NULL;
+	mx->webpki_probed = 1;
+	mx->webpki = *res;
+	check_step_done(h->check);
+}
+
+/*
+ * RFC 8461 §4.2: the MX's certificate must be valid in the web PKI for
+ * the MX host name, which is also the SNI (§7.1). One session, on the
+ * first address; report_only so the check sees the chain that failed.
+ */
+static void
+check_host_sts_probe(struct check_host *h)
+{
+	struct tg_check *c = h->check;
+	struct tg_check_mx *mx = h->mx;
+	struct tg_probe_params pp;
+	struct tg_err err;
+
+	if (!c->params.probe || !c->report->sts_txt.valid || h->sts_started ||
+	    !h->a_done || !h->aaaa_done || mx->naddrs == 0)
+		return;
+	h->sts_started = 1;
+	memset(&h->sts_verify, 0, sizeof(h->sts_verify));
+	h->sts_verify.mode = TG_TLS_PKIX;
+	h->sts_verify.host = mx->host;
+	h->sts_verify.report_only = 1;
+	tg_probe_params_init(&pp);
+	pp.addr = mx->addrs[0].addr;
+	pp.port = c->params.port;
+	pp.helo_name = c->helo;
+	pp.ctx = c->params.ctx;
+	pp.verify = &h->sts_verify;
+	pp.connect_ms = pp.banner_ms = pp.ehlo_ms = pp.starttls_ms =
+	    pp.tls_ms = pp.quit_ms = c->params.step_timeout_ms;
+	tg_text_fmt(mx->webpki_addr, sizeof(mx->webpki_addr), "%s", pp.addr);
+	h->sts_probe = tg_probe_start(c->base, &pp, check_on_sts_probe, h,
+	    &err);
+	if (h->sts_probe == NULL) {
+		mx->webpki_probed = 1;
+		mx->webpki.status = TG_PROBE_INTERNAL;
+		tg_text_fmt(mx->webpki.reason, sizeof(mx->webpki.reason), "%s",
+		    err.msg);
+		return;
+	}
+	c->pending++;
+}
+
+/* 1 if the cached and the fetched policy say different things. */
+static int
+check_sts_differs(const struct tg_cache_sts_policy *cp,
+    const struct tg_sts_policy *p)
+{
+	size_t i;
+
+	if (cp->mode != (int)p->mode || cp->max_age != p->max_age ||
+	    cp->n_mx != p->count)
+		return 1;
+	for (i = 0; i < p->count; i++)
+		if (strcmp(cp->mx[i], p->mx[i]) != 0)
+			return 1;
+	return 0;
+}
+
+static void
+check_on_sts_fetch(const struct tg_sts_fetch_result *r, void *arg)
+{
+	struct tg_check *c = arg;
+	struct tg_check_sts_facts *f = &c->report->sts_policy;
+
+	c->sts_fetch = NULL;
+	f->fetched = 1;
+	f->ok = r->ok;
+	f->http_status = r->status;
+	tg_text_fmt(f->url, sizeof(f->url), "%s", r->url);
+	if (r->ok) {
+		f->policy = r->policy;
+		f->cached_differs = c->cached != NULL &&
+		    check_sts_differs(&c->cached->policy, &r->policy);
+	} else {
+		f->result_type = r->err.result_type != NULL ?
+		    r->err.result_type : TG_FETCH_RESULT_FETCH_ERROR;
+		tg_text_fmt(f->error, sizeof(f->error), "%s", r->err.msg);
+	}
+	check_step_done(c);
+}
+
+/* The _mta-sts record is valid: fetch the policy, probe the hosts whose
+ * addresses are known already (the others start when theirs are). */
+static void
+check_sts_start(struct tg_check *c)
+{
+	struct tg_check_sts_facts *f = &c->report->sts_policy;
+	struct tg_err err;
+	size_t i;
+
+	if (c->fetcher.start != NULL) {
+		c->sts_fetch = c->fetcher.start(c->fetcher.ctx,
+		    c->report->domain, check_on_sts_fetch, c, &err);
+		if (c->sts_fetch != NULL) {
+			c->pending++;
+		} else {
+			f->fetched = 1;
+			f->result_type = TG_FETCH_RESULT_FETCH_ERROR;
+			tg_text_fmt(f->error, sizeof(f->error), "%s", err.msg);
+		}
+	}
+	for (i = 0; i < c->report->nmx; i++)
+		check_host_sts_probe(&c->hosts[i]);
+}
+
+/* What the relay's cache holds for the domain (read once, at start). */
+static void
+check_sts_cache(struct tg_check *c, struct tg_cache *cache)
+{
+	struct tg_check_sts_facts *f = &c->report->sts_policy;
+	struct tg_cache_sts *row;
+	struct tg_err err;
+
+	if (cache == NULL || (row = malloc(sizeof(*row))) == NULL)
+		return;
+	if (tg_cache_sts_get(cache, c->report->domain, row, &err) == 0 &&
+	    row->has_policy) {
+		f->cached = 1;
+		tg_text_fmt(f->cached_id, sizeof(f->cached_id), "%s",
+		    row->policy.id);
+		f->cached_mode = (enum tg_sts_mode)row->policy.mode;
+		f->cached_max_age = row->policy.max_age;
+		f->cached_fetched_at = row->policy.fetched_at;
+		f->cached_expires_at = row->policy.expires_at;
+		c->cached = row;
+		return;
+	}
+	free(row);
+}
+
 /* ---- per MX host: addresses ---- */
 
 static enum tg_dns_security
@@ -367,6 +523,7 @@ check_addrs_complete(struct check_host *h)
 {
 	struct tg_check_mx *mx = h->mx;
 
+	check_host_sts_probe(h);
 	if (mx->naddrs > 0 && mx->addr_security == TG_DNS_SECURE &&
 	    h->check->report->mx_security != TG_DNS_BOGUS) {
 		check_tlsa_lookup(h, mx->is_cname ? mx->canon : mx->host);
@@ -481,7 +638,12 @@ check_free(struct tg_check *c)
 		for (j = 0; j < TG_CHECK_ADDRS_MAX; j++)
 			if (h->probes[j] != NULL)
 				tg_probe_cancel(h->probes[j]);
+		if (h->sts_probe != NULL)
+			tg_probe_cancel(h->sts_probe);
 	}
+	if (c->sts_fetch != NULL)
+		c->fetcher.cancel(c->fetcher.ctx, c->sts_fetch);
+	free(c->cached);
 	if (c->q_mx != NULL)
 		tg_resolver_cancel(c->resolver, c->q_mx);
 	if (c->q_sts != NULL)
@@ -534,6 +696,7 @@ tg_check_start(struct event_base *base, struct tg_resolver *r,
 		check_free(c);
 		return NULL;
 	}
+	c->report->checked_at = tg_clock_now();
 	c->base = base;
 	c->resolver = r;
 	c->params = *params;
@@ -546,6 +709,9 @@ tg_check_start(struct event_base *base, struct tg_resolver *r,
 	    params->helo_name : "localhost");
 	c->cb = cb;
 	c->arg = arg;
+	if (params->sts_fetcher != NULL)
+		c->fetcher = *params->sts_fetcher;
+	check_sts_cache(c, params->sts_cache);
 	c->done = event_new(base, -1, 0, check_on_done, c);
 	c->pending = 1;		/* held until every lookup has started */
 	if (c->done == NULL ||

@@ -16,14 +16,25 @@
  *   verdict per standard, what our relay would do, and a list of problems,
  *   each with a concrete fix. Table-tested without any network.
  *
+ * MTA-STS (RFC 8461): when the `_mta-sts` TXT record is valid, the policy
+ * is fetched as a sender fetches it (policy/sts: HTTPS, no redirects,
+ * web PKI for mta-sts.<domain>, text/plain, size and time limits), every
+ * MX host is matched against its mx patterns (a wildcard covers exactly
+ * one label, RFC 8461 §4.1), and each MX host gets one more STARTTLS
+ * session in PKIX mode (its first address; the MX host name as SNI and
+ * reference identifier, the trust store of sts.ca_file) to see whether
+ * its certificate is valid in the web PKI for that name (RFC 8461 §4.2).
+ * When the caller passes the relay's policy cache (store/cache), the
+ * report also says what the relay has cached, so a policy changed
+ * without a new id shows up.
+ *
  * Rendering to JSON lives in check_json.c; the terminal text in the CLI.
- * Fetching the MTA-STS policy itself is a separate step (policy/sts):
- * the report carries the TXT facts and leaves room for the policy.
  */
 #ifndef TG_POLICY_CHECK_H
 #define TG_POLICY_CHECK_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -32,6 +43,7 @@
 #include "dns/dns.h"
 #include "dns/resolver.h"
 #include "policy/sts.h"
+#include "policy/stsclient.h"
 #include "rpt/tlsrpt.h"
 #include "smtp/probe.h"
 #include "tls/tlsa.h"
@@ -51,6 +63,19 @@ enum tg_check_dane {
 	TG_CHECK_DANE_BOGUS,		/* DNSSEC validation failed */
 	TG_CHECK_DANE_UNSIGNED,		/* no DNSSEC: DANE not possible */
 	TG_CHECK_DANE_UNKNOWN		/* lookups failed temporarily */
+};
+
+/* Verdict on MTA-STS for the domain (RFC 8461). */
+enum tg_check_sts {
+	TG_CHECK_STS_ENFORCE_VALID = 0,	/* enforce, every MX passes */
+	TG_CHECK_STS_ENFORCE_INVALID,	/* enforce, some MX fails: no mail
+					 * to it from enforcing senders */
+	TG_CHECK_STS_TESTING,		/* valid policy in mode testing */
+	TG_CHECK_STS_NONE,		/* valid policy in mode none */
+	TG_CHECK_STS_INVALID,		/* bad TXT record or bad policy */
+	TG_CHECK_STS_FETCH_ERROR,	/* TXT valid, the policy not fetched */
+	TG_CHECK_STS_NOT_PUBLISHED,	/* no v=STSv1 TXT record */
+	TG_CHECK_STS_UNKNOWN		/* lookup failed, or not fetched */
 };
 
 enum tg_check_severity {
@@ -97,6 +122,13 @@ struct tg_check_mx {
 	/* Verdict for this host. */
 	enum tg_check_dane dane;
 	char dane_reason[TG_CHECK_TEXT_MAX];
+	/* MTA-STS (judged when a policy was fetched). */
+	int sts_match;			/* matches a pattern (RFC 8461 §4.1) */
+	int sts_pattern;		/* index of that pattern, or -1 */
+	int webpki_probed;		/* the PKIX session ended */
+	char webpki_addr[TG_DNS_ADDR_TEXT_SIZE];
+	struct tg_probe_result webpki;	/* PKIX mode, host = MX name */
+	int webpki_valid;		/* a certificate valid for host */
 };
 
 struct tg_check_txt {
@@ -108,8 +140,32 @@ struct tg_check_txt {
 	char error[TG_CHECK_TEXT_MAX];
 };
 
+/* The MTA-STS policy fetch and what the relay's cache holds. */
+struct tg_check_sts_facts {
+	int fetched;			/* a fetch was made and ended */
+	int ok;				/* it brought a valid policy */
+	struct tg_sts_policy policy;	/* when ok */
+	char url[TG_STS_URL_MAX + 1];
+	long http_status;		/* 0 if none */
+	const char *result_type;	/* RFC 8460 §4.3.2.2 of a failure */
+	char error[TG_CHECK_TEXT_MAX];
+	/* The relay's cache (when the check was given one). */
+	int cached;			/* it holds a policy for the domain */
+	char cached_id[TG_STS_ID_MAX + 1];
+	enum tg_sts_mode cached_mode;
+	long cached_max_age;
+	time_t cached_fetched_at, cached_expires_at;
+	int cached_differs;		/* the fetched policy is not the cached
+					 * one (mode, max_age or mx) */
+	/* Verdict. */
+	enum tg_check_sts status;
+	char reason[TG_CHECK_TEXT_MAX];
+	size_t mx_ok;			/* MX hosts that pass the policy */
+};
+
 struct tg_check_report {
 	char domain[TG_DNS_NAME_SIZE];
+	time_t checked_at;		/* when the check started */
 	/* MX */
 	enum tg_dns_status mx_status;
 	enum tg_dns_security mx_security;
@@ -122,6 +178,7 @@ struct tg_check_report {
 	/* MTA-STS and TLS-RPT discovery records. */
 	struct tg_check_txt sts_txt;
 	struct tg_sts_txt sts;
+	struct tg_check_sts_facts sts_policy;
 	struct tg_check_txt tlsrpt_txt;
 	struct tg_tlsrpt_txt tlsrpt;
 	/* Verdict (check_verdict.c). */
@@ -140,6 +197,11 @@ struct tg_check_params {
 	unsigned port;			/* SMTP port, 0 = 25 */
 	int step_timeout_ms;		/* each probe step; 0 = 10 s */
 	int probe;			/* 0: DNS only, no connections */
+	/* MTA-STS: how to fetch a policy (borrowed, with its ctx, until
+	 * the callback; NULL: no fetch), and the relay's cache to compare
+	 * with (borrowed, read during tg_check_start; NULL: none). */
+	const struct tg_stsclient_fetcher *sts_fetcher;
+	struct tg_cache *sts_cache;
 };
 
 typedef void (*tg_check_cb)(struct tg_check_report *report, void *arg);
@@ -167,6 +229,10 @@ void tg_check_judge(struct tg_check_report *report);
 
 /* "valid", "invalid", "not-published", "bogus", "unsigned", "unknown". */
 const char *tg_check_dane_name(enum tg_check_dane d);
+
+/* "enforce-valid", "enforce-invalid", "testing", "none", "invalid",
+ * "fetch-error", "not-published", "unknown". */
+const char *tg_check_sts_name(enum tg_check_sts s);
 
 /* "error", "warning", "info". */
 const char *tg_check_severity_name(enum tg_check_severity s);

@@ -8,12 +8,20 @@
  *            tlsa_base, tlsa_dnssec, tlsa: [...], rollover,
  *            tls: [ {address, starttls, version, cipher, verified, ...} ],
  *            dane: {status, reason}} ],
- *     mta_sts: {txt, id, error}, tlsrpt: {txt, rua, error},
+ *     mta_sts: {txt, id, status, reason, id_agreement, cached,
+ *               policy: {mode, max_age, mx[]} | null,
+ *               fetch: {attempted, ok, url, http_status, error,
+ *                       result_type},
+ *               mx_coverage: [ {host, match, pattern} ],
+ *               webpki: [ {host, address, probed, valid, status,
+ *                          result_type, reason, subject} ]},
+ *     tlsrpt: {txt, rua, error},
  *     problems: [ {severity, message, fix} ] }
  */
 #include <stdio.h>
 
 #include "policy/check.h"
+#include "util/clock.h"
 
 static json_t *
 json_tlsa(const struct tg_check_mx *mx)
@@ -119,6 +127,104 @@ json_txt(const struct tg_check_txt *t)
 	    (int)t->nrecords, "valid", t->valid, "error", t->error);
 }
 
+static json_t *
+json_time(time_t t)
+{
+	char text[32];
+
+	tg_clock_format(t, text, sizeof(text));
+	return json_string(text);
+}
+
+static json_t *
+json_sts_policy(const struct tg_check_sts_facts *f)
+{
+	json_t *mx = json_array();
+	size_t i;
+
+	if (!f->ok) {
+		json_decref(mx);
+		return json_null();
+	}
+	for (i = 0; i < f->policy.count; i++)
+		json_array_append_new(mx, json_string(f->policy.mx[i]));
+	return json_pack("{s:s, s:I, s:o}", "mode",
+	    tg_sts_mode_name(f->policy.mode), "max_age",
+	    (json_int_t)f->policy.max_age, "mx", mx);
+}
+
+static json_t *
+json_sts_cached(const struct tg_check_sts_facts *f)
+{
+	if (!f->cached)
+		return json_null();
+	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:b}", "id", f->cached_id,
+	    "mode", tg_sts_mode_name(f->cached_mode), "max_age",
+	    (json_int_t)f->cached_max_age, "fetched_at",
+	    json_time(f->cached_fetched_at), "expires_at",
+	    json_time(f->cached_expires_at), "differs", f->cached_differs);
+}
+
+/* Per MX host: the mx pattern it matches, and its web-PKI session. */
+static void
+json_sts_hosts(const struct tg_check_report *rep, json_t *cov, json_t *pki)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	const struct tg_check_mx *mx;
+	const struct tg_probe_result *p;
+	size_t i;
+	json_t *o;
+
+	for (i = 0; i < rep->nmx; i++) {
+		mx = &rep->mx[i];
+		p = &mx->webpki;
+		if (f->ok)
+			json_array_append_new(cov, json_pack("{s:s, s:b, s:o}",
+			    "host", mx->host, "match", mx->sts_match,
+			    "pattern", mx->sts_pattern >= 0 ? json_string(
+			    f->policy.mx[mx->sts_pattern]) : json_null()));
+		if (!mx->webpki_probed)
+			continue;
+		o = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "host",
+		    mx->host, "address", mx->webpki_addr, "probed", 1,
+		    "valid", mx->webpki_valid, "status",
+		    tg_probe_status_name(p->status), "reason",
+		    p->tls.reason[0] != '\0' ? p->tls.reason : p->reason);
+		if (p->tls_started && p->tls.result_type != NULL)
+			json_object_set_new(o, "result_type",
+			    json_string(p->tls.result_type));
+		else if (p->result_type != NULL)
+			json_object_set_new(o, "result_type",
+			    json_string(p->result_type));
+		if (p->tls_started && p->tls.chain_n > 0)
+			json_object_set_new(o, "subject",
+			    json_string(p->tls.chain[0].subject));
+		json_array_append_new(pki, o);
+	}
+}
+
+static json_t *
+json_sts(const struct tg_check_report *rep)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	json_t *cov = json_array(), *pki = json_array(), *fetch;
+
+	fetch = json_pack("{s:b, s:b, s:s, s:I, s:s}", "attempted",
+	    f->fetched, "ok", f->ok, "url", f->url, "http_status",
+	    (json_int_t)f->http_status, "error", f->error);
+	json_object_set_new(fetch, "result_type", f->result_type != NULL ?
+	    json_string(f->result_type) : json_null());
+	json_sts_hosts(rep, cov, pki);
+	return json_pack("{s:o, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}",
+	    "txt", json_txt(&rep->sts_txt), "id", rep->sts.id,
+	    "status", tg_check_sts_name(f->status), "reason", f->reason,
+	    /* The body has no id: the TXT id "agrees" when the record is
+	     * valid and the policy it announces could be fetched. */
+	    "id_agreement", rep->sts_txt.valid && f->ok,
+	    "cached", json_sts_cached(f), "policy", json_sts_policy(f),
+	    "fetch", fetch, "mx_coverage", cov, "webpki", pki);
+}
+
 json_t *
 tg_check_to_json(const struct tg_check_report *rep)
 {
@@ -136,7 +242,7 @@ tg_check_to_json(const struct tg_check_report *rep)
 	for (i = 0; i < rep->tlsrpt.rua_count; i++)
 		json_array_append_new(rua, json_string(rep->tlsrpt.rua[i]));
 	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:{s:s, s:s}, "
-	    "s:o, s:{s:o, s:s}, s:{s:o, s:o}, s:o}",
+	    "s:o, s:o, s:{s:o, s:o}, s:o}",
 	    "domain", rep->domain,
 	    "mx_lookup", tg_dns_status_name(rep->mx_status),
 	    "mx_dnssec", tg_dns_security_name(rep->mx_security),
@@ -146,7 +252,7 @@ tg_check_to_json(const struct tg_check_report *rep)
 	    "dane", "status", tg_check_dane_name(rep->dane),
 	    "reason", rep->dane_reason,
 	    "mx", mx,
-	    "mta_sts", "txt", json_txt(&rep->sts_txt), "id", rep->sts.id,
+	    "mta_sts", json_sts(rep),
 	    "tlsrpt", "txt", json_txt(&rep->tlsrpt_txt), "rua", rua,
 	    "problems", problems);
 	return o;

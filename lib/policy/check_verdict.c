@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy/check.h"
+#include "util/clock.h"
 #include "util/text.h"
 
 static const char *const dane_names[] = {
@@ -433,6 +434,346 @@ judge_txt_records(struct tg_check_report *rep)
 	}
 }
 
+/* ---- MTA-STS (RFC 8461) ---- */
+
+static const char *const sts_names[] = {
+	"enforce-valid", "enforce-invalid", "testing", "none", "invalid",
+	"fetch-error", "not-published", "unknown"
+};
+
+const char *
+tg_check_sts_name(enum tg_check_sts s)
+{
+	if ((size_t)s < sizeof(sts_names) / sizeof(sts_names[0]))
+		return sts_names[s];
+	return "unknown";
+}
+
+/* The fix for a failed fetch, by what the error says: prefix URL suffix. */
+static const struct {
+	const char *needle, *prefix, *suffix;
+} sts_fetch_fixes[] = {
+	{ "redirect refused", "serve the policy at ", " itself with status "
+	  "200: senders never follow redirects (RFC 8461 §3.3)" },
+	{ "HTTP status 404", "publish the policy at ", "" },
+	{ "HTTP status", "make ", " answer with status 200 (RFC 8461 §3.3)" },
+	{ "Content-Type", "serve ", " with `Content-Type: text/plain` "
+	  "(RFC 8461 §3.2)" },
+	{ "body larger", "keep the policy at ", " under 64 KB (RFC 8461 "
+	  "§3.3)" },
+	{ "timed out", "make ", " answer within a minute (RFC 8461 §3.3)" },
+	{ "refused to connect", "serve ", " from a public address: senders "
+	  "do not connect to private, loopback or link-local ones" },
+	{ "cannot resolve", "publish an address record for the host of ",
+	  "" },
+};
+
+static void
+fix_sts_fetch(const struct tg_check_report *rep, char *fix, size_t len)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	const char *url = f->url[0] != '\0' ? f->url :
+	    "https://mta-sts.<domain>/.well-known/mta-sts.txt";
+	size_t i;
+
+	if (f->result_type != NULL &&
+	    strcmp(f->result_type, TG_STS_RESULT_POLICY_INVALID) == 0) {
+		tg_text_fmt(fix, len, "correct the policy at %s (RFC 8461 "
+		    "§3.2), then change the id in `_mta-sts.%s`", url,
+		    rep->domain);
+		return;
+	}
+	if (f->result_type != NULL &&
+	    strcmp(f->result_type, TG_FETCH_RESULT_WEBPKI_INVALID) == 0) {
+		tg_text_fmt(fix, len, "give mta-sts.%s a certificate valid in "
+		    "the web PKI for that name (a public CA, e.g. by ACME), "
+		    "with its intermediate certificates", rep->domain);
+		return;
+	}
+	for (i = 0; i < sizeof(sts_fetch_fixes) / sizeof(sts_fetch_fixes[0]);
+	    i++)
+		if (strstr(f->error, sts_fetch_fixes[i].needle) != NULL) {
+			tg_text_fmt(fix, len, "%s%s%s", sts_fetch_fixes[i].prefix,
+			    url, sts_fetch_fixes[i].suffix);
+			return;
+		}
+	tg_text_fmt(fix, len, "make %s answer over HTTPS from a public "
+	    "address", url);
+}
+
+/* Status from discovery and fetch; 1 when a valid policy is there. */
+static int
+judge_sts_fetch(struct tg_check_report *rep)
+{
+	struct tg_check_sts_facts *f = &rep->sts_policy;
+	const struct tg_check_txt *t = &rep->sts_txt;
+	char fix[TG_CHECK_TEXT_MAX];
+	int invalid;
+
+	if (!t->looked_up) {
+		f->status = TG_CHECK_STS_UNKNOWN;
+		reason(f->reason, sizeof(f->reason), "not looked up");
+		return 0;
+	}
+	if (t->status == TG_DNS_TEMPFAIL) {
+		f->status = TG_CHECK_STS_UNKNOWN;
+		reason(f->reason, sizeof(f->reason), "the _mta-sts lookup "
+		    "failed: %s", t->error);
+		problem(rep, TG_CHECK_WARNING, "make the `_mta-sts` TXT lookup "
+		    "answer", "could not look up _mta-sts.%s (%s): senders "
+		    "without a cached policy act as if there were no MTA-STS",
+		    rep->domain, t->error);
+		return 0;
+	}
+	if (!t->valid) {
+		/* An invalid record: judge_txt_records names the problem. */
+		f->status = t->nrecords > 0 ? TG_CHECK_STS_INVALID :
+		    TG_CHECK_STS_NOT_PUBLISHED;
+		reason(f->reason, sizeof(f->reason), "%s", t->nrecords > 0 ?
+		    t->error : "no _mta-sts TXT record");
+		return 0;
+	}
+	if (!f->fetched) {
+		f->status = TG_CHECK_STS_UNKNOWN;
+		reason(f->reason, sizeof(f->reason), "TXT id %s; the policy "
+		    "was not fetched", rep->sts.id);
+		return 0;
+	}
+	if (f->ok)
+		return 1;
+	invalid = f->result_type != NULL &&
+	    strcmp(f->result_type, TG_STS_RESULT_POLICY_INVALID) == 0;
+	f->status = invalid ? TG_CHECK_STS_INVALID : TG_CHECK_STS_FETCH_ERROR;
+	reason(f->reason, sizeof(f->reason), "%s", f->error);
+	fix_sts_fetch(rep, fix, sizeof(fix));
+	problem(rep, TG_CHECK_ERROR, fix, "the MTA-STS policy of %s %s: %s: "
+	    "senders without a cached copy act as if there were no MTA-STS "
+	    "(RFC 8461 §3.3)", rep->domain, invalid ? "is invalid" :
+	    "could not be fetched", f->error);
+	return 0;
+}
+
+/* RFC 8461 §4.2: a certificate valid in the web PKI for the MX name. */
+static void
+judge_sts_webpki(struct tg_check_report *rep, struct tg_check_mx *mx,
+    enum tg_check_severity sev)
+{
+	const struct tg_probe_result *p = &mx->webpki;
+	const char *rt = p->tls.result_type != NULL ? p->tls.result_type : "";
+	char fix[TG_CHECK_TEXT_MAX];
+
+	mx->webpki_valid = p->tls_started && p->tls.handshake_done &&
+	    p->tls.verified;
+	if (!mx->webpki_probed || mx->webpki_valid)
+		return;
+	if (p->status == TG_PROBE_NO_STARTTLS ||
+	    p->status == TG_PROBE_STARTTLS_REFUSED) {
+		tg_text_fmt(fix, sizeof(fix), "enable STARTTLS on %s with a "
+		    "certificate valid for that name", mx->host);
+		problem(rep, sev, fix, "MX %s offers no STARTTLS (%s): senders "
+		    "applying MTA-STS treat it as unreachable (RFC 8461 §4.2)",
+		    mx->host, p->reason);
+		return;
+	}
+	if (!p->tls_started || !p->tls.handshake_done)
+		return;		/* unreachable: reported with the host */
+	if (strcmp(rt, "certificate-host-mismatch") == 0)
+		tg_text_fmt(fix, sizeof(fix), "get a certificate that names %s "
+		    "in its subjectAltName from a public CA (e.g. by ACME)",
+		    mx->host);
+	else if (strcmp(rt, "certificate-expired") == 0)
+		tg_text_fmt(fix, sizeof(fix), "renew the certificate of %s",
+		    mx->host);
+	else if (strcmp(rt, "certificate-not-trusted") == 0)
+		tg_text_fmt(fix, sizeof(fix), "use a certificate for %s from a "
+		    "CA of the web PKI, and send its intermediate certificates",
+		    mx->host);
+	else
+		tg_text_fmt(fix, sizeof(fix), "install a certificate valid in "
+		    "the web PKI for %s", mx->host);
+	problem(rep, sev, fix, "the certificate of %s [%s] is not valid for "
+	    "%s: %s: senders applying MTA-STS %s (RFC 8461 §4.2)", mx->host,
+	    mx->webpki_addr, mx->host, p->tls.reason[0] != '\0' ?
+	    p->tls.reason : p->tls.verify_error, sev == TG_CHECK_ERROR ?
+	    "do not deliver to it" : "report the failure");
+}
+
+/* One MX host against the policy; 1 if it passes. */
+static int
+judge_sts_host(struct tg_check_report *rep, struct tg_check_mx *mx)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	enum tg_check_severity sev = f->policy.mode == TG_STS_MODE_ENFORCE ?
+	    TG_CHECK_ERROR : TG_CHECK_WARNING;
+	char fix[TG_CHECK_TEXT_MAX];
+	size_t idx = 0;
+
+	mx->sts_match = tg_sts_policy_match(&f->policy, mx->host, &idx);
+	mx->sts_pattern = mx->sts_match ? (int)idx : -1;
+	if (f->policy.mode == TG_STS_MODE_NONE) {
+		mx->webpki_valid = mx->webpki_probed && mx->webpki.tls_started &&
+		    mx->webpki.tls.handshake_done && mx->webpki.tls.verified;
+		return 1;
+	}
+	if (!mx->sts_match) {
+		tg_text_fmt(fix, sizeof(fix), "add `mx: %s` to the policy at %s "
+		    "and change the id in `_mta-sts.%s` (RFC 8461 §8.1)",
+		    mx->host, f->url, rep->domain);
+		problem(rep, sev, fix, "MX %s matches no mx pattern of the "
+		    "MTA-STS policy: senders applying it %s (RFC 8461 §4.1)",
+		    mx->host, sev == TG_CHECK_ERROR ? "do not deliver to it" :
+		    "report a failure");
+	}
+	judge_sts_webpki(rep, mx, sev);
+	return mx->sts_match && (!mx->webpki_probed || mx->webpki_valid);
+}
+
+/* Patterns that match no MX host, and a short max_age. */
+static void
+judge_sts_hygiene(struct tg_check_report *rep)
+{
+	const struct tg_sts_policy *p = &rep->sts_policy.policy;
+	size_t i, j;
+	int used;
+
+	for (i = 0; i < p->count && rep->nmx > 0; i++) {
+		for (j = 0, used = 0; j < rep->nmx && !used; j++)
+			used = tg_sts_mx_match(p->mx[i], rep->mx[j].host);
+		if (!used)
+			problem(rep, TG_CHECK_INFO, NULL, "mx pattern %s of the "
+			    "MTA-STS policy matches no MX host of %s",
+			    p->mx[i], rep->domain);
+	}
+	if (p->mode != TG_STS_MODE_NONE && p->max_age < 604800)
+		problem(rep, TG_CHECK_INFO, "use a max_age of 604800 (a week) "
+		    "or more, and change the id", "max_age %ld is short: RFC "
+		    "8461 §3.2 expects weeks or more, so that an attacker who "
+		    "blocks a refresh cannot soon make senders forget the "
+		    "policy", p->max_age);
+}
+
+/* What the relay's cache holds against what was fetched now. */
+static void
+judge_sts_cache(struct tg_check_report *rep)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+	char when[32], fix[TG_CHECK_TEXT_MAX];
+
+	if (!f->cached)
+		return;
+	tg_clock_format(f->cached_fetched_at, when, sizeof(when));
+	if (strcmp(f->cached_id, rep->sts.id) != 0) {
+		problem(rep, TG_CHECK_INFO, NULL, "the relay's cache holds id "
+		    "%s (fetched %s); the TXT record now says %s: the relay "
+		    "fetches the new policy at its next delivery", f->cached_id,
+		    when, rep->sts.id);
+		return;
+	}
+	if (!f->cached_differs)
+		return;
+	tg_text_fmt(fix, sizeof(fix), "change the id in `_mta-sts.%s` "
+	    "whenever the policy changes, e.g. to the date and time of the "
+	    "change", rep->domain);
+	problem(rep, TG_CHECK_WARNING, fix, "the policy changed but its id "
+	    "did not (still %s, cached %s): senders that cached it keep the "
+	    "old policy until it expires (RFC 8461 §3.1, §8.1)", f->cached_id,
+	    when);
+}
+
+static void
+judge_sts(struct tg_check_report *rep)
+{
+	struct tg_check_sts_facts *f = &rep->sts_policy;
+	const struct tg_sts_policy *p = &f->policy;
+	size_t i;
+
+	f->mx_ok = 0;
+	if (!judge_sts_fetch(rep))
+		return;
+	for (i = 0; i < rep->nmx; i++)
+		f->mx_ok += judge_sts_host(rep, &rep->mx[i]);
+	if (p->mode == TG_STS_MODE_NONE)
+		f->status = TG_CHECK_STS_NONE;
+	else if (p->mode == TG_STS_MODE_TESTING)
+		f->status = TG_CHECK_STS_TESTING;
+	else
+		f->status = f->mx_ok == rep->nmx ? TG_CHECK_STS_ENFORCE_VALID :
+		    TG_CHECK_STS_ENFORCE_INVALID;
+	reason(f->reason, sizeof(f->reason), "id %s, mode %s, max_age %ld: "
+	    "%zu of %zu MX hosts pass", rep->sts.id, tg_sts_mode_name(p->mode),
+	    p->max_age, f->mx_ok, rep->nmx);
+	if (p->mode == TG_STS_MODE_NONE)
+		problem(rep, TG_CHECK_INFO, "set mode testing, then enforce, "
+		    "to protect mail to the domain", "the MTA-STS policy of %s "
+		    "is mode none: senders apply no MTA-STS (RFC 8461 §5)",
+		    rep->domain);
+	else if (p->mode == TG_STS_MODE_TESTING && f->mx_ok == rep->nmx)
+		problem(rep, TG_CHECK_INFO, "set `mode: enforce` in the policy "
+		    "and change the id in the _mta-sts record", "every MX host "
+		    "passes the policy in mode testing: it is ready for mode "
+		    "enforce");
+	judge_sts_hygiene(rep);
+	judge_sts_cache(rep);
+}
+
+/* The MTA-STS part of the relay's decision (RFC 8461 §5). */
+static int
+judge_relay_sts(struct tg_check_report *rep)
+{
+	const struct tg_check_sts_facts *f = &rep->sts_policy;
+
+	switch (f->status) {
+	case TG_CHECK_STS_ENFORCE_VALID:
+	case TG_CHECK_STS_ENFORCE_INVALID:
+		if (f->mx_ok == 0)
+			reason(rep->relay, sizeof(rep->relay), "defer: MTA-STS "
+			    "enforce (id %s) and no MX host passes (mx pattern "
+			    "and web-PKI certificate); never delivered "
+			    "unverified", rep->sts.id);
+		else
+			reason(rep->relay, sizeof(rep->relay), "MTA-STS enforce "
+			    "(id %s): deliver only to MX hosts matching the "
+			    "policy, over TLS with a web-PKI certificate for "
+			    "their name (%zu of %zu MX hosts)", rep->sts.id,
+			    f->mx_ok, rep->nmx);
+		return 1;
+	case TG_CHECK_STS_TESTING:
+		reason(rep->relay, sizeof(rep->relay), "MTA-STS testing (id "
+		    "%s): deliver with opportunistic TLS and report failures "
+		    "(%zu of %zu MX hosts pass)", rep->sts.id, f->mx_ok,
+		    rep->nmx);
+		return 1;
+	case TG_CHECK_STS_FETCH_ERROR:
+	case TG_CHECK_STS_INVALID:
+		if (!rep->sts_txt.valid)
+			return 0;
+		reason(rep->relay, sizeof(rep->relay), "opportunistic TLS: the "
+		    "MTA-STS policy (id %s) could not be had; the relay applies "
+		    "a cached copy if it has one (RFC 8461 §3.3)", rep->sts.id);
+		return 1;
+	case TG_CHECK_STS_UNKNOWN:
+		if (!rep->sts_txt.valid)
+			return 0;
+		reason(rep->relay, sizeof(rep->relay), "MTA-STS (id %s): the "
+		    "fetched policy decides; without it, opportunistic TLS",
+		    rep->sts.id);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* 1 if MTA-STS protects the domain (or may: policy not fetched). */
+static int
+judge_sts_protects(const struct tg_check_report *rep)
+{
+	enum tg_check_sts st = rep->sts_policy.status;
+
+	return st == TG_CHECK_STS_ENFORCE_VALID ||
+	    st == TG_CHECK_STS_ENFORCE_INVALID || st == TG_CHECK_STS_TESTING ||
+	    (rep->sts_txt.valid && !rep->sts_policy.fetched);
+}
+
 /* What our relay would do (DESIGN.md, the policy decision). */
 static void
 judge_relay(struct tg_check_report *rep)
@@ -454,14 +795,11 @@ judge_relay(struct tg_check_report *rep)
 		reason(rep->relay, sizeof(rep->relay), "DANE: deliver only over "
 		    "TLS verified against the TLSA records (%zu of %zu MX "
 		    "hosts)", dane_ok, rep->nmx);
-	else if (rep->sts_txt.valid)
-		reason(rep->relay, sizeof(rep->relay), "MTA-STS (id %s): the "
-		    "fetched policy decides; without it, opportunistic TLS",
-		    rep->sts.id);
-	else
+	else if (!judge_relay_sts(rep))
 		reason(rep->relay, sizeof(rep->relay), "opportunistic TLS: "
 		    "encrypted when offered, not authenticated");
-	if (dane_hosts == 0 && !rep->sts_txt.valid)
+	/* RFC 8461 §2: DANE, where it applies, takes precedence. */
+	if (dane_hosts == 0 && !judge_sts_protects(rep))
 		problem(rep, TG_CHECK_WARNING, "sign the zone and publish TLSA "
 		    "records for the MX hosts (DANE), or publish an MTA-STS "
 		    "policy", "neither DANE nor MTA-STS protects mail to %s: a "
@@ -482,7 +820,10 @@ tg_check_judge(struct tg_check_report *rep)
 			judge_host_transport(rep, &rep->mx[i]);
 		}
 		judge_domain_dane(rep);
+		judge_sts(rep);
 		judge_relay(rep);
+	} else {
+		judge_sts(rep);
 	}
 	judge_txt_records(rep);
 }

@@ -13,11 +13,15 @@
  */
 #include "policy/stsclient.h"
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
+#include "core/conf.h"
 #include "core/log.h"
 #include "util/clock.h"
 #include "util/dname.h"
@@ -49,8 +53,7 @@ struct tg_stsclient {
 	struct event_base *base;	/* borrowed */
 	struct tg_resolver *resolver;	/* borrowed */
 	struct tg_cache *cache;		/* borrowed */
-	struct tg_fetch *fetch;		/* borrowed */
-	struct tg_fetch_params fp;	/* pointers borrowed */
+	struct tg_stsclient_https https;	/* the default fetcher's */
 	struct tg_stsclient_fetcher fetcher;
 	struct tg_stsclient_lookup *lookups;	/* owned */
 	struct stsc_fetch *fetches;		/* owned */
@@ -86,11 +89,11 @@ static void *
 stsc_https_start(void *ctx, const char *domain, tg_sts_fetch_cb *cb,
     void *arg, struct tg_err *err)
 {
-	struct tg_stsclient *c = ctx;
+	struct tg_stsclient_https *https = ctx;
 	struct tg_sts_fetch *h;
 
-	if (tg_sts_fetch_policy(c->fetch, domain, &c->fp, cb, arg, &h,
-	    err) != 0)
+	if (tg_sts_fetch_policy(https->fetch, domain, &https->params, cb, arg,
+	    &h, err) != 0)
 		return NULL;
 	return h;
 }
@@ -100,6 +103,66 @@ stsc_https_cancel(void *ctx, void *handle)
 {
 	(void)ctx;
 	tg_sts_fetch_cancel(handle);
+}
+
+/* This host's addresses that the SSRF rule alone would let through. */
+static void
+stsc_own_addresses(struct tg_stsclient_https *h)
+{
+	struct ifaddrs *ifa, *i;
+	struct tg_cidr *c;
+	socklen_t len;
+
+	h->n_own = 0;
+	if (getifaddrs(&ifa) != 0)
+		return;
+	for (i = ifa; i != NULL && h->n_own < TG_FETCH_OWN_MAX; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
+		    i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		len = i->ifa_addr->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		if (tg_fetch_addr_refusal(i->ifa_addr, len, NULL, 0) != NULL)
+			continue;
+		c = &h->own[h->n_own++];
+		memset(c, 0, sizeof(*c));
+		c->family = i->ifa_addr->sa_family;
+		if (c->family == AF_INET) {
+			memcpy(c->addr, &((struct sockaddr_in *)(void *)
+			    i->ifa_addr)->sin_addr, 4);
+			c->prefix = 32;
+		} else {
+			memcpy(c->addr, &((struct sockaddr_in6 *)(void *)
+			    i->ifa_addr)->sin6_addr, 16);
+			c->prefix = 128;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+void
+tg_stsclient_https_init(struct tg_stsclient_https *h, struct tg_fetch *f,
+    const struct tg_conf *conf)
+{
+	memset(h, 0, sizeof(*h));
+	h->fetch = f;
+	h->params.ca_file = conf->sts_ca_file[0] != '\0' ? conf->sts_ca_file :
+	    NULL;
+	h->params.allow_private_addresses = conf->sts_allow_private_addresses;
+	if (conf->sts_fetch_timeout > 0)
+		h->params.timeout_ms = (long)conf->sts_fetch_timeout * 1000;
+	stsc_own_addresses(h);
+	h->params.own = h->own;
+	h->params.n_own = h->n_own;
+}
+
+void
+tg_stsclient_fetcher_https(struct tg_stsclient_https *h,
+    struct tg_stsclient_fetcher *out)
+{
+	out->start = stsc_https_start;
+	out->cancel = stsc_https_cancel;
+	out->ctx = h;
 }
 
 /* ---- the TXT record (RFC 8461 §3.1) ---- */
@@ -623,15 +686,12 @@ tg_stsclient_new(const struct tg_stsclient_params *p, struct tg_err *err)
 	c->base = p->base;
 	c->resolver = p->resolver;
 	c->cache = p->cache;
-	c->fetch = p->fetch;
-	c->fp = p->fetch_params;
-	if (p->fetcher.start != NULL) {
+	c->https.fetch = p->fetch;
+	c->https.params = p->fetch_params;
+	if (p->fetcher.start != NULL)
 		c->fetcher = p->fetcher;
-	} else {
-		c->fetcher.start = stsc_https_start;
-		c->fetcher.cancel = stsc_https_cancel;
-		c->fetcher.ctx = c;
-	}
+	else
+		tg_stsclient_fetcher_https(&c->https, &c->fetcher);
 	return c;
 }
 

@@ -68,6 +68,32 @@ struct tg_stsclient_fetcher {
 	void *ctx;
 };
 
+/*
+ * The default fetcher's context: net/fetch with params (pointers in it
+ * borrowed). tg_stsclient_fetcher_https points *out at h, which must stay
+ * valid (and unchanged) for as long as *out is used.
+ */
+struct tg_stsclient_https {
+	struct tg_fetch *fetch;		/* borrowed */
+	struct tg_fetch_params params;
+	struct tg_cidr own[TG_FETCH_OWN_MAX];	/* see _https_init */
+	size_t n_own;
+};
+void tg_stsclient_fetcher_https(struct tg_stsclient_https *h,
+    struct tg_stsclient_fetcher *out);
+
+/*
+ * Set h up for fetching with f (borrowed) as conf (borrowed; its
+ * sts.ca_file is pointed to) says: sts.ca_file (else the system store),
+ * sts.allow_private_addresses, sts.fetch_timeout; and, for the SSRF guard
+ * of net/fetch, this host's own addresses (every interface address that
+ * the guard would not refuse anyway, getifaddrs(3)), so a policy host
+ * name pointed at the gateway itself is refused (RELIABILITY O-13).
+ */
+struct tg_conf;
+void tg_stsclient_https_init(struct tg_stsclient_https *h,
+    struct tg_fetch *f, const struct tg_conf *conf);
+
 struct tg_stsclient_params {
 	struct event_base *base;	/* borrowed: the loop */
 	struct tg_resolver *resolver;	/* borrowed, on base */
