@@ -49,20 +49,20 @@
 enum tg_stscache_txt {
 	TG_STSCACHE_TXT_VALID = 0,	/* exactly one valid v=STSv1 record */
 	TG_STSCACHE_TXT_NONE,		/* NXDOMAIN, NODATA, no v=STSv1 */
-	TG_STSCACHE_TXT_INVALID,	/* several v=STSv1 records, or a bad one */
+	TG_STSCACHE_TXT_INVALID,	/* several v=STSv1 records, a bad one */
 	TG_STSCACHE_TXT_TEMPFAIL	/* lookup failed; also DNSSEC bogus */
 };
 
 /* Why the decision is what it is (for logs, JSON and tests). */
 enum tg_stscache_why {
 	TG_STSCACHE_NOT_PUBLISHED = 0,	/* no TXT record, nothing cached */
-	TG_STSCACHE_TXT_UNUSABLE,	/* TXT invalid or failed, nothing cached */
+	TG_STSCACHE_TXT_UNUSABLE,	/* TXT invalid or failed, no cache */
 	TG_STSCACHE_FIRST_FETCH,	/* TXT valid, nothing cached in force */
 	TG_STSCACHE_CURRENT,		/* TXT id = cached id, fresh enough */
 	TG_STSCACHE_REFRESH,		/* cached policy old: refresh it */
 	TG_STSCACHE_ID_CHANGED,		/* TXT id differs from the cached one */
 	TG_STSCACHE_RATE_LIMITED,	/* a fetch is due; last one failed */
-	TG_STSCACHE_KEPT,		/* TXT gone/invalid/failed: cached kept */
+	TG_STSCACHE_KEPT,		/* TXT gone/bad/failed: cached kept */
 	TG_STSCACHE_FORCED		/* the caller asked for a fetch */
 };
 
