@@ -19,6 +19,8 @@ static const struct cli_command commands[] = {
 	{ "config", cmd_config, "show or check the configuration" },
 	{ "check", cmd_check, "check the transport security of a mail "
 	    "domain (DANE, MTA-STS, TLS-RPT)" },
+	{ "sts-cache", cmd_stscache, "show the relay's MTA-STS policy cache, "
+	    "look up or refresh a domain's policy" },
 	{ "queue", cmd_queue, "list, show, flush, delete, hold or release "
 	    "queued mail" },
 	{ "policy", cmd_policy, "set, list or remove outbound TLS policies "
