@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
 	    "queued mail" },
 	{ "policy", cmd_policy, "set, list or remove outbound TLS policies "
 	    "per destination domain" },
+	{ "relay", cmd_relay, "allow, deny or list the networks that may "
+	    "send through relayd" },
 	{ NULL, NULL, NULL }
 };
 
