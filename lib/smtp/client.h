@@ -87,12 +87,15 @@
  * (TG_ERR_PERM). A reply decides by its first digit (4xx temporary, 5xx
  * permanent, RFC 5321 §4.2.1) and gives its enhanced status (RFC 2034,
  * RFC 3463) when it has one, else "4.0.0"/"5.0.0". Network, timeout,
- * protocol and TLS problems are temporary: connection "4.4.1", timeout
- * or close "4.4.2", protocol error "4.5.0", TLS required but not offered
- * "4.7.4", TLS or verification failed "4.7.5" (Postfix's codes). A 5xx
- * to the greeting or EHLO is reported as permanent by its code; RFC 5321
- * §5.1 still lets the caller try the next MX host. A 421 ends the
- * connection (RFC 5321 §3.8).
+ * protocol and TLS problems are temporary: connect failures "4.4.1",
+ * timeouts (the handshake's too) and closes "4.4.2", protocol errors
+ * "4.5.0", TLS required but not offered, refused, or impossible because
+ * EHLO was refused "4.7.4", TLS or verification failed "4.7.5" (Postfix's
+ * codes), our own trouble (memory, the content reader) "4.3.0". A 5xx to
+ * the greeting or EHLO without REQUIRE is reported as permanent by its
+ * code; RFC 5321 §5.1 still lets the caller try the next MX host. A 421,
+ * at any step or while idle, ends the connection (RFC 5321 §3.8):
+ * status TG_SMTPC_CLOSED with the reply in why.
  *
  * Acceptance and crashes (RELIABILITY Q-05, RFC 5321 §6.1): the done
  * callback is scheduled as soon as the final reply to "." is read, before
@@ -147,7 +150,7 @@ enum tg_smtpc_step {
 	TG_SMTPC_STEP_STARTTLS,
 	TG_SMTPC_STEP_TLS,
 	TG_SMTPC_STEP_TLS_EHLO,
-	TG_SMTPC_STEP_READY,		/* idle, waiting for a transaction */
+	TG_SMTPC_STEP_READY,		/* idle, waiting for a message */
 	TG_SMTPC_STEP_MAIL,
 	TG_SMTPC_STEP_RCPT,
 	TG_SMTPC_STEP_DATA,
@@ -169,11 +172,11 @@ enum tg_smtpc_status {
 	TG_SMTPC_NO_STARTTLS,		/* REQUIRE, not offered */
 	TG_SMTPC_STARTTLS_REFUSED,	/* REQUIRE, answered but not 220 */
 	TG_SMTPC_TLS_FAILED,		/* handshake failed or timed out */
-	TG_SMTPC_NOT_VERIFIED,		/* authentication required, failed */
+	TG_SMTPC_NOT_VERIFIED,		/* authentication failed */
 	TG_SMTPC_TIMEOUT,		/* a reply did not come in time */
 	TG_SMTPC_CLOSED,		/* closed by the server, or 421 */
 	TG_SMTPC_PROTOCOL_ERROR,	/* malformed, hostile or early reply */
-	TG_SMTPC_INTERNAL		/* our side: memory, socket(), read cb */
+	TG_SMTPC_INTERNAL		/* ours: memory, socket(), reader */
 };
 
 /* Service extensions seen in the (latest) EHLO reply. */
@@ -183,7 +186,7 @@ enum tg_smtpc_status {
 #define TG_SMTPC_EXT_SMTPUTF8	0x08u	/* RFC 6531 */
 #define TG_SMTPC_EXT_PIPELINING	0x10u	/* RFC 2920 */
 #define TG_SMTPC_EXT_DSN	0x20u	/* RFC 3461 */
-#define TG_SMTPC_EXT_ENHANCED	0x40u	/* RFC 2034 ENHANCEDSTATUSCODES */
+#define TG_SMTPC_EXT_ENHANCED	0x40u	/* RFC 2034 */
 
 /* Bounded, escaped reply excerpts kept in results. */
 #define TG_SMTPC_TEXT_MAX	256
@@ -203,7 +206,7 @@ struct tg_smtpc_outcome {
 struct tg_smtpc_conn {
 	enum tg_smtpc_status status;
 	enum tg_smtpc_step step;	/* where status was decided */
-	struct tg_smtpc_outcome why;	/* cls TEMP/PERM when status != OK */
+	struct tg_smtpc_outcome why;	/* set when status != OK */
 	char peer_ip[46];		/* the address connected to */
 	unsigned peer_port;
 	char local_ip[46];		/* our address (sending-mta-ip) */
@@ -216,7 +219,7 @@ struct tg_smtpc_conn {
 	int esmtp;			/* 1: EHLO accepted, 0: HELO */
 	unsigned ext;			/* TG_SMTPC_EXT_*, latest EHLO */
 	uint64_t size_max;		/* SIZE value, 0: none or no limit */
-	int starttls_refused;		/* MAY: reply to STARTTLS not 220 */
+	int starttls_refused;		/* MAY: STARTTLS got no 220 */
 	int tls_started;		/* a handshake was attempted */
 	int tls_resumed;		/* SSL_session_reused */
 	struct tg_tls_result tls;	/* valid when tls_started */
@@ -227,12 +230,12 @@ struct tg_smtpc_conn {
 
 /* Result of one recipient of a transaction. */
 struct tg_smtpc_rcpt_result {
-	struct tg_smtpc_outcome rcpt;	/* the RCPT reply (code 0: not sent) */
-	struct tg_smtpc_outcome final;	/* NONE: delivered; else why not */
+	struct tg_smtpc_outcome rcpt;	/* RCPT reply; code 0: not sent */
+	struct tg_smtpc_outcome final;	/* NONE: delivered; else why */
 };
 
 struct tg_smtpc_txn_result {
-	struct tg_smtpc_outcome mail;	/* MAIL reply, or a check before it */
+	struct tg_smtpc_outcome mail;	/* MAIL reply, or a local check */
 	struct tg_smtpc_rcpt_result *rcpt; /* nrcpt entries, txn order */
 	size_t nrcpt;
 	size_t accepted;		/* recipients with RCPT 2xx */
@@ -262,7 +265,7 @@ struct tg_smtpc_txn {
 	size_t nrcpt;			/* 1..TG_SPOOL_RCPT_MAX */
 	const char *envid;		/* RFC 3461 ENVID (xtext), or NULL */
 	enum tg_spool_ret ret;		/* RFC 3461 RET */
-	unsigned flags;			/* TG_SPOOL_F_8BITMIME, _SMTPUTF8 */
+	unsigned flags;			/* TG_SPOOL_F_* */
 	uint64_t size;			/* content bytes, for SIZE= */
 	tg_smtpc_read_fn read;
 	void *read_arg;
@@ -278,10 +281,10 @@ struct tg_smtpc_timeouts {
 	int tls_ms;		/* TG_TLS_HANDSHAKE_TIMEOUT_S (30 s) */
 	int mail_ms;		/* (5 min) */
 	int rcpt_ms;		/* each RCPT (5 min) */
-	int data_ms;		/* 354 to DATA: TG_SMTPC_DATA_INIT_TIMEOUT_S */
+	int data_ms;		/* 354: TG_SMTPC_DATA_INIT_TIMEOUT_S */
 	int body_ms;		/* no progress writing the content:
 				 * TG_SMTPC_DATA_XFER_TIMEOUT_S */
-	int dot_ms;		/* reply to ".": TG_SMTPC_DATA_DONE_TIMEOUT_S */
+	int dot_ms;		/* after ".": TG_SMTPC_DATA_DONE_TIMEOUT_S */
 	int rset_ms;		/* TG_SMTPC_RSET_TIMEOUT_S */
 	int quit_ms;		/* TG_SMTPC_QUIT_TIMEOUT_S */
 	int idle_ms;		/* READY without a transaction:
@@ -295,7 +298,7 @@ struct tg_smtpc_params {
 	const char *mx_host;		/* for results only; copied; may be
 					 * NULL */
 	enum tg_smtpc_tls tls;
-	SSL_CTX *ctx;			/* borrowed; unused with TLS_NONE */
+	SSL_CTX *ctx;			/* borrowed; not for TLS_NONE */
 	const struct tg_tls_verify *verify; /* borrowed, with all it points
 					 * to, until the ready callback ran;
 					 * unused with TLS_NONE */
@@ -338,7 +341,9 @@ struct tg_smtpc *tg_smtpc_connect(struct event_base *base,
  * with err: TG_ERR_TEMP when the connection is no longer usable (the
  * server closed it, the idle timeout ended it), TG_ERR_BUG for a bad
  * txn or a transaction already running. A transaction accepted here
- * always ends in cb.
+ * always ends in cb, unless the connection is closed first. After a cb
+ * whose res->conn->status is not TG_SMTPC_OK the connection is
+ * unusable: close it.
  */
 int tg_smtpc_send(struct tg_smtpc *c, const struct tg_smtpc_txn *txn,
     tg_smtpc_done_cb cb, void *arg, struct tg_err *err);

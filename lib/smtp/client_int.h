@@ -36,11 +36,11 @@ struct tg_smtpc {
 	int sess_offered;		/* a cached session was offered */
 	struct tg_smtpc_facts sess_facts; /* ... with these facts */
 	int tmo_ms[TG_SMTPC_STEP_DONE];
-	int fd;				/* owned until the bufferevent has it */
+	int fd;				/* owned until bev has it */
 	struct event *conn_ev;		/* owned */
 	struct event *timer;		/* owned */
-	struct event *ready_ev;		/* owned: runs the ready callback */
-	struct event *done_ev;		/* owned: runs the done callback */
+	struct event *ready_ev;		/* owned: the ready callback */
+	struct event *done_ev;		/* owned: the done callback */
 	struct event *free_ev;		/* owned: frees after close */
 	struct bufferevent *bev;	/* owned: socket, later TLS filter */
 	struct tg_smtp_reply reply;
@@ -53,14 +53,14 @@ struct tg_smtpc {
 	/* The transaction (client_txn.c). */
 	const struct tg_smtpc_txn *txn;	/* borrowed; NULL when none */
 	int txn_waiting;		/* accepted during RSET, not started */
-	int txn_ended;			/* result final, done callback due */
+	int txn_ended;			/* result final, callback due */
 	tg_smtpc_done_cb done_cb;
 	void *done_arg;
 	struct tg_smtpc_txn_result tr;
 	struct tg_smtpc_rcpt_result *rr; /* owned, txn->nrcpt entries */
 	int pipelining;			/* MAIL..DATA sent in one go */
 	int mail_failed;
-	size_t rcpt_at;			/* recipient whose reply is due */
+	size_t rcpt_at;			/* recipient of the due reply */
 	size_t rcpt_valid;		/* recipients sent (passed checks) */
 	int final_seen;			/* the reply to "." came */
 	int dot_ignore;			/* "." sent for an empty 354 */

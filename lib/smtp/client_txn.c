@@ -705,7 +705,7 @@ tg_smtpc_body_pump(struct tg_smtpc *c)
 			return;
 		}
 	}
-	tg_smtpc_enter(c, TG_SMTPC_STEP_BODY);	/* progress: new timeout */
+	tg_smtpc_enter(c, TG_SMTPC_STEP_BODY);	/* progress: new timer */
 }
 
 void

@@ -64,6 +64,7 @@ struct fake {
 	int n_data, n_rset, n_quit;
 	int mail_in_clear;
 	size_t raw_bytes;
+	char sni[256];		/* server name of the last handshake */
 	size_t discarded;	/* plaintext left over at STARTTLS */
 	struct evbuffer *inbuf;	/* received, not yet processed */
 	struct evbuffer *all;	/* everything received (inside TLS too) */
@@ -101,7 +102,11 @@ fake_event_cb(struct bufferevent *bev, short what, void *arg)
 	SSL *ssl;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		const char *sni;
+
 		ssl = bufferevent_openssl_get_ssl(bev);
+		sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+		snprintf(f->sni, sizeof(f->sni), "%s", sni ? sni : "");
 		f->handshakes++;
 		f->resumed += SSL_session_reused(ssl) ? 1 : 0;
 		return;
@@ -430,13 +435,50 @@ assert_crlf_only(struct evbuffer *b)
 
 struct world {
 	struct event_base *base;
-	EVP_PKEY *key, *other_key;
-	X509 *leaf, *other;
+	EVP_PKEY *key, *other_key, *ca_key, *ta_key;
+	X509 *leaf, *other, *ca, *ta_leaf, *ta_odd;
 	SSL_CTX *server, *client;
+	SSL_CTX *srv_ta;	/* ta_leaf (mx.example.net) + CA */
+	SSL_CTX *srv_ta_odd;	/* ta_odd (other.example) + CA */
+	SSL_CTX *srv_noroot;	/* ta_leaf alone */
 	struct tg_tlsa_rr rr[2];	/* 3 1 1 of the leaf, of another key */
+	struct tg_tlsa_rr ta[4];	/* 2 1 1, 2 0 1, 2 0 0, 2 1 0 of CA */
+	struct tg_tlsa_rr ee[4];	/* 3 0 1, 3 1 2 of leaf; 3 1 2 other;
+					 * 1 1 1 of ta_leaf */
 };
 
 static struct world w;
+
+/* A private CA and two leaves it issued, for DANE-TA(2). */
+static int
+world_setup_ta(void)
+{
+	const char *mx[] = { "mx.example.net", NULL };
+	const char *odd[] = { "other.example", NULL };
+	static const uint8_t ta_rr[4][3] = { { 2, 1, 1 }, { 2, 0, 1 },
+		{ 2, 0, 0 }, { 2, 1, 0 } };
+	struct tg_err err;
+	int i, bad = 0;
+
+	w.ca_key = tg_test_key();
+	w.ta_key = tg_test_key();
+	w.ca = tg_test_cert(w.ca_key, "Test CA", NULL, -1, 30, 1, NULL, NULL);
+	w.ta_leaf = tg_test_cert(w.ta_key, NULL, mx, -1, 30, 0, w.ca,
+	    w.ca_key);
+	w.ta_odd = tg_test_cert(w.ta_key, NULL, odd, -1, 30, 0, w.ca,
+	    w.ca_key);
+	w.srv_ta = tg_test_server_ctx(w.ta_leaf, w.ta_key, w.ca);
+	w.srv_ta_odd = tg_test_server_ctx(w.ta_odd, w.ta_key, w.ca);
+	w.srv_noroot = tg_test_server_ctx(w.ta_leaf, w.ta_key, NULL);
+	for (i = 0; i < 4; i++)
+		bad |= tg_tlsa_from_cert(w.ca, ta_rr[i][0], ta_rr[i][1],
+		    ta_rr[i][2], &w.ta[i], &err);
+	bad |= tg_tlsa_from_cert(w.leaf, 3, 0, 1, &w.ee[0], &err);
+	bad |= tg_tlsa_from_cert(w.leaf, 3, 1, 2, &w.ee[1], &err);
+	bad |= tg_tlsa_from_cert(w.other, 3, 1, 2, &w.ee[2], &err);
+	bad |= tg_tlsa_from_cert(w.ta_leaf, 1, 1, 1, &w.ee[3], &err);
+	return bad ? -1 : 0;
+}
 
 static int
 world_setup(void **state)
@@ -459,7 +501,7 @@ world_setup(void **state)
 	    tg_tlsa_from_cert(w.leaf, 3, 1, 1, &w.rr[0], &err) < 0 ||
 	    tg_tlsa_from_cert(w.other, 3, 1, 1, &w.rr[1], &err) < 0)
 		return -1;
-	return 0;
+	return world_setup_ta();
 }
 
 static int
@@ -468,10 +510,18 @@ world_teardown(void **state)
 	(void)state;
 	SSL_CTX_free(w.server);
 	SSL_CTX_free(w.client);
+	SSL_CTX_free(w.srv_ta);
+	SSL_CTX_free(w.srv_ta_odd);
+	SSL_CTX_free(w.srv_noroot);
 	X509_free(w.leaf);
 	X509_free(w.other);
+	X509_free(w.ca);
+	X509_free(w.ta_leaf);
+	X509_free(w.ta_odd);
 	EVP_PKEY_free(w.key);
 	EVP_PKEY_free(w.other_key);
+	EVP_PKEY_free(w.ca_key);
+	EVP_PKEY_free(w.ta_key);
 	return 0;
 }
 
@@ -752,6 +802,26 @@ static const char tricky_wire[] = "Subject: t\r\n\r\n..leading\r\n"
     "plain\r\ncr\r\n..\r\nMAIL FROM:<evil@example.com>\r\n\r\n..\r\n"
     "last\r\n.\r\n";
 
+/* The connection facts of a plaintext session with the full EHLO. */
+static void
+check_plain_conn(const struct drv *d)
+{
+	assert_string_equal(d->conn.banner_name, "fake.example");
+	assert_string_equal(d->conn.ehlo_name, "fake.example");
+	assert_string_equal(d->conn.peer_ip, "127.0.0.1");
+	assert_string_equal(d->conn.local_ip, "127.0.0.1");
+	assert_string_equal(d->conn.mx_host, "mx.example.net");
+	assert_int_equal(d->conn.peer_port, F.port);
+	assert_true(d->conn.esmtp);
+	assert_int_equal(d->conn.ext, TG_SMTPC_EXT_STARTTLS |
+	    TG_SMTPC_EXT_SIZE | TG_SMTPC_EXT_8BITMIME |
+	    TG_SMTPC_EXT_SMTPUTF8 | TG_SMTPC_EXT_PIPELINING |
+	    TG_SMTPC_EXT_DSN | TG_SMTPC_EXT_ENHANCED);
+	assert_int_equal(d->conn.size_max, 1000000);
+	assert_false(d->conn.tls_started);
+	assert_int_equal(d->end.transactions, 1);
+}
+
 static void
 test_plain_txn(void **state)
 {
@@ -814,21 +884,7 @@ test_plain_txn(void **state)
 	    "RCPT TO:<b@example.net> NOTIFY=NEVER\n"));
 	assert_null(strstr(fake_log(&F), "SMTPUTF8"));
 	assert_null(strstr(fake_log(&F), "STARTTLS"));
-	/* The connection facts. */
-	assert_string_equal(d.conn.banner_name, "fake.example");
-	assert_string_equal(d.conn.ehlo_name, "fake.example");
-	assert_string_equal(d.conn.peer_ip, "127.0.0.1");
-	assert_string_equal(d.conn.local_ip, "127.0.0.1");
-	assert_string_equal(d.conn.mx_host, "mx.example.net");
-	assert_int_equal(d.conn.peer_port, F.port);
-	assert_true(d.conn.esmtp);
-	assert_int_equal(d.conn.ext, TG_SMTPC_EXT_STARTTLS |
-	    TG_SMTPC_EXT_SIZE | TG_SMTPC_EXT_8BITMIME |
-	    TG_SMTPC_EXT_SMTPUTF8 | TG_SMTPC_EXT_PIPELINING |
-	    TG_SMTPC_EXT_DSN | TG_SMTPC_EXT_ENHANCED);
-	assert_int_equal(d.conn.size_max, 1000000);
-	assert_false(d.conn.tls_started);
-	assert_int_equal(d.end.transactions, 1);
+	check_plain_conn(&d);
 }
 
 /* A server with no extensions: no parameters at all, no pipelining;
@@ -955,6 +1011,8 @@ test_dane_txn(void **state)
 	    "EHLO relay.example.org\r\nSTARTTLS\r\n");
 	assert_int_equal(F.n_tls_ehlo, 1);
 	assert_int_equal(F.handshakes, 1);
+	/* RFC-CHECKLIST 15, RFC 7672 §8.1: SNI is the TLSA base domain. */
+	assert_string_equal(F.sni, "mx.example.net");
 	assert_int_equal(F.nmsg, 1);
 	assert_memory_equal(F.msg[0], tricky_wire, sizeof(tricky_wire) - 1);
 	assert_null(strstr(fake_log(&F), "NOTIFY"));	/* no DSN in TLS */
@@ -1059,6 +1117,114 @@ test_dane_mismatch(void **state)
 		assert_int_equal(F.handshakes, 0);
 		assert_int_equal(F.accepts, 1);
 		assert_int_equal(d.send_rc, -1);
+		fake_stop(&F);
+	}
+}
+
+/*
+ * The DANE rules as the sending side meets them (RFC-CHECKLIST 11-14;
+ * RELIABILITY O-01-O-03): the client hands the RRset to tls/tls_client
+ * and delivers only what that verification allows.
+ */
+struct dane_case {
+	const char *name;
+	SSL_CTX **srv;
+	struct tg_tlsa_rr *rr[2];
+	const char *name2;		/* an extra reference identifier */
+	enum tg_smtpc_status st;
+	int verified;
+	int depth;			/* of the match, when verified */
+	int index;
+};
+
+static void
+dane_cases(struct dane_case *c)
+{
+	struct dane_case t[] = {
+		{ "O-01 3 0 1 expired leaf", &w.server, { &w.ee[0] }, NULL,
+		    TG_SMTPC_OK, 1, 0, 0 },
+		{ "O-02a 2 1 1 base domain", &w.srv_ta, { &w.ta[0] }, NULL,
+		    TG_SMTPC_OK, 1, 1, 0 },
+		{ "O-02b 2 1 1 MX name", &w.srv_ta_odd, { &w.ta[0] },
+		    "other.example", TG_SMTPC_OK, 1, 1, 0 },
+		{ "O-02c 2 1 1 wrong name", &w.srv_ta_odd, { &w.ta[0] }, NULL,
+		    TG_SMTPC_NOT_VERIFIED, 0, 0, 0 },
+		{ "O-03 2 0 1 root not sent", &w.srv_noroot, { &w.ta[1] },
+		    NULL, TG_SMTPC_NOT_VERIFIED, 0, 0, 0 },
+		{ "O-03 2 0 0 full TA", &w.srv_noroot, { &w.ta[2] }, NULL,
+		    TG_SMTPC_OK, 1, 1, 0 },
+		/* A bare TA key: OpenSSL names the depth of the
+		 * certificate it signed. */
+		{ "O-03 2 1 0 full TA key", &w.srv_noroot, { &w.ta[3] }, NULL,
+		    TG_SMTPC_OK, 1, 0, 0 },
+		{ "13: 1 1 1 unusable", &w.srv_ta, { &w.ee[3] }, NULL,
+		    TG_SMTPC_OK, 0, 0, 0 },
+		{ "14: 3 1 2 preferred", &w.server, { &w.rr[1], &w.ee[1] },
+		    NULL, TG_SMTPC_OK, 1, 0, 1 },
+		{ "14: 3 1 1 ignored", &w.server, { &w.rr[0], &w.ee[2] },
+		    NULL, TG_SMTPC_NOT_VERIFIED, 0, 0, 0 },
+	};
+
+	memcpy(c, t, sizeof(t));
+}
+
+#define DANE_CASES 10
+
+static void
+check_dane(const struct dane_case *c, const struct drv *d)
+{
+	const struct tg_smtpc_conn *r = &d->conn;
+
+	if (r->status != c->st || r->tls.verified != c->verified)
+		fail_msg("%s: %s, verified %d (%s)", c->name,
+		    tg_smtpc_status_name(r->status), r->tls.verified,
+		    r->why.text);
+	if (c->verified && (r->tls.dane_depth != c->depth ||
+	    r->tls.tlsa_index != c->index))
+		fail_msg("%s: depth %d index %d", c->name, r->tls.dane_depth,
+		    r->tls.tlsa_index);
+	if (c->st == TG_SMTPC_OK) {
+		assert_int_equal(d->res[0].tr.delivered, 1);
+		return;
+	}
+	/* RFC 6698 §4.1: the handshake is aborted, nothing is sent. */
+	assert_int_equal(r->step, TG_SMTPC_STEP_TLS);
+	assert_non_null(r->result_type);
+	assert_int_equal(F.n_tls_ehlo, 0);
+	assert_int_equal(F.n_mail, 0);
+}
+
+static void
+test_dane_rules(void **state)
+{
+	struct dane_case cases[DANE_CASES];
+	struct tg_tlsa_rr rrs[2];
+	struct tg_smtpc_params pp;
+	struct tg_tls_verify v;
+	const char *names[1];
+	struct msg m;
+	struct drv d;
+	size_t i, n;
+
+	(void)state;
+	dane_cases(cases);
+	for (i = 0; i < DANE_CASES; i++) {
+		const struct dane_case *c = &cases[i];
+
+		fake_start(&F, w.base, *c->srv, NULL);
+		for (n = 0; n < 2 && c->rr[n] != NULL; n++)
+			rrs[n] = *c->rr[n];
+		verify_dane(&v, rrs, n);
+		names[0] = c->name2;
+		v.names = names;
+		v.n_names = c->name2 != NULL;
+		msg_init(&m, "hi\r\n", "a@example.net", NULL);
+		memset(&d, 0, sizeof(d));
+		d.txn[0] = &m.txn;
+		d.ntxn = 1;
+		params_for(&pp, TG_SMTPC_TLS_REQUIRE, &v);
+		drv_run(&d, &pp);
+		check_dane(c, &d);
 		fake_stop(&F);
 	}
 }
@@ -1798,6 +1964,7 @@ main(void)
 		CT(test_require_no_starttls),
 		CT(test_require_454),
 		CT(test_dane_mismatch),
+		CT(test_dane_rules),
 		CT(test_report_only),
 		CT(test_starttls_injection),
 		CT(test_handshake_failures),

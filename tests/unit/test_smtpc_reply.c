@@ -25,7 +25,7 @@ struct reply_case {
 	int done;
 	int code;
 	const char *text;
-	long offset;		/* error offset in the failing line, or -1 */
+	long offset;		/* error offset in the bad line, or -1 */
 };
 
 static const struct reply_case reply_cases[] = {
