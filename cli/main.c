@@ -27,6 +27,8 @@ static const struct cli_command commands[] = {
 	    "per destination domain" },
 	{ "relay", cmd_relay, "allow, deny or list the networks that may "
 	    "send through relayd" },
+	{ "sts", cmd_sts, "set the MTA-STS policy of a hosted domain, show "
+	    "what to publish" },
 	{ NULL, NULL, NULL }
 };
 

@@ -152,6 +152,11 @@ static const struct conf_key keys[] = {
 	  RANGE(1, 300), RELOAD,
 	  DEF(STR(TG_STS_FETCH_TIMEOUT_S) "s"),
 	  DOC("Give up on an MTA-STS policy fetch after this long.") },
+	{ KEY("sts.public_name", T_DOMAIN, "domain", sts_public_name),
+	  .flags = F_EMPTY, RELOAD,
+	  DEF(""),
+	  DOC("CNAME target of mta-sts.<domain>; empty: sts.listen "
+	      "addresses.") },
 	{ KEY("store.poll_interval", T_DURATION, "duration",
 	      store_poll_interval), RANGE(1, 3600), RELOAD,
 	  DEF("2s"),

@@ -114,6 +114,7 @@ struct tg_conf {
 	char sts_ca_file[TG_PATH_MAX];	/* "" = system trust store */
 	int sts_allow_private_addresses;
 	int64_t sts_fetch_timeout;
+	char sts_public_name[TG_DNAME_MAX + 1];	/* "" = sts.listen addresses */
 
 	int64_t store_poll_interval;
 
