@@ -173,9 +173,15 @@ rule_dane(const struct tg_policy_input *in, const struct tg_policy_host *h,
 		    "TLSA lookup for %s failed", h->name);
 		return 1;
 	}
-	if (h->tlsa_security != TG_DNS_SECURE || h->tlsa_status != TG_DNS_OK ||
-	    h->tlsa_n == 0)
+	if (h->tlsa_security != TG_DNS_SECURE || h->tlsa_status != TG_DNS_OK)
 		return 0;	/* secure denial or unsigned TLSA: no DANE */
+	if (h->tlsa_n == 0) {
+		/* A secure RRset we hold no record of is not "no TLSA". */
+		rpt_tlsa(h, d);
+		host_skip(d, TG_POLICY_RULE_DANE, "tlsa-invalid",
+		    "TLSA RRset of %s could not be read", h->name);
+		return 1;
+	}
 	rpt_tlsa(h, d);
 	/* Usable records: authenticate; only unusable ones: TLS still
 	 * mandatory, nothing authenticated (RFC 7672 §2.2, §3.1.3). The
@@ -337,7 +343,9 @@ assert_no_downgrade(const struct tg_policy_input *in,
 		    d->mode == TG_TLS_DANE && !d->report_only &&
 		    d->authenticated);
 	if (h->addr_security == TG_DNS_SECURE && h->tlsa_looked_up &&
-	    (h->tlsa_security == TG_DNS_BOGUS ||
+	    (h->tlsa_security == TG_DNS_BOGUS || (h->tlsa_status ==
+	    TG_DNS_OK && h->tlsa_security == TG_DNS_SECURE &&
+	    h->tlsa_n == 0) ||
 	    h->tlsa_status == TG_DNS_TEMPFAIL))
 		assert(!"a host with a failed TLSA lookup is never tried");
 	if (in->has_local && in->local == TG_STORE_DEST_DANE_ONLY)

@@ -599,12 +599,11 @@ tg_spool_delete(struct tg_spool *sp, const char *qid, const char *reason,
 	return tg_spool_remove(sp, qid, err);
 }
 
-size_t
-tg_spool_flush(struct tg_spool *sp)
+void
+tg_spool_refresh_held(struct tg_spool *sp)
 {
 	char (*held)[TG_SPOOL_QID_LEN + 1] = NULL;
-	struct tg_spool_entry *e;
-	size_t i, nheld = 0, due = 0;
+	size_t i, nheld = 0;
 
 	for (i = 0; i < sp->nent; i++)
 		nheld += sp->ent[i].held != 0;
@@ -619,6 +618,15 @@ tg_spool_flush(struct tg_spool *sp)
 			(void)entry_journal(sp, held[i], -1, NULL);
 	}
 	free(held);
+}
+
+size_t
+tg_spool_flush(struct tg_spool *sp)
+{
+	struct tg_spool_entry *e;
+	size_t i, due = 0;
+
+	tg_spool_refresh_held(sp);
 	for (i = 0; i < sp->nent; i++) {
 		e = &sp->ent[i];
 		if (e->open || e->held || e->pending == 0)

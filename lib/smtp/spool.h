@@ -338,6 +338,10 @@ int tg_spool_delete(struct tg_spool *sp, const char *qid, const char *reason,
  */
 size_t tg_spool_flush(struct tg_spool *sp);
 
+/* `tlsgate queue release`, in the owner: held messages re-read their
+ * journals, so a release by another process is seen. */
+void tg_spool_refresh_held(struct tg_spool *sp);
+
 /* ---- Delivering --------------------------------------------------------- */
 
 /*

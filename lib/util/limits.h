@@ -175,6 +175,9 @@
 #define TG_DELIVERY_DOMAINS_MAX	10000	/* destinations tracked at once */
 #define TG_DELIVERY_BATCH_MAX	100	/* messages per domain per queue run */
 #define TG_DELIVERY_REUSE_MAX	100	/* messages over one connection */
+#define TG_DELIVERY_OPEN_MAX	512	/* messages open for delivery at once */
+#define TG_DELIVERY_IDLE_S	5	/* a kept connection waits this long */
+#define TG_DELIVERY_PLAN_TTL_S	60	/* a destination's decision is reused */
 #define TG_DSN_RETURN_MAX	50000	/* content bytes returned with RET=FULL */
 #define TG_DSN_MAX		(TG_DSN_RETURN_MAX + 64 * 1024) /* a whole DSN */
 
@@ -191,5 +194,6 @@
 #define TG_RPT_SEND_TIMEOUT_S	60	/* one POST or SMTP submission */
 #define TG_RPT_SEND_GZ_MAX	(900 * 1024)	/* one gzip'd report of ours */
 #define TG_RPT_SEND_REPLY_MAX	(64 * 1024)	/* reply body read from a rua */
+#define TG_FETCH_POST_MAX	(1024 * 1024)	/* a POST body (net/fetch) */
 
 #endif

@@ -153,6 +153,10 @@ static const struct row rows[] = {
 	  NULL, NOLOCAL, DEL, "", NULL, R(OPPORTUNISTIC),
 	  { SKIP(DANE, TLSA, "dnssec-invalid"),
 	    TRY(OPPORTUNISTIC, MAY, OPPORTUNISTIC, 0, 0, NO_POLICY, NULL) } },
+	{ "secure TLSA answer without readable records: skip, never "
+	  "'no TLSA'", OK, S, 0, { { "mx.a.example", OK, S, 1, OK, S, NULL,
+	  NULL } }, STS_NONE, NULL, NOLOCAL, DEFER, "4.7.5", "tlsa-invalid",
+	  R(DANE), { SKIP(DANE, TLSA, "tlsa-invalid") } },
 	/* §3 row 4 and 5. */
 	{ "§3 row 4: secure NODATA for TLSA: opportunistic", OK, S, 0,
 	  { H_TNODATA("mx.a.example") }, STS_NONE, NULL, NOLOCAL, DEL, "",
@@ -563,7 +567,9 @@ sweep_check(const struct tg_policy_input *in, const struct tg_policy_decision *o
 	    tg_tlsa_count_usable(h->tlsa, h->tlsa_n) > 0;
 	int tlsa_broken = h->addr_security == TG_DNS_SECURE &&
 	    h->tlsa_looked_up && (h->tlsa_security == TG_DNS_BOGUS ||
-	    h->tlsa_status == TG_DNS_TEMPFAIL);
+	    h->tlsa_status == TG_DNS_TEMPFAIL || (h->tlsa_status ==
+	    TG_DNS_OK && h->tlsa_security == TG_DNS_SECURE &&
+	    h->tlsa_n == 0));
 
 	if (in->mx_security == TG_DNS_BOGUS ||
 	    in->mx_status == TG_DNS_TEMPFAIL ||
