@@ -1,5 +1,27 @@
 # tests/net/web.sh — nginx (MTA-STS policy host, TLS-RPT HTTPS receiver)
 # and pebble (ACME) for the lab (sourced by tests/net/net.sh).
+#
+# Besides mta-sts.sts.test, nginx serves MTA-STS fetch variants for the
+# failure matrix of RELIABILITY O-13, on the same address, chosen by SNI:
+# https://mta-sts.<v>.sts.test/.well-known/mta-sts.txt for each <v> of
+# TG_NET_STS_VARIANTS:
+#   ok        200 text/plain, a valid enforce policy for mx.sts.test, from
+#             $TG_NET_STS_VARIANT_DIR/ok/.well-known/mta-sts.txt (a test may
+#             rewrite it; so for every variant)
+#   redirect  301 to https://mta-sts.sts.test/.well-known/mta-sts.txt
+#   ctype     the valid policy as text/html
+#   missing   404
+#   error     500
+#   big       200 text/plain, 64 KiB + 2 bytes
+#   slow      the valid policy padded to 2 KB, sent at 64 bytes/s
+#   invalid   200 text/plain, max_age 99999999999
+#   wrongname the valid policy, with the certificate of mta-sts.sts.test
+#   expired   the valid policy, with a certificate that expired in 2020
+# The names are not in DNS until a test calls tg_net_sts_variants_dns,
+# which adds `_mta-sts.<v>.sts.test TXT "v=STSv1; id=<v>1;"` and
+# `mta-sts.<v>.sts.test A $TG_NET_STS_ADDR` for every variant.
+
+TG_NET_STS_VARIANTS="ok redirect ctype missing error big slow invalid wrongname expired"
 
 _tgn_nginx_conf() {
 	local d=$TG_NET_NGINX_DIR c=$TG_NET_CERT_DIR
@@ -42,8 +64,87 @@ http {
         listen $TG_NET_STS_ADDR:$TG_NET_RPT_BACKEND_PORT;
         location / { return 200 "ok\n"; }
     }
-}
 CONF
+	_tgn_nginx_variants_conf >> "$d/nginx.conf"
+	echo "}" >> "$d/nginx.conf"
+}
+
+# One server block of a fetch variant: name, certificate base name, and
+# the directives of its policy location.
+_tgn_nginx_variant() {
+	local v=$1 cert=$2 loc=$3 d=$TG_NET_NGINX_DIR
+	cat <<CONF
+    server {
+        listen $TG_NET_STS_ADDR:$TG_NET_STS_PORT ssl;
+        server_name mta-sts.$v.sts.test;
+        ssl_certificate $cert.crt;
+        ssl_certificate_key $cert.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $TG_NET_STS_VARIANT_DIR/$v;
+        location = /.well-known/mta-sts.txt {
+            $loc
+        }
+    }
+CONF
+}
+
+_tgn_nginx_variants_conf() {
+	local v c=$TG_NET_NGINX_DIR/certs/variants ok
+	ok='default_type text/plain; try_files /.well-known/mta-sts.txt =404;'
+	for v in $TG_NET_STS_VARIANTS; do
+		case "$v" in
+		redirect) _tgn_nginx_variant "$v" "$c" \
+		    "return 301 https://mta-sts.sts.test/.well-known/mta-sts.txt;" ;;
+		ctype) _tgn_nginx_variant "$v" "$c" \
+		    'default_type text/html; try_files /.well-known/mta-sts.txt =404;' ;;
+		missing) _tgn_nginx_variant "$v" "$c" 'return 404;' ;;
+		error) _tgn_nginx_variant "$v" "$c" 'return 500;' ;;
+		slow) _tgn_nginx_variant "$v" "$c" "sendfile off; limit_rate 64; $ok" ;;
+		wrongname) _tgn_nginx_variant "$v" \
+		    "$TG_NET_CERT_DIR/mta-sts.sts.test" "$ok" ;;
+		expired) _tgn_nginx_variant "$v" \
+		    "$TG_NET_NGINX_DIR/certs/expired" "$ok" ;;
+		*) _tgn_nginx_variant "$v" "$c" "$ok" ;;
+		esac
+	done
+}
+
+# The variants' policy files and certificates: one lab certificate naming
+# every variant host, and one that expired (lab CA helpers, tests/net/ca.sh).
+_tgn_nginx_variants() {
+	local v vd san="" c=$TG_NET_NGINX_DIR/certs
+	local policy='version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmax_age: 86400\r\n'
+	mkdir -p "$c" || return 1
+	for v in $TG_NET_STS_VARIANTS; do
+		vd=$TG_NET_STS_VARIANT_DIR/$v/.well-known
+		mkdir -p "$vd" || return 1
+		printf "$policy" > "$vd/mta-sts.txt"
+		san="$san${san:+,}DNS:mta-sts.$v.sts.test"
+	done
+	# 2 KB: unknown keys are ignored by parsers (RFC 8461 §3.2).
+	for v in $(seq 1 40); do
+		printf 'x-padding-%02d: %040d\r\n' "$v" 0
+	done >> "$TG_NET_STS_VARIANT_DIR/slow/.well-known/mta-sts.txt"
+	head -c $((64 * 1024 + 2)) /dev/zero | tr '\0' 'x' \
+	    > "$TG_NET_STS_VARIANT_DIR/big/.well-known/mta-sts.txt"
+	printf 'version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmax_age: 99999999999\r\n' \
+	    > "$TG_NET_STS_VARIANT_DIR/invalid/.well-known/mta-sts.txt"
+	_tgn_openssl_leaf mta-sts.ok.sts.test "$c/variants.key" \
+	    "$c/variants.crt" "$san" 30 &&
+	_tgn_openssl_expired mta-sts.expired.sts.test "$c/expired.key" \
+	    "$c/expired.crt" ||
+	    { _tgn_log "variant certificates failed"; return 1; }
+}
+
+# tg_net_sts_variants_dns — publish the variants in DNS (one dynamic
+# update of sts.test).
+tg_net_sts_variants_dns() {
+	local v lines=()
+	for v in $TG_NET_STS_VARIANTS; do
+		lines+=("update add _mta-sts.$v.sts.test. 60 TXT \"v=STSv1; id=${v}1;\"")
+		lines+=("update add mta-sts.$v.sts.test. 60 A $TG_NET_STS_ADDR")
+	done
+	tg_net_update sts.test "${lines[@]}"
 }
 
 _tgn_nginx_start() {
@@ -51,8 +152,10 @@ _tgn_nginx_start() {
 	export TG_NET_STS_POLICY_FILE="$TG_NET_NGINX_DIR/html/.well-known/mta-sts.txt"
 	export TG_NET_STS_URL="https://mta-sts.sts.test/.well-known/mta-sts.txt"
 	export TG_NET_RPT_DIR="$TG_NET_NGINX_DIR/tlsrpt"
+	export TG_NET_STS_VARIANT_DIR="$TG_NET_NGINX_DIR/variants"
 	local d=$TG_NET_NGINX_DIR
 	mkdir -p "$d/html/.well-known" "$d/tmp" "$d/tlsrpt" || return 1
+	_tgn_nginx_variants || return 1
 	# Workers run as nobody: they write request bodies.
 	chown nobody "$d/tmp" "$d/tlsrpt"
 	printf 'version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmax_age: 86400\r\n' \
