@@ -105,6 +105,10 @@ struct tg_conf {
 	int64_t smtp_max_message_size;	/* bytes */
 	int64_t smtp_max_recipients;
 	int64_t queue_max_lifetime;
+	int64_t queue_min_backoff;
+	int64_t queue_max_backoff;
+	int64_t relay_max_connections;
+	int64_t relay_destination_concurrency;
 
 	char dns_trust_anchor_file[TG_PATH_MAX];
 	struct tg_conf_addrs dns_forward;
