@@ -66,6 +66,7 @@ struct tg_smtpc {
 	int dot_ignore;			/* "." sent for an empty 354 */
 	int dot_sent;			/* the end of the content is out */
 	int body_eof;
+	int pumping;			/* inside tg_smtpc_body_pump */
 	char *chunk;			/* owned during BODY */
 	struct tg_smtpc_dot dot;
 };

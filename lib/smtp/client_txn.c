@@ -677,8 +677,8 @@ txn_body_end(struct tg_smtpc *c)
 
 /* Fill the output up to TG_SMTPC_OUT_HIGH; the write callback calls
  * again when it has drained to half of that. */
-void
-tg_smtpc_body_pump(struct tg_smtpc *c)
+static void
+txn_pump(struct tg_smtpc *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct tg_err err;
@@ -706,6 +706,18 @@ tg_smtpc_body_pump(struct tg_smtpc *c)
 		}
 	}
 	tg_smtpc_enter(c, TG_SMTPC_STEP_BODY);	/* progress: new timer */
+}
+
+/* A write callback that libevent runs from inside the loop above (a
+ * TLS filter may) returns at once: the loop goes on by itself. */
+void
+tg_smtpc_body_pump(struct tg_smtpc *c)
+{
+	if (c->pumping)
+		return;
+	c->pumping = 1;
+	txn_pump(c);
+	c->pumping = 0;
 }
 
 void

@@ -1829,6 +1829,66 @@ test_421_in_txn(void **state)
 	assert_int_equal(F.nmsg, 0);
 }
 
+/* A 4 MiB message, in clear and in TLS: the output is refilled as it
+ * drains (never more than TG_SMTPC_OUT_HIGH queued by the client), and
+ * the server gets every byte, stuffed, in order. */
+static void
+test_large_message(void **state)
+{
+	const size_t lines = 40000, len = 100;
+	struct fake_conf fc = {
+		.ehlo = "250-fake.example\r\n250-PIPELINING\r\n"
+		    "250-SIZE 0\r\n250 STARTTLS\r\n",
+		.tls_ehlo = "250-fake.example\r\n250 SIZE 5000000\r\n",
+	};
+	struct tg_smtpc_params pp;
+	struct tg_tls_verify v;
+	char *content, *wire;
+	size_t i, k, wn = 0;
+	struct msg m;
+	struct drv d;
+
+	(void)state;
+	content = malloc(lines * len + 1);
+	wire = malloc(lines * (len + 1) + 4);
+	assert_non_null(content);
+	assert_non_null(wire);
+	for (i = 0; i < lines; i++) {
+		char *l = content + i * len;
+
+		memset(l, 'a' + (char)(i % 26), len - 2);
+		snprintf(l, 12, "%c%09zu", i % 1000 == 0 ? '.' : 'L', i);
+		l[10] = ' ';
+		memcpy(l + len - 2, "\r\n", 2);
+		if (l[0] == '.')
+			wire[wn++] = '.';
+		memcpy(wire + wn, l, len);
+		wn += len;
+	}
+	content[lines * len] = '\0';
+	memcpy(wire + wn, ".\r\n", 3);
+	wn += 3;
+	verify_dane(&v, w.rr, 1);
+	fake_start(&F, w.base, w.server, &fc);
+	for (k = 0; k < 2; k++) {
+		msg_init(&m, content, "a@example.net", NULL);
+		memset(&d, 0, sizeof(d));
+		d.txn[0] = &m.txn;
+		d.ntxn = 1;
+		params_for(&pp, k == 0 ? TG_SMTPC_TLS_NONE :
+		    TG_SMTPC_TLS_REQUIRE, &v);
+		drv_run(&d, &pp);
+		assert_int_equal(d.res[0].tr.delivered, 1);
+		assert_int_equal(d.res[0].tr.bytes, lines * len);
+		assert_int_equal(d.conn.tls_started, k);
+		assert_int_equal(F.nmsg, (int)k + 1);
+		assert_int_equal(F.msg_len[k], wn);
+		assert_memory_equal(F.msg[k], wire, wn);
+	}
+	free(content);
+	free(wire);
+}
+
 /* A content read error: the data is never ended with ".", the
  * connection is closed (RELIABILITY §0.2: a retry, never a truncated
  * message). */
@@ -1980,6 +2040,7 @@ main(void)
 		CT(test_timeouts),
 		CT(test_idle),
 		CT(test_421_in_txn),
+		CT(test_large_message),
 		CT(test_read_error),
 		CT(test_connect_refused),
 		CT(test_params_and_free),
