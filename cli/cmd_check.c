@@ -201,9 +201,10 @@ check_print_sts(const struct check_style *s,
 	}
 	if (f->cached) {
 		tg_clock_format(f->cached_expires_at, when, sizeof(when));
-		printf("            %srelay cache: id %s, mode %s, in force until "
-		    "%s%s\n", s->dim, f->cached_id,
-		    tg_sts_mode_name(f->cached_mode), when, s->off);
+		printf("            %srelay cache: id %s, mode %s, %s %s%s\n",
+		    s->dim, f->cached_id, tg_sts_mode_name(f->cached_mode),
+		    f->cached_expires_at > rep->checked_at ?
+		    "in force until" : "expired", when, s->off);
 	}
 }
 

@@ -23,6 +23,11 @@
  * or the smarthost's domain for a smarthost route, never a parent
  * (RFC 8461 §3.4). Nothing here walks up the name.
  *
+ * Every lookup asks DNS for the TXT record afresh (the client keeps no
+ * TXT answers), so a relay about to fail a message permanently under an
+ * enforce policy re-checks the policy id simply by looking up again
+ * (RFC 8461 §5.1).
+ *
  * Never downgrade: a lookup whose cache row cannot be read (database
  * busy, I/O) answers TG_STSCLIENT_ERROR, and the caller defers instead of
  * delivering as if there were no policy. A damaged row (a stored value
