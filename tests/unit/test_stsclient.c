@@ -687,6 +687,48 @@ test_restart_keeps_policy(void **state)
 	bench_free(b);
 }
 
+static void
+test_cache_not_writable(void **state)
+{
+	struct bench *b = bench_new();
+	struct tg_stsclient_params p;
+	struct tg_cache_sts *r;
+	struct tg_cache *ro;
+	struct tg_err err;
+	struct answer *a;
+
+	(void)state;
+	/* A cache that cannot be written (a full disk, a read-only file):
+	 * the fetched policy still applies to this lookup; nothing is kept. */
+	assert_int_equal(tg_cache_open_readonly(b->dir, &ro, &err), 0);
+	tg_stsclient_free(b->c);
+	memset(&p, 0, sizeof(p));
+	p.base = b->base;
+	p.resolver = b->r;
+	p.cache = ro;
+	p.fetcher.start = fake_start;
+	p.fetcher.cancel = fake_cancel;
+	p.fetcher.ctx = &b->ff;
+	b->c = tg_stsclient_new(&p, &err);
+	assert_non_null(b->c);
+	txt(b, "a.example", TG_DNS_OK, "\"v=STSv1; id=id1\"");
+	b->ff.body = ENFORCE;
+	a = lookup(b, "a.example", 0);
+	expect(a, TG_STSCLIENT_FETCHED, TG_STSCACHE_FIRST_FETCH, NULL);
+	r = malloc(sizeof(*r));
+	assert_non_null(r);
+	assert_int_equal(tg_cache_sts_get(b->cache, "a.example", r, &err),
+	    TG_CACHE_NOTFOUND);
+	free(r);
+	bench_stop(b);
+	tg_cache_close(ro);
+	/* Missing parts are refused. */
+	p.cache = NULL;
+	assert_null(tg_stsclient_new(&p, &err));
+	assert_int_equal(err.cls, TG_ERR_BUG);
+	bench_free(b);
+}
+
 /* ---- the default fetcher against a real HTTPS server ---- */
 
 static enum MHD_Result
@@ -824,6 +866,7 @@ main(void)
 		cmocka_unit_test(test_shared_fetch_and_force),
 		cmocka_unit_test(test_cancel_and_free),
 		cmocka_unit_test(test_restart_keeps_policy),
+		cmocka_unit_test(test_cache_not_writable),
 		cmocka_unit_test(test_https_fetcher),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
