@@ -8,9 +8,9 @@
  * allow CIDR`; an empty list refuses everyone), and writes each message
  * durably to the spool in spool_dir before it answers 250. On start the
  * spool is checked and what it holds stays queued.
- * Being built: delivery to the Internet under DANE / MTA-STS. Until then
- * relayd_on_queued below, the hand-over point to the delivery engine,
- * only logs that a message is queued and waits for delivery.
+ * Delivery to the Internet is smtp/delivery's engine, on the same loop:
+ * relayd_on_queued hands it each committed message, and it delivers
+ * under the TLS each destination's DANE / MTA-STS / local policy demands.
  *
  * The snapshot (net/daemon) holds one tg_smtpd_conf: host name, limits,
  * the relay networks and the TLS context. Sessions keep the one they
@@ -25,6 +25,7 @@
 
 #include "core/log.h"
 #include "net/daemon.h"
+#include "smtp/delivery.h"
 #include "smtp/server.h"
 #include "smtp/spool.h"
 #include "store/store.h"
@@ -37,6 +38,7 @@ struct relay {
 	struct tg_spool *spool;		/* owned */
 	struct tg_smtpd *smtpd;		/* owned */
 	struct tg_tls_server *tls;	/* owned reference: last one loaded */
+	struct tg_delivery_env *delivery; /* owned: the delivery engine */
 	int running;			/* the first snapshot is in force */
 };
 
@@ -56,16 +58,15 @@ struct relay_cert {
 
 /*
  * The seam to the delivery engine: called once per message the spool has
- * committed (its 250 is on its way to the client). Delivery is not built
- * yet, so the message stays queued; this only logs.
+ * committed (its 250 is on its way to the client).
  */
 static void
 relayd_on_queued(void *arg, const char *qid, const struct tg_spool_env *env)
 {
-	(void)arg;
-	tg_log_info(NULL, "event=queued queue_id=%s nrcpt=%zu "
-	    "delivery=pending reason=\"delivery is not built yet\"", qid,
-	    env->nrcpt);
+	struct relay *r = arg;
+
+	(void)env;
+	tg_delivery_kick(tg_delivery_env_engine(r->delivery), qid);
 }
 
 /* ---- snapshot -------------------------------------------------------- */
@@ -210,8 +211,11 @@ static void
 relay_snapshot_changed(struct tg_daemon *d)
 {
 	struct relay *r = tg_daemon_arg(d);
+	struct tg_snapshot *snap = tg_daemon_snapshot(d);
 
 	r->running = 1;
+	tg_delivery_env_reload(r->delivery, snap->conf);
+	tg_snapshot_unref(snap);
 }
 
 /* ---- sessions and stopping -------------------------------------------- */
@@ -274,6 +278,10 @@ relay_setup(struct relay *r, struct tg_err *err)
 	}
 	tg_log_info(NULL, "event=spool-open dir=%s messages=%zu",
 	    conf->spool_dir, tg_spool_count(r->spool));
+	if (tg_delivery_env_open(tg_daemon_base(r->daemon), conf, r->spool,
+	    &r->delivery, err) != 0)
+		goto out;
+	tg_delivery_kick(tg_delivery_env_engine(r->delivery), NULL);
 	if (tg_smtpd_new(tg_daemon_base(r->daemon), r->spool,
 	    relayd_on_queued, r, &r->smtpd, err) != 0 ||
 	    tg_daemon_listen(r->daemon, conf->relay_listen.v,
@@ -310,6 +318,7 @@ main(int argc, char **argv)
 		rc = 1;
 	}
 	tg_smtpd_free(r.smtpd);
+	tg_delivery_env_free(r.delivery);
 	tg_spool_free(r.spool);
 	tg_tls_server_unref(r.tls);
 	tg_daemon_free(r.daemon);

@@ -603,7 +603,7 @@ void
 tg_delivery_kick(struct tg_delivery *d, const char *qid)
 {
 	(void)qid;	/* a run takes every due message, this one too */
-	if (d->stopping || d->run_pending)
+	if (d == NULL || d->stopping || d->run_pending)
 		return;
 	d->run_pending = 1;
 	event_active(d->run_ev, EV_TIMEOUT, 0);
@@ -763,6 +763,8 @@ tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
     unsigned dest_sessions, long min_backoff, long max_backoff,
     long max_lifetime)
 {
+	struct dlv_dest *dest;
+
 	if (max_sessions > 0)
 		d->p.max_sessions = max_sessions;
 	if (dest_sessions > 0)
@@ -774,6 +776,13 @@ tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
 	if (max_lifetime > 0)
 		d->p.max_lifetime = max_lifetime;
 	defaults(&d->p);
+	/* A reload may come from a store change (a local policy): decide
+	 * every destination afresh; connections under an old plan are not
+	 * reused. */
+	TAILQ_FOREACH(dest, &d->dests, link) {
+		dlv_plan_unref(dest->plan);
+		dest->plan = NULL;
+	}
 	dlv_slots_freed(d);
 }
 

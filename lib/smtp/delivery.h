@@ -179,8 +179,9 @@ void tg_delivery_flush(struct tg_delivery *d);
 /* `tlsgate queue release`: held messages re-read their journals. */
 void tg_delivery_refresh(struct tg_delivery *d);
 
-/* Reloadable settings: limits, backoff and lifetime (0: keep), and the
- * stores (NULL: keep). Applies to work started afterwards. */
+/* Reloadable settings: limits, backoff and lifetime (0: keep). Every
+ * destination is decided afresh afterwards (a reload also follows store
+ * changes, such as a new local policy). */
 void tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
     unsigned dest_sessions, long min_backoff, long max_backoff,
     long max_lifetime);
@@ -192,5 +193,34 @@ void tg_delivery_stats(const struct tg_delivery *d,
 /* 1 when nothing is in flight: no open message, lookup or busy
  * connection (idle kept connections do not count). */
 int tg_delivery_idle(const struct tg_delivery *d);
+
+/* ---- Set-up for tlsgate-relayd --------------------------------------- */
+
+struct tg_conf;
+struct tg_delivery_env;
+
+/*
+ * Everything the engine needs, from the bootstrap config (borrowed for
+ * the call): the libunbound resolver (dns.*), policy/stsclient with
+ * cache.db and net/fetch (sts.*), reports.db, the store read-only for
+ * local policies (missing: none, with a warning), the TLS client context
+ * (sts.ca_file for MTA-STS's web PKI), a TLS session cache, and the
+ * engine on base for spool (borrowed), with relay.hostname as EHLO name,
+ * relay.max_connections, relay.destination_concurrency, queue.* and the
+ * operator signals. Open it while privileged. Returns 0 with *out, or -1
+ * with err.
+ */
+int tg_delivery_env_open(struct event_base *base, const struct tg_conf *conf,
+    struct tg_spool *spool, struct tg_delivery_env **out, struct tg_err *err);
+
+/* The engine (borrowed), or NULL for NULL. */
+struct tg_delivery *tg_delivery_env_engine(struct tg_delivery_env *e);
+
+/* A reloaded config: the reloadable limits. NULL-safe. */
+void tg_delivery_env_reload(struct tg_delivery_env *e,
+    const struct tg_conf *conf);
+
+/* Engine first, then the rest. NULL-safe. */
+void tg_delivery_env_free(struct tg_delivery_env *e);
 
 #endif

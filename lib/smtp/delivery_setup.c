@@ -1,0 +1,178 @@
+/*
+ * smtp/delivery — see delivery.h. This file: everything the engine
+ * needs, built from the bootstrap configuration for tlsgate-relayd — the
+ * DNSSEC-validating resolver, the MTA-STS client with its cache and
+ * HTTPS fetcher, reports.db, the store (local policies), the TLS client
+ * context and session cache — so that the daemon only opens and frees
+ * one object.
+ */
+#include "smtp/delivery_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "dns/resolver_unbound.h"
+#include "net/fetch.h"
+#include "store/cache.h"
+#include "util/text.h"
+
+struct tg_delivery_env {
+	struct tg_resolver *resolver;		/* owned */
+	struct tg_fetch *fetch;			/* owned */
+	struct tg_cache *cache;			/* owned */
+	struct tg_stsclient *sts;		/* owned */
+	struct tg_stsclient_https https;	/* fetch parameters */
+	char ca_file[TG_PATH_MAX];		/* https.params.ca_file */
+	struct tg_reports *reports;		/* owned */
+	struct tg_store *store;			/* owned, may be NULL */
+	SSL_CTX *ctx;				/* owned */
+	struct tg_smtpc_cache *tls_cache;	/* owned */
+	struct tg_delivery *engine;		/* owned */
+};
+
+/* The resolver settings of the config, in dns/resolver's form. */
+static void
+env_resolver_config(const struct tg_conf *conf, struct tg_resolver_config *rc)
+{
+	size_t i;
+
+	tg_resolver_config_init(rc);
+	tg_text_fmt(rc->trust_anchor_file, sizeof(rc->trust_anchor_file), "%s",
+	    conf->dns_trust_anchor_file);
+	for (i = 0; i < conf->dns_forward.n && i < TG_DNS_SERVERS_MAX; i++) {
+		tg_text_fmt(rc->forward[i].addr, sizeof(rc->forward[i].addr),
+		    "%s", conf->dns_forward.v[i].host);
+		rc->forward[i].port = conf->dns_forward.v[i].port;
+		rc->nforward++;
+	}
+	for (i = 0; i < conf->dns_stub.n && i < TG_DNS_SERVERS_MAX; i++) {
+		tg_text_fmt(rc->stub[i].zone, sizeof(rc->stub[i].zone), "%s",
+		    conf->dns_stub.v[i].zone);
+		tg_text_fmt(rc->stub[i].server.addr,
+		    sizeof(rc->stub[i].server.addr), "%s",
+		    conf->dns_stub.v[i].addr.host);
+		rc->stub[i].server.port = conf->dns_stub.v[i].addr.port;
+		rc->nstub++;
+	}
+	rc->timeout_s = (unsigned)conf->dns_timeout;
+}
+
+/* MTA-STS: cache.db, net/fetch with the sts.* settings, the client. */
+static int
+env_sts(struct tg_delivery_env *e, struct event_base *base,
+    const struct tg_conf *conf, struct tg_err *err)
+{
+	struct tg_stsclient_params p;
+
+	if (tg_cache_open(conf->state_dir, &e->cache, err) != 0 ||
+	    (e->fetch = tg_fetch_new(base, err)) == NULL)
+		return -1;
+	tg_stsclient_https_init(&e->https, e->fetch, conf);
+	/* The config snapshot may go away on a reload: keep our copy. */
+	tg_text_fmt(e->ca_file, sizeof(e->ca_file), "%s", conf->sts_ca_file);
+	e->https.params.ca_file = e->ca_file[0] != '\0' ? e->ca_file : NULL;
+	memset(&p, 0, sizeof(p));
+	p.base = base;
+	p.resolver = e->resolver;
+	p.cache = e->cache;
+	p.fetch = e->fetch;
+	p.fetch_params = e->https.params;
+	e->sts = tg_stsclient_new(&p, err);
+	return e->sts != NULL ? 0 : -1;
+}
+
+static int
+env_engine(struct tg_delivery_env *e, struct event_base *base,
+    const struct tg_conf *conf, struct tg_spool *spool, struct tg_err *err)
+{
+	struct tg_delivery_params p;
+
+	tg_delivery_params_init(&p);
+	p.base = base;
+	p.spool = spool;
+	p.resolver = e->resolver;
+	tg_delivery_sts_client(&p.sts, e->sts);
+	p.store = e->store;
+	p.reports = e->reports;
+	p.ssl_ctx = e->ctx;
+	p.tls_cache = e->tls_cache;
+	p.helo_name = conf->relay_hostname;
+	p.max_sessions = (unsigned)conf->relay_max_connections;
+	p.dest_sessions = (unsigned)conf->relay_destination_concurrency;
+	p.min_backoff = (long)conf->queue_min_backoff;
+	p.max_backoff = (long)conf->queue_max_backoff;
+	p.max_lifetime = (long)conf->queue_max_lifetime;
+	p.signals = 1;
+	e->engine = tg_delivery_new(&p, err);
+	return e->engine != NULL ? 0 : -1;
+}
+
+int
+tg_delivery_env_open(struct event_base *base, const struct tg_conf *conf,
+    struct tg_spool *spool, struct tg_delivery_env **out, struct tg_err *err)
+{
+	struct tg_delivery_env *e = calloc(1, sizeof(*e));
+	struct tg_resolver_config rc;
+	struct tg_err serr;
+
+	*out = NULL;
+	if (e == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	env_resolver_config(conf, &rc);
+	if (tg_store_open_readonly(conf->state_dir, &e->store, &serr) != 0) {
+		e->store = NULL;
+		tg_log_warn(NULL, "event=delivery-setup store=none error=\"%s\" "
+		    "action=\"no local destination policies\"", serr.msg);
+	}
+	if ((e->resolver = tg_resolver_unbound_new(base, &rc, err)) == NULL ||
+	    env_sts(e, base, conf, err) != 0 ||
+	    tg_reports_open(conf->state_dir, 0, &e->reports, err) != 0 ||
+	    (e->ctx = tg_tls_client_ctx_new(conf->sts_ca_file[0] != '\0' ?
+	    conf->sts_ca_file : NULL, err)) == NULL ||
+	    (e->tls_cache = tg_smtpc_cache_new(0, 0, err)) == NULL ||
+	    env_engine(e, base, conf, spool, err) != 0) {
+		tg_err_prefix(err, "delivery");
+		tg_delivery_env_free(e);
+		return -1;
+	}
+	*out = e;
+	return 0;
+}
+
+struct tg_delivery *
+tg_delivery_env_engine(struct tg_delivery_env *e)
+{
+	return e != NULL ? e->engine : NULL;
+}
+
+void
+tg_delivery_env_reload(struct tg_delivery_env *e, const struct tg_conf *conf)
+{
+	if (e == NULL)
+		return;
+	tg_delivery_set_limits(e->engine, (unsigned)conf->relay_max_connections,
+	    (unsigned)conf->relay_destination_concurrency,
+	    (long)conf->queue_min_backoff, (long)conf->queue_max_backoff,
+	    (long)conf->queue_max_lifetime);
+}
+
+void
+tg_delivery_env_free(struct tg_delivery_env *e)
+{
+	if (e == NULL)
+		return;
+	/* The engine first: it holds lookups on the others. */
+	tg_delivery_free(e->engine);
+	tg_stsclient_free(e->sts);
+	tg_fetch_free(e->fetch);
+	tg_cache_close(e->cache);
+	tg_resolver_free(e->resolver);
+	tg_smtpc_cache_free(e->tls_cache);
+	SSL_CTX_free(e->ctx);
+	tg_reports_close(e->reports);
+	tg_store_close(e->store);
+	free(e);
+}
