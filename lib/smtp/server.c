@@ -109,6 +109,7 @@ tg_smtpd_conf_allows(const struct tg_smtpd_conf *c, const struct sockaddr *sa)
 
 static void sess_free(struct tg_smtpd_sess *s);
 static void sess_kill(struct tg_smtpd_sess *s);
+static void sess_linger(struct tg_smtpd_sess *s);
 
 /* Free dead sessions; finish a graceful stop when none is left. */
 static void
@@ -336,10 +337,7 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 		sess_greet(s);
 		break;
 	case TG_SMTPD_CLOSING:
-		if (sess_flushed(s) || tg_clock_mono_ms() >= s->deadline)
-			sess_kill(s);
-		else
-			tg_smtpd_arm(s);
+		sess_linger(s);
 		break;
 	case TG_SMTPD_DEAD:
 		break;
@@ -367,23 +365,50 @@ sess_kill(struct tg_smtpd_sess *s)
 	event_active(s->srv->reaper, EV_TIMEOUT, 0);
 }
 
+/*
+ * A lingering close, as web servers do it: flush the last reply, shut
+ * down our sending side, then read and drop whatever the client still
+ * sends until it closes too, or until the close deadline. Closing a
+ * socket with unread input makes the kernel answer with a RST, and a RST
+ * can make the client's kernel drop our last reply before it is read.
+ */
+static void
+sess_linger(struct tg_smtpd_sess *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (!s->shut && sess_flushed(s)) {
+		if (s->fd >= 0)
+			(void)shutdown(s->fd, SHUT_WR);
+		s->shut = 1;
+	}
+	if (tg_clock_mono_ms() >= s->deadline)
+		sess_kill(s);
+	else
+		tg_smtpd_arm(s);
+}
+
 void
 tg_smtpd_close(struct tg_smtpd_sess *s, const char *reason)
 {
-	if (s->phase == TG_SMTPD_DEAD)
+	if (s->phase == TG_SMTPD_DEAD || s->phase == TG_SMTPD_CLOSING)
 		return;
 	if (s->end_reason == NULL)
 		s->end_reason = reason;
 	if (s->in_commit)
 		tg_smtpd_commit_cancel(s);
-	s->phase = TG_SMTPD_CLOSING;
-	if (s->bev == NULL || sess_flushed(s)) {
+	if (s->bev == NULL) {
 		sess_kill(s);
 		return;
 	}
-	bufferevent_disable(s->bev, EV_READ);
+	/* A failed TLS handshake: nothing more to read, only the alert
+	 * to flush. */
+	if (s->phase != TG_SMTPD_TLS)
+		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->phase = TG_SMTPD_CLOSING;
 	s->deadline = tg_clock_mono_ms() + s->conf->close_timeout_ms;
-	tg_smtpd_arm(s);
+	sess_linger(s);
 }
 
 static void
@@ -596,8 +621,13 @@ tg_smtpd_process(struct tg_smtpd_sess *s)
 static void
 sess_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct tg_smtpd_sess *s = arg;
+
 	(void)bev;
-	tg_smtpd_process(arg);
+	if (s->phase == TG_SMTPD_CLOSING)
+		sess_linger(s);
+	else
+		tg_smtpd_process(s);
 }
 
 static void
@@ -607,8 +637,7 @@ sess_write_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (s->phase == TG_SMTPD_CLOSING) {
-		if (sess_flushed(s))
-			sess_kill(s);
+		sess_linger(s);
 		return;
 	}
 	/* Replies drained: resume commands that waited for room. */
@@ -707,8 +736,8 @@ sess_tls_failed(struct tg_smtpd_sess *s)
 		ERR_error_string_n(last, text, sizeof(text));
 	tg_log_info(s->sid, "peer=%s event=starttls result=failed "
 	    "error=\"%s\"", s->peer, text);
-	s->end_reason = "tls-failed";
-	sess_kill(s);
+	/* Let OpenSSL's alert reach the client before closing. */
+	tg_smtpd_close(s, "tls-failed");
 }
 
 static void
@@ -724,6 +753,14 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (s->phase == TG_SMTPD_TLS) {
 		sess_tls_failed(s);
+		return;
+	}
+	if (s->phase == TG_SMTPD_CLOSING && !(what & BEV_EVENT_EOF) &&
+	    bufferevent_get_underlying(s->bev) != NULL) {
+		/* A failed TLS layer may still hold its alert for the
+		 * socket: stop reading, keep flushing. */
+		bufferevent_disable(s->bev, EV_READ);
+		sess_linger(s);
 		return;
 	}
 	if (s->end_reason == NULL)

@@ -51,7 +51,7 @@ struct tg_smtpd_sess {
 	int tls;			/* TLS is active */
 	int in_commit;			/* on srv->commits */
 	int discard_line;		/* dropping an over-long line */
-	int stop_sent;			/* shutdown 421 sent */
+	int shut;			/* closing: our side shut down */
 	char helo[TG_SMTPD_HELO_MAX + 1];
 	char tls_version[16];
 	char tls_cipher[64];

@@ -355,6 +355,8 @@ expect_closed(void)
 	}
 	if (F.c.inlen > 0)
 		fail_msg("unexpected reply: %.*s", (int)F.c.inlen, F.c.in);
+	/* As a real client would: the server lingers until we close. */
+	client_close(&F.c);
 }
 
 /* Nothing arrives for ms milliseconds. */
@@ -1257,6 +1259,7 @@ test_shutdown(void **state)
 	tg_smtpd_shutdown(F.srv, on_stopped, NULL);
 	/* The idle session ends at once; the one in DATA finishes. */
 	expect_on(&F.c2, "421 4.3.2");
+	client_close(&F.c2);
 	send_str("last\r\n.\r\n");
 	expect("250 2.0.0 Ok: queued");
 	expect("421 4.3.2");

@@ -1,0 +1,104 @@
+# relayd limits and protocol rules over real sockets (RELIABILITY I-05,
+# I-06, I-07, I-11): recipients (452 4.5.3), declared and undeclared size
+# (552 5.3.4, read to the end, nothing kept), command line length
+# (500 5.5.2), error count (421), input before the greeting and
+# unauthorised pipelining (554 5.5.0 and close), HTTP on the SMTP port
+# (554 and close).
+
+. "$TOP/tests/integration/relay_in_lib.bash"
+relay_conf "smtp.max_message_size = 2048" "smtp.max_recipients = 3"
+check "init" tg init
+check "allow loopback" tg relay allow 127.0.0.1
+check "relayd starts" relay_start
+
+# talk "line" ... — a session: wait for the greeting, send each line
+# (after a short pause), print the reply codes on one line.
+talk() {
+	local l
+	exec 3<>/dev/tcp/127.0.0.1/$RELAY_PORT
+	sleep 0.3
+	for l in "$@"; do printf '%s\r\n' "$l" >&3; sleep 0.05; done
+	timeout 5 cat <&3 > "$T/talk.txt"
+	echo "rc=$?" >> "$T/talk.txt"
+	exec 3<&-
+	grep -E '^[0-9]{3} |^rc=' "$T/talk.txt" | cut -c1-4 | tr -d ' \r' | \
+	    tr '\n' ' ' | sed 's/ $//'
+}
+
+out=$(swaks --server 127.0.0.1:$RELAY_PORT --from a@example.org \
+	--to a@example.net,b@example.net,c@example.net,d@example.net 2>&1)
+expect_match "the fourth recipient gets 452 4.5.3" "452 4.5.3" "$out"
+expect_eq "the message went to the three accepted" 1 "$(queue_count)"
+
+expect_eq "SIZE above the limit: 552 at MAIL" "220 250 552 221 rc=0" \
+	"$(talk "EHLO c.example" "MAIL FROM:<a@example.org> SIZE=2049" QUIT)"
+expect_match "SIZE above the limit: 552 5.3.4" "552 5.3.4" "$(cat "$T/talk.txt")"
+
+body=$(head -c 5000 /dev/zero | tr '\0' 'x')
+out=$(swaks --server 127.0.0.1:$RELAY_PORT --from a@example.org \
+	--to a@example.net --body "$body" 2>&1)
+expect_match "an oversized message without SIZE: 552 5.3.4 after DATA" \
+	"<\*\* 552 5.3.4" "$out"
+expect_eq "the oversized message is not queued" 1 "$(queue_count)"
+check "nothing left in incoming/" test -z "$(ls "$T/spool/incoming")"
+
+long=$(head -c 3000 /dev/zero | tr '\0' 'A')
+expect_eq "a 3000-byte command line: 500, then the session goes on" \
+	"220 250 500 250 221 rc=0" \
+	"$(talk "EHLO c.example" "NOOP $long" NOOP QUIT)"
+expect_match "500 5.5.2 line too long" "500 5.5.2 Error: line too long" \
+	"$(cat "$T/talk.txt")"
+
+cmds=()
+for i in $(seq 1 25); do cmds+=("BOGUS$i"); done
+expect_eq "20 errors, then 421 and close" \
+	"220 500 500 500 500 500 500 500 500 500 500 500 500 500 500 500 500 500 500 500 500 421 rc=0" \
+	"$(talk "${cmds[@]}")"
+
+expect_eq "HTTP GET: 554 and close" "220 554 rc=0" \
+	"$(talk "GET / HTTP/1.1" "Host: relay.example.net" "")"
+expect_eq "HTTP CONNECT after EHLO: 554 and close" "220 250 554 rc=0" \
+	"$(talk "EHLO c.example" "CONNECT example.org:443 HTTP/1.1")"
+
+# Two commands in one segment (bash writes line by line: Python).
+pipe() {
+	python3 - "$RELAY_PORT" "$@" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+codes = [f.readline()[:3].decode()]
+for group in sys.argv[2:]:
+    s.sendall(group.encode().replace(b"|", b"\r\n") + b"\r\n")
+    time.sleep(0.2)
+s.settimeout(5)
+for line in f:
+    if line[3:4] == b" ":
+        codes.append(line[:3].decode())
+print(" ".join(codes))
+PY
+}
+expect_eq "pipelining without EHLO: 554 5.5.0 and close" "220 250 554" \
+	"$(pipe "HELO c.example" "MAIL FROM:<a@example.org>|RCPT TO:<b@example.net>")"
+expect_eq "a command pipelined behind EHLO: 554 5.5.0 and close" "220 554" \
+	"$(pipe "EHLO c.example|NOOP")"
+expect_eq "content before the 354: 554 5.5.0 and close" "220 250 250 250 554" \
+	"$(pipe "EHLO c.example" "MAIL FROM:<a@example.org>|RCPT TO:<b@example.net>|DATA|Subject: x||early|.")"
+expect_eq "with EHLO, MAIL RCPT DATA in one group is fine" \
+	"220 250 250 250 354 250 221" \
+	"$(pipe "EHLO c.example" "MAIL FROM:<a@example.org>|RCPT TO:<b@example.net>|DATA" "x|.|QUIT")"
+
+# Input before the greeting: relayd is stopped while the client connects
+# (the kernel completes the handshake) and speaks first.
+kill -STOP "$relay_pid"
+exec 3<>/dev/tcp/127.0.0.1/$RELAY_PORT
+printf 'EHLO early.example\r\n' >&3
+kill -CONT "$relay_pid"
+timeout 5 cat <&3 > "$T/early.txt"
+exec 3<&-
+expect_eq "input before the greeting: only 554 5.5.0, then close" \
+	"554 5.5.0" "$(cut -c1-9 "$T/early.txt" | tr -d '\r')"
+expect_match "the violation is logged with the bytes" \
+	'event=violation .*reason="input before the greeting" input="EHLO early.example%0D%0A"' \
+	"$(cat "$RELAY_LOG")"
+expect_eq "two messages queued in all" 2 "$(queue_count)"
+relay_stop
