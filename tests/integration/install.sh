@@ -26,6 +26,9 @@ int main(void)
 C
 # pkg-config with the staging root as sysroot, as a packager would.
 export PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$root"
+# Under `make asan` the library itself is instrumented: so must the program be.
+san=""
+ldd "$root/usr/lib/libtlsgate.so.0" | grep -q libasan && san="-fsanitize=address,undefined"
 check "a program builds against the installed library" \
-	cc -o "$T/use" "$T/use.c" $(pkg-config --cflags tlsgate) -L"$root/usr/lib" -Wl,-rpath,"$root/usr/lib" -ltlsgate
+	cc $san -o "$T/use" "$T/use.c" $(pkg-config --cflags tlsgate) -L"$root/usr/lib" -Wl,-rpath,"$root/usr/lib" -ltlsgate
 expect_eq "and runs" "example.org" "$("$T/use" 2>&1)"
