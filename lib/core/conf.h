@@ -124,6 +124,13 @@ struct tg_conf {
 
 	char report_org_name[TG_CONF_TEXT_MAX];
 	char report_contact[TG_CONF_TEXT_MAX];
+	char report_dkim_selector[TG_CONF_TEXT_MAX];	/* "" = unsigned */
+	int64_t report_send_delay;
+
+	char rpt_path[TG_PATH_MAX];
+	int64_t rpt_max_body_size;	/* bytes */
+	int64_t rpt_rate_limit;		/* a minute, per address or /64 */
+	int64_t rpt_max_db_size;	/* bytes */
 };
 
 /* One key of the table, as seen by docs and tests. All static. */

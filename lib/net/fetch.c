@@ -42,6 +42,9 @@ struct tg_fetch_req {
 	struct fetch_sock *socks;	/* owned: watched sockets */
 	struct curl_slist *resolve;	/* owned */
 	struct curl_slist *connect_to;	/* owned */
+	struct curl_slist *headers;	/* owned: POST request headers */
+	char *post;			/* owned: POST body, NULL for GET */
+	size_t post_len;
 	struct tg_cidr own[TG_FETCH_OWN_MAX];
 	size_t n_own;
 	int allow_private;
@@ -447,6 +450,8 @@ fetch_req_free(struct tg_fetch_req *r)
 		event_free(r->timer);
 	curl_slist_free_all(r->resolve);
 	curl_slist_free_all(r->connect_to);
+	curl_slist_free_all(r->headers);
+	free(r->post);
 	tg_buf_free(&r->res.body);
 	free(r);
 }
@@ -522,7 +527,6 @@ fetch_setup(struct tg_fetch_req *r, const char *url,
 	    SETOPT(CURLOPT_PROTOCOLS_STR, "https") ||
 	    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https") ||
 	    SETOPT(CURLOPT_FOLLOWLOCATION, 0L) ||	/* RFC 8461 §3.3 */
-	    SETOPT(CURLOPT_HTTPGET, 1L) ||
 	    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L) ||	/* RFC 8461 §3.3 */
 	    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L) ||
 	    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) ||
@@ -542,6 +546,12 @@ fetch_setup(struct tg_fetch_req *r, const char *url,
 	    /* Cancelling during a name lookup must not block the loop
 	     * until libcurl's resolver thread ends: let it finish alone. */
 	    SETOPT(CURLOPT_QUICK_EXIT, 1L))
+		return -1;
+	if (r->post == NULL ? SETOPT(CURLOPT_HTTPGET, 1L) :
+	    (SETOPT(CURLOPT_POST, 1L) ||
+	    SETOPT(CURLOPT_POSTFIELDS, r->post) ||
+	    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->post_len) ||
+	    SETOPT(CURLOPT_HTTPHEADER, r->headers)))
 		return -1;
 	if (p->ca_file != NULL && (SETOPT(CURLOPT_CAINFO, p->ca_file) ||
 	    SETOPT(CURLOPT_CAPATH, (char *)NULL)))
@@ -603,9 +613,35 @@ fetch_req_new(struct tg_fetch *f, const struct tg_fetch_params *p)
 	return r;
 }
 
-int
-tg_fetch_get(struct tg_fetch *f, const char *url,
-    const struct tg_fetch_params *p, tg_fetch_cb *cb, void *arg,
+/* A POST's body (copied) and headers: its Content-Type, and no
+ * "Expect: 100-continue" round trip. */
+static int
+fetch_post_setup(struct tg_fetch_req *r, const char *content_type,
+    const void *body, size_t len)
+{
+	char ct[TG_FETCH_CTYPE_MAX + 32];
+	struct curl_slist *l;
+
+	if ((r->post = malloc(len > 0 ? len : 1)) == NULL)
+		return -1;
+	if (len > 0)
+		memcpy(r->post, body, len);
+	r->post_len = len;
+	snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+	if ((l = curl_slist_append(NULL, ct)) == NULL)
+		return -1;
+	r->headers = l;
+	if ((l = curl_slist_append(r->headers, "Expect:")) == NULL)
+		return -1;
+	r->headers = l;
+	return 0;
+}
+
+/* Start a GET (content_type NULL) or a POST. */
+static int
+fetch_start(struct tg_fetch *f, const char *url,
+    const struct tg_fetch_params *p, const char *content_type,
+    const void *body, size_t len, tg_fetch_cb *cb, void *arg,
     struct tg_fetch_req **out, struct tg_err *err)
 {
 	static const struct tg_fetch_params defaults;
@@ -620,6 +656,12 @@ tg_fetch_get(struct tg_fetch *f, const char *url,
 		    "cannot set up a transfer: out of memory");
 	r->cb = cb;
 	r->arg = arg;
+	if (content_type != NULL && fetch_post_setup(r, content_type, body,
+	    len) != 0) {
+		fetch_req_free(r);
+		return tg_err_set(err, TG_ERR_TEMP, NULL,
+		    "cannot set up a transfer: out of memory");
+	}
 	if (fetch_setup(r, url, p) != 0 ||
 	    curl_multi_add_handle(r->multi, r->easy) != CURLM_OK) {
 		fetch_req_free(r);
@@ -633,6 +675,38 @@ tg_fetch_get(struct tg_fetch *f, const char *url,
 	if (out != NULL)
 		*out = r;
 	return 0;
+}
+
+int
+tg_fetch_get(struct tg_fetch *f, const char *url,
+    const struct tg_fetch_params *p, tg_fetch_cb *cb, void *arg,
+    struct tg_fetch_req **out, struct tg_err *err)
+{
+	return fetch_start(f, url, p, NULL, NULL, 0, cb, arg, out, err);
+}
+
+int
+tg_fetch_post(struct tg_fetch *f, const char *url,
+    const struct tg_fetch_params *p, const char *content_type,
+    const void *body, size_t len, tg_fetch_cb *cb, void *arg,
+    struct tg_fetch_req **out, struct tg_err *err)
+{
+	size_t i;
+
+	if (content_type == NULL || content_type[0] == '\0' ||
+	    strlen(content_type) > TG_FETCH_CTYPE_MAX)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "POST needs a "
+		    "Content-Type of at most %d bytes", TG_FETCH_CTYPE_MAX);
+	for (i = 0; content_type[i] != '\0'; i++)
+		if ((unsigned char)content_type[i] < 0x20 ||
+		    content_type[i] == 0x7f)
+			return tg_err_set(err, TG_ERR_PERM, NULL,
+			    "control character in Content-Type");
+	if (len > TG_FETCH_POST_MAX)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "POST body larger "
+		    "than %d bytes", TG_FETCH_POST_MAX);
+	return fetch_start(f, url, p, content_type, body, len, cb, arg, out,
+	    err);
 }
 
 void

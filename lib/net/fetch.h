@@ -1,6 +1,6 @@
 /*
- * net/fetch — HTTPS GET on libcurl's multi-socket API, driven by the
- * caller's libevent loop. No blocking calls and no threads of our own
+ * net/fetch — HTTPS GET (and POST) on libcurl's multi-socket API, driven
+ * by the caller's libevent loop. No blocking calls and no threads of our own
  * (libcurl's threaded resolver may run one while a name is looked up).
  *
  * Owns: running a GET against one https URL with the hardening an
@@ -122,6 +122,20 @@ void tg_fetch_free(struct tg_fetch *f);
  */
 int tg_fetch_get(struct tg_fetch *f, const char *url,
     const struct tg_fetch_params *p, tg_fetch_cb *cb, void *arg,
+    struct tg_fetch_req **out, struct tg_err *err);
+
+/*
+ * Start a POST of len bytes of body (borrowed, copied; at most
+ * TG_FETCH_POST_MAX) with the media type content_type (borrowed, copied;
+ * no control characters) to url, with everything else as tg_fetch_get:
+ * https only, no redirects followed, web-PKI validation, SSRF guard,
+ * timeouts, the reply body capped at p->body_max. No "Expect:
+ * 100-continue". Used to submit TLS-RPT reports (RFC 8460 §5.3.2).
+ * Returns as tg_fetch_get.
+ */
+int tg_fetch_post(struct tg_fetch *f, const char *url,
+    const struct tg_fetch_params *p, const char *content_type,
+    const void *body, size_t len, tg_fetch_cb *cb, void *arg,
     struct tg_fetch_req **out, struct tg_err *err);
 
 /*
