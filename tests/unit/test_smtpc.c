@@ -70,8 +70,8 @@ struct fake {
 	struct evbuffer *all;	/* everything received (inside TLS too) */
 	struct evbuffer *clear;	/* everything received in clear */
 	struct evbuffer *log;	/* command lines, each + "\n" */
-	char *msg[4];		/* DATA as on the wire, with "." */
-	size_t msg_len[4];
+	char *msg[8];		/* DATA as on the wire, with "." */
+	size_t msg_len[8];
 	int nmsg;
 };
 
@@ -229,7 +229,8 @@ fake_command(struct fake *f, const char *line)
 		fake_ehlo(f);
 	} else if (strncmp(line, "HELO ", 5) == 0) {
 		f->n_helo++;
-		fake_say(f, "250 fake.example\r\n");
+		if (!fake_silent(f, "helo"))
+			fake_say(f, "250 fake.example\r\n");
 	} else if (strcmp(line, "STARTTLS") == 0 && !f->tls) {
 		return fake_starttls(f);
 	} else if (strncmp(line, "MAIL FROM:", 10) == 0) {
@@ -275,7 +276,7 @@ fake_data(struct fake *f)
 			return 0;
 		n = (size_t)p.pos + 5;
 	}
-	assert_true(f->nmsg < 4);
+	assert_true(f->nmsg < 8);
 	f->msg[f->nmsg] = malloc(n);
 	assert_non_null(f->msg[f->nmsg]);
 	evbuffer_remove(f->inbuf, f->msg[f->nmsg], n);
@@ -1681,12 +1682,46 @@ test_resumption(void **state)
 	tg_smtpc_cache_free(NULL);
 }
 
+/* Bounded in size: with room for two sessions, the oldest goes. The
+ * three RRsets all match, so each is its own cache key. */
+static void
+test_cache_bound(void **state)
+{
+	struct tg_smtpc_cache *cache;
+	struct tg_tlsa_rr sets[3][2];
+	struct tg_err err;
+	struct drv d;
+	size_t i;
+
+	(void)state;
+	sets[0][0] = w.rr[0];
+	sets[1][0] = w.rr[1];
+	sets[1][1] = w.rr[0];
+	sets[2][0] = w.ee[0];
+	assert_non_null(cache = tg_smtpc_cache_new(2, 0, &err));
+	fake_start(&F, w.base, w.server, NULL);
+	for (i = 0; i < 3; i++) {
+		resume_once(cache, sets[i], i == 1 ? 2 : 1, &d);
+		expect_conn(&d.conn, TG_SMTPC_OK, TG_SMTPC_STEP_READY);
+		assert_false(d.conn.tls_resumed);
+	}
+	assert_int_equal(tg_smtpc_cache_count(cache), 2);
+	resume_once(cache, sets[0], 1, &d);	/* evicted */
+	assert_false(d.conn.tls_resumed);
+	resume_once(cache, sets[2], 1, &d);
+	assert_true(d.conn.tls_resumed);
+	assert_true(d.conn.tls.verified);
+	assert_int_equal(F.resumed, 1);
+	assert_int_equal(tg_smtpc_cache_count(cache), 2);
+	tg_smtpc_cache_free(cache);
+}
+
 /* ---- timeouts: every step ---- */
 
 struct tmo_case {
 	const char *silent;
 	enum tg_smtpc_tls tls;
-	int plain_ehlo;		/* a server without PIPELINING */
+	int plain_ehlo;		/* 1: no PIPELINING; 2: no EHLO at all */
 	int ntxn;
 	enum tg_smtpc_step step;
 };
@@ -1694,6 +1729,7 @@ struct tmo_case {
 static const struct tmo_case tmo_cases[] = {
 	{ "banner", TG_SMTPC_TLS_NONE, 0, 0, TG_SMTPC_STEP_BANNER },
 	{ "ehlo", TG_SMTPC_TLS_NONE, 0, 0, TG_SMTPC_STEP_EHLO },
+	{ "helo", TG_SMTPC_TLS_MAY, 2, 0, TG_SMTPC_STEP_HELO },
 	{ "starttls", TG_SMTPC_TLS_REQUIRE, 0, 0, TG_SMTPC_STEP_STARTTLS },
 	{ "tls-ehlo", TG_SMTPC_TLS_REQUIRE, 0, 0, TG_SMTPC_STEP_TLS_EHLO },
 	{ "mail", TG_SMTPC_TLS_NONE, 1, 1, TG_SMTPC_STEP_MAIL },
@@ -1740,8 +1776,9 @@ test_timeouts(void **state)
 
 		memset(&fc, 0, sizeof(fc));
 		fc.silent = c->silent;
-		if (c->plain_ehlo)
+		if (c->plain_ehlo == 1)
 			fc.ehlo = "250-fake.example\r\n250 SIZE\r\n";
+		fc.helo_only = c->plain_ehlo == 2;
 		fake_start(&F, w.base, w.server, &fc);
 		msg_init(&m1, "hi\r\n", "a@example.net", NULL);
 		msg_init(&m2, "hi\r\n", "a@example.net", NULL);
@@ -1942,6 +1979,40 @@ test_connect_refused(void **state)
 	close(s);
 }
 
+/* A listener whose backlog is full drops our SYN: the connect step
+ * times out (Linux: backlog 0 holds one connection). */
+static void
+test_connect_timeout(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct tg_smtpc_params pp;
+	struct drv d;
+	int l, filler;
+
+	(void)state;
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	filler = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 0), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(connect(filler, (struct sockaddr *)&sin,
+	    sizeof(sin)), 0);
+	memset(&d, 0, sizeof(d));
+	params_for(&pp, TG_SMTPC_TLS_NONE, NULL);
+	pp.port = ntohs(sin.sin_port);
+	pp.tmo.connect_ms = 200;
+	drv_run(&d, &pp);
+	expect_conn(&d.conn, TG_SMTPC_CONNECT_TIMEOUT, TG_SMTPC_STEP_CONNECT);
+	expect_outcome(&d.conn.why, TG_ERR_TEMP, "4.4.1");
+	assert_true(d.conn.elapsed_ms >= 190 && d.conn.elapsed_ms < 2000);
+	close(filler);
+	close(l);
+}
+
 static void
 test_params_and_free(void **state)
 {
@@ -2037,12 +2108,14 @@ main(void)
 		CT(test_envelope_checks),
 		CT(test_reuse),
 		CT(test_resumption),
+		CT(test_cache_bound),
 		CT(test_timeouts),
 		CT(test_idle),
 		CT(test_421_in_txn),
 		CT(test_large_message),
 		CT(test_read_error),
 		CT(test_connect_refused),
+		CT(test_connect_timeout),
 		CT(test_params_and_free),
 		CT(test_ipv6),
 	};
