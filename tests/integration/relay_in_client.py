@@ -8,6 +8,9 @@ checks something, so tests/run.sh counts them):
         one message per transaction on one connection; every queue id that
         came with a 250 is appended to --log (and fsync'd) as soon as it is
         seen. Exits 0 when all were sent, 3 when the connection broke.
+  chat HOST PORT CMD...  the greeting, then each command and its reply, in
+                      turn; prints the reply codes on one line, "closed"
+                      if the server closed the connection
   half HOST PORT      start a message, send half of it, print "ready", wait
   smuggle HOST PORT   every RELIABILITY I-01 variant, in one write and one
                       byte per write: one 554 5.6.0, then QUIT is answered
@@ -143,6 +146,28 @@ def cmd_send(args):
         return 0
     except (OSError, socket.timeout):
         return 3
+
+
+def cmd_chat(args):
+    c = Smtp(args[0], args[1])
+    codes = [c.reply()[0]]
+    for cmd in args[2:]:
+        if codes[-1] == 0:
+            break
+        try:
+            c.send(cmd.encode() + b"\r\n")
+            codes.append(c.reply()[0])
+        except OSError:
+            codes.append(0)
+    if codes[-1] != 0:
+        try:
+            c.s.settimeout(2)
+            while c.reply()[0] != 0:
+                pass
+        except OSError:
+            pass
+    print(" ".join("closed" if x == 0 else str(x) for x in codes))
+    return 0
 
 
 def cmd_half(args):
@@ -285,7 +310,7 @@ def cmd_spool(args):
 
 
 def main():
-    cmds = {"send": cmd_send, "half": cmd_half, "smuggle": cmd_smuggle,
+    cmds = {"send": cmd_send, "chat": cmd_chat, "half": cmd_half, "smuggle": cmd_smuggle,
             "inject": cmd_inject, "spool": cmd_spool}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)

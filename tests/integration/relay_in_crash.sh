@@ -57,3 +57,4 @@ check "nothing was quarantined" test -z "$(ls "$T/spool/corrupt" 2>/dev/null)"
 check "the queue holds at least every acknowledged message" \
 	test "$(queue_count)" -ge $((acked + 1))
 relay_stop
+relay_clean_log

@@ -46,3 +46,9 @@ queue_count() { ls "$T/spool/queue" 2>/dev/null | wc -l; }
 wait_reloads() {
 	wait_for 10 bash -c "[ \$(grep -c 'event=reload result=ok' '$RELAY_LOG') -ge $1 ]"
 }
+
+# After a graceful stop: no sanitizer report in relayd's log (SAN=1 builds).
+relay_clean_log() {
+	check_fails "no sanitizer report from relayd" \
+		grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$RELAY_LOG"
+}

@@ -22,3 +22,4 @@ expect_no_match "no smuggled transaction was started" \
 qid=$(client send 127.0.0.1 $RELAY_PORT)
 check "a correct message is queued" test -f "$T/spool/queue/$qid"
 relay_stop
+relay_clean_log

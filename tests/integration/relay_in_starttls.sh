@@ -39,3 +39,4 @@ served=$(printf '%s\n' "$out" | openssl x509 -noout -fingerprint -sha256 2>/dev/
 stored=$(openssl x509 -noout -fingerprint -sha256 -in "$(ls "$T"/state/certs/*.pem | head -1)")
 expect_eq "the served certificate is the store's MX certificate" "$stored" "$served"
 relay_stop
+relay_clean_log
