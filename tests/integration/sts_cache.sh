@@ -21,7 +21,7 @@ POLICY=$TG_NET_STS_POLICY_FILE
 at() { local s=$1; shift; TLSGATE_FAKE_NOW=$((T0 + s)) "$BIN/tlsgate" -c "$conf" "$@"; }
 # lookup SECONDS — the relay's lookup of sts.test at that time.
 lookup() {
-	json=$(at "$1" sts-cache lookup sts.test --json 2>"$T/lookup.err"); rc=$?
+	json=$(at "$1" sts-cache lookup sts.test --json 2>"$T/lookup.err")
 	echo "$json" >> "$T/lookups.json"
 }
 jq_() { jq -r "$1" <<<"$json"; }
@@ -33,7 +33,7 @@ txt_set() { # ID... — replace the _mta-sts records (none: removed)
 	done
 	tg_net_update sts.test "${l[@]}"
 }
-serve() { printf "$1" > "$POLICY"; }
+serve() { printf '%b' "$1" > "$POLICY"; }
 ENFORCE='version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmax_age: 86400\r\n'
 
 # --- first lookup: fetched and cached ------------------------------------

@@ -118,7 +118,7 @@ _tgn_nginx_variants() {
 	for v in $TG_NET_STS_VARIANTS; do
 		vd=$TG_NET_STS_VARIANT_DIR/$v/.well-known
 		mkdir -p "$vd" || return 1
-		printf "$policy" > "$vd/mta-sts.txt"
+		printf '%b' "$policy" > "$vd/mta-sts.txt"
 		san="$san${san:+,}DNS:mta-sts.$v.sts.test"
 	done
 	# 2 KB: unknown keys are ignored by parsers (RFC 8461 §3.2).
