@@ -29,6 +29,7 @@ static const struct cli_command commands[] = {
 	    "send through relayd" },
 	{ "sts", cmd_sts, "set the MTA-STS policy of a hosted domain, show "
 	    "what to publish" },
+	{ "report", cmd_report, "TLS reports (RFC 8460): received, ours" },
 	{ NULL, NULL, NULL }
 };
 

@@ -11,10 +11,13 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "dns/dns.h"
+#include "dns/resolver.h"
 #include "rpt/gzip.h"
 #include "rpt/report.h"
 #include "util/clock.h"
 #include "util/limits.h"
+#include "util/path.h"
 #include "util/text.h"
 
 /* Room for gzip's header, trailer and stored-block overhead on data that
@@ -100,8 +103,11 @@ collect_log(const struct tg_collect_origin *o,
 	collect_quote(rid, sizeof(rid), res->report_id);
 	collect_quote(peer, sizeof(peer), o->peer);
 	collect_quote(why, sizeof(why), res->reason);
-	tg_log(res->status <= TG_COLLECT_DUPLICATE ? TG_LOG_INFO :
-	    TG_LOG_WARN, o->sid, "event=report-in source=%s peer=\"%s\" "
+	/* A refused report is an outcome, not our problem: info. Only what
+	 * we failed to do is a warning. */
+	tg_log(res->status == TG_COLLECT_TEMP ||
+	    res->status == TG_COLLECT_NO_ROOM ? TG_LOG_WARN : TG_LOG_INFO,
+	    o->sid, "event=report-in source=%s peer=\"%s\" "
 	    "result=%s http=%d id=%lld org=\"%s\" report_id=\"%s\" "
 	    "policies=%zu discarded=%zu pruned=%lld reason=\"%s\"",
 	    o->source != NULL ? o->source : "?", peer,
@@ -358,7 +364,7 @@ tg_collect_body(const struct tg_collect_params *p, const char *content_type,
 	return rc;
 }
 
-/* ---- mail ----------------------------------------------------------------- */
+/* ---- mail ------------------------------------------------------- */
 
 static int
 collect_mail_run(const struct tg_collect_params *p, struct tg_rptmail *m,
@@ -407,7 +413,42 @@ tg_collect_mail(const struct tg_collect_params *p, struct tg_rptmail *m,
 	return rc;
 }
 
-/* ---- files ------------------------------------------------------------------ */
+enum tg_rptmail_key_status
+tg_collect_dns_key(void *arg, const char *selector, const char *domain,
+    char *buf, size_t buflen)
+{
+	const struct tg_resolver_config *rc = arg;
+	struct tg_dns_question q;
+	struct tg_dns_answer *ans = NULL;
+	enum tg_rptmail_key_status st = TG_RPTMAIL_KEY_TEMPFAIL;
+	char name[TG_DNAME_MAX + 1];
+	struct tg_err err;
+	size_t i;
+
+	if (tg_path_fmt(name, sizeof(name), "%s._domainkey.%s", selector,
+	    domain) != 0)
+		return TG_RPTMAIL_KEY_NOTFOUND;
+	q.name = name;
+	q.rrtype = TG_DNS_T_TXT;
+	if (tg_dns_resolve_sync(rc, &q, 1, &ans, &err) != 0)
+		return TG_RPTMAIL_KEY_TEMPFAIL;
+	if (ans->status == TG_DNS_NXDOMAIN || ans->status == TG_DNS_NODATA)
+		st = TG_RPTMAIL_KEY_NOTFOUND;
+	else if (ans->status == TG_DNS_OK && ans->security != TG_DNS_BOGUS) {
+		st = TG_RPTMAIL_KEY_NOTFOUND;
+		for (i = 0; i < ans->nrr; i++)
+			if (ans->rr[i].type == TG_DNS_T_TXT &&
+			    tg_dns_txt_join(ans->rr[i].data, ans->rr[i].len, buf,
+			    buflen, NULL, NULL) == 0) {
+				st = TG_RPTMAIL_KEY_FOUND;
+				break;
+			}
+	}
+	tg_dns_answer_free(ans);
+	return st;
+}
+
+/* ---- files ------------------------------------------------------ */
 
 static int
 collect_ends_with(const char *s, const char *suffix)

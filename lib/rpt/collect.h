@@ -168,6 +168,16 @@ int tg_collect_file(const struct tg_collect_params *p, struct tg_rptmail *m,
     const char *name, const void *data, size_t len,
     const struct tg_collect_origin *o, struct tg_collect_result *res);
 
+/*
+ * A tg_rptmail_key_fn (rpt/mail) that asks DNS for the DKIM key: the TXT
+ * record at <selector>._domainkey.<domain>, looked up synchronously with
+ * tg_dns_resolve_sync and the resolver settings arg (a const struct
+ * tg_resolver_config *). NXDOMAIN or NODATA: not found; a failed or
+ * bogus lookup: try later. It blocks: for the CLI, or a worker thread.
+ */
+enum tg_rptmail_key_status tg_collect_dns_key(void *arg,
+    const char *selector, const char *domain, char *buf, size_t buflen);
+
 /* ---- rate limit (RELIABILITY R-04) --------------------------------------- */
 
 /*

@@ -55,7 +55,7 @@ tg_collect_domains_add(struct tg_collect_domains *d, const char *name,
 
 	if (tg_dname_normalize(name, norm, sizeof(norm), err) != 0)
 		return -1;
-	if (bsearch(norm, d->names, d->n, sizeof(d->names[0]),
+	if (d->n > 0 && bsearch(norm, d->names, d->n, sizeof(d->names[0]),
 	    domains_cmp) != NULL)
 		return 0;
 	if (d->n == d->cap) {
@@ -114,7 +114,7 @@ tg_collect_domains_match(const struct tg_collect_domains *d,
 	const char *s = name;
 
 	/* name itself, then each parent: "a.b.example" → "b.example" … */
-	while (s != NULL && *s != '\0') {
+	while (d->n > 0 && s != NULL && *s != '\0') {
 		if (bsearch(s, d->names, d->n, sizeof(d->names[0]),
 		    domains_cmp) != NULL)
 			return 1;

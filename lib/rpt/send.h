@@ -87,6 +87,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/conf.h"
 #include "dns/resolver.h"
 #include "net/fetch.h"
 #include "rpt/report.h"
@@ -182,6 +183,37 @@ struct tg_send_stats {
 	unsigned delivered, retried, failed;
 };
 void tg_send_stats(const struct tg_send *s, struct tg_send_stats *out);
+
+/* ---- from the configuration ---- */
+
+/* A sender config with the storage its strings point into. */
+struct tg_send_settings {
+	struct tg_send_config cfg;	/* points into the fields below */
+	char submitter[TG_DNAME_MAX + 1];
+	char mail_from[TG_CONF_TEXT_MAX];
+	char helo_name[TG_DNAME_MAX + 1];
+	char relay_addr[TG_CONF_HOST_MAX];
+	char outbox_dir[TG_PATH_MAX];
+	char dkim_key_file[TG_PATH_MAX];
+	unsigned char marker_key[TG_SEND_MARKER_KEY_LEN];
+};
+
+/*
+ * Fill s from conf (borrowed; its strings must outlive s's use): the
+ * org name, contact, submitter, From, EHLO name and relay address (the
+ * first relay.listen entry; "every address" means the loopback), the
+ * outbox <state_dir>/reports/outbox, the DKIM key file of
+ * report.dkim_selector, the marker key (created when create_key is set),
+ * the fetch settings of the sts.* keys and report.send_delay. Returns 0
+ * or -1 with err (report.org_name or report.contact unset, no usable
+ * submitter domain, bad selector, key file unreadable).
+ */
+int tg_send_settings_load(const struct tg_conf *conf, int create_key,
+    struct tg_send_settings *s, struct tg_err *err);
+
+/* The resolver settings of conf (dns.*), as dns/resolver wants them. */
+void tg_send_resolver_config(const struct tg_conf *conf,
+    struct tg_resolver_config *rc);
 
 /* ---- pure parts, exported for the daemon, the relay and tests ---- */
 
