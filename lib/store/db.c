@@ -529,7 +529,24 @@ db_create_file(const char *path, unsigned int flags, struct tg_err *err)
 			    "not a regular file");
 		return 0;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/*
+	 * Never open() an existing database here: closing any descriptor of
+	 * the file drops every POSIX lock the process holds on it, those of
+	 * its other sqlite connections included (sqlite's unix VFS guards
+	 * only its own descriptors). Another process may then take the lock
+	 * it needs to delete the WAL under those connections, which go on
+	 * reading — and writing — a file no one else sees.
+	 */
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISREG(sb.st_mode))
+			return tg_err_set(err, TG_ERR_PERM, NULL,
+			    "not a regular file");
+		return 0;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0 && errno == EEXIST)
+		return 0;	/* made by another process meanwhile */
 	if (fd < 0)
 		return tg_err_set(err, errno == EIO || errno == ENOSPC ||
 		    errno == EMFILE || errno == ENFILE ? TG_ERR_TEMP :

@@ -14,6 +14,7 @@
  */
 #include "test_store_util.h"
 
+
 #include "policy/stshost.h"
 #include "policy/stspolicy.h"
 
@@ -435,6 +436,51 @@ test_store_rows(void **state)
 	    &err), TG_STORE_NOTFOUND);
 }
 
+/*
+ * Another process changes the configuration: a generation bump, made by
+ * the sqlite3 shell (a forked copy of this process would share sqlite's
+ * in-process lock bookkeeping and hide the problem).
+ */
+static void
+bump_from_child(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/config.db 'UPDATE generation "
+	    "SET value = value + 1'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * stsd's pattern: the daemon runtime keeps a read-only connection to
+ * watch the generation, stsd opens read-write ones beside it to record
+ * what it serves, and the CLI writes from other processes. Every change
+ * must stay visible to the long-lived connection (it once went stale
+ * after the first one: opening the store dropped the process's locks).
+ */
+static void
+test_store_watch_beside_writes(void **state)
+{
+	struct fx *f = *state;
+	struct tg_store *ro, *rw;
+	struct tg_err err;
+	int64_t g0, g;
+	int i;
+
+	tg_store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(tg_store_open_readonly(f->dir, &ro, &err), 0);
+	assert_int_equal(tg_store_generation(ro, &g0, &err), 0);
+	assert_int_equal(tg_store_open(f->dir, &rw, &err), 0);
+	tg_store_close(rw);
+	for (i = 1; i <= 3; i++) {
+		bump_from_child(f->dir);
+		assert_int_equal(tg_store_generation(ro, &g, &err), 0);
+		assert_int_equal(g, g0 + i);
+	}
+	tg_store_close(ro);
+}
+
 int
 main(void)
 {
@@ -449,6 +495,8 @@ main(void)
 		cmocka_unit_test(test_mx_coverage),
 		cmocka_unit_test_setup_teardown(test_store_rows, fx_setup,
 		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_watch_beside_writes,
+		    fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
