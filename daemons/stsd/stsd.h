@@ -72,10 +72,12 @@ void stsd_view_free(struct stsd_view *v);
 
 /*
  * Add to certs the current 'sts' certificate of host from the store st;
- * when there is none, make a self-signed one under state_dir/keys and
- * state_dir/certs and record it first. Returns 0, or -1 with err.
+ * when there is none and create is set, make a self-signed one under
+ * state_dir/keys and state_dir/certs and record it first. Returns 0, 1
+ * when there is none (create not set), or -1 with err.
  */
 int stsd_cert_add(struct tg_store *st, const struct tg_conf *conf,
-    const char *host, struct tg_http_certs *certs, struct tg_err *err);
+    const char *host, int create, struct tg_http_certs *certs,
+    struct tg_err *err);
 
 #endif

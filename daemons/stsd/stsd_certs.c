@@ -133,7 +133,8 @@ cert_make(struct tg_store *st, const struct tg_conf *conf, const char *host,
 
 int
 stsd_cert_add(struct tg_store *st, const struct tg_conf *conf,
-    const char *host, struct tg_http_certs *certs, struct tg_err *err)
+    const char *host, int create, struct tg_http_certs *certs,
+    struct tg_err *err)
 {
 	struct cert_find f;
 
@@ -141,6 +142,8 @@ stsd_cert_add(struct tg_store *st, const struct tg_conf *conf,
 	if (tg_store_cert_list(st, host, TG_STORE_CERT_STS, cert_find_current,
 	    &f, err) != 0)
 		return -1;
+	if (!f.found && !create)
+		return 1;
 	if (!f.found && cert_make(st, conf, host, &f.cur, err) != 0)
 		return -1;
 	return tg_http_certs_add_files(certs, host, f.cur.cert_path,

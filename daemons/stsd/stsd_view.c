@@ -170,6 +170,20 @@ view_add_write(struct stsd_view *v, const struct tg_stshost_step *s,
 	return 0;
 }
 
+/* "mta-sts.<domain>" into host; -1 (logged) when it is no name. */
+static int
+view_host(const char *domain, char *host, size_t hostlen)
+{
+	if (snprintf(host, hostlen, "mta-sts.%s", domain) > TG_DNAME_MAX ||
+	    !tg_dname_is_valid(host)) {
+		tg_log_warn(NULL, "event=sts-policy domain=%s result=skipped "
+		    "reason=\"mta-sts.%s is too long a name\"", domain,
+		    domain);
+		return -1;
+	}
+	return 0;
+}
+
 /* Serve rec's body at mta-sts.<domain>, with its certificate. */
 static int
 view_serve(struct stsd_view *v, struct tg_store *st,
@@ -178,14 +192,9 @@ view_serve(struct stsd_view *v, struct tg_store *st,
 	char host[TG_DNAME_MAX + 16];
 	struct tg_err err;
 
-	if (snprintf(host, sizeof(host), "mta-sts.%s", rec->domain) >
-	    TG_DNAME_MAX || !tg_dname_is_valid(host)) {
-		tg_log_warn(NULL, "event=sts-policy domain=%s result=skipped "
-		    "reason=\"mta-sts.%s is too long a name\"", rec->domain,
-		    rec->domain);
+	if (view_host(rec->domain, host, sizeof(host)) != 0)
 		return 0;
-	}
-	if (stsd_cert_add(st, conf, host, v->certs, &err) != 0)
+	if (stsd_cert_add(st, conf, host, 1, v->certs, &err) != 0)
 		tg_log_warn(NULL, "event=sts-cert host=%s result=failed "
 		    "error=\"%s\" action=\"handshakes for it are refused\"",
 		    host, err.msg);
@@ -193,6 +202,24 @@ view_serve(struct stsd_view *v, struct tg_store *st,
 	    rec->cover_until < v->next_change))
 		v->next_change = rec->cover_until;
 	return site_add(v->site, host, rec->body, &err);
+}
+
+/*
+ * A hosted domain without a policy: when its mta-sts host still has a
+ * certificate, answer the handshake and then 404 (the name may still be
+ * in DNS); never make a certificate for it.
+ */
+static void
+view_no_policy(struct stsd_view *v, struct tg_store *st,
+    const struct tg_conf *conf, const char *domain)
+{
+	char host[TG_DNAME_MAX + 16];
+	struct tg_err err;
+
+	if (view_host(domain, host, sizeof(host)) == 0 &&
+	    stsd_cert_add(st, conf, host, 0, v->certs, &err) < 0)
+		tg_log_warn(NULL, "event=sts-cert host=%s result=failed "
+		    "error=\"%s\"", host, err.msg);
 }
 
 /* One domain: d and/or prev may be NULL. */
@@ -222,6 +249,8 @@ view_domain(struct stsd_view *v, struct tg_store *st,
 	if (rc == 0 && (s->action == TG_STSHOST_SERVE ||
 	    s->action == TG_STSHOST_KEEP))
 		rc = view_serve(v, st, conf, &s->next);
+	else if (rc == 0 && d != NULL)
+		view_no_policy(v, st, conf, name);
 	free(s);
 	return rc;
 }

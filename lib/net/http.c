@@ -72,6 +72,8 @@ struct tg_http {
 	struct event *wake_ev;		/* wake_fd is readable */
 	struct event *deadline_ev;	/* every HTTP_DEADLINE_TICK_MS */
 	int wake_fd;			/* eventfd: hand-offs are queued */
+	unsigned refused;		/* accepts refused, not logged yet */
+	long long refused_logged_ms;	/* when that was last logged */
 	pthread_mutex_t lock;		/* guards the fields below */
 	struct tg_http_certs *certs;	/* owned ref; NULL: refuse all */
 	struct http_pub *pub;		/* owned ref; NULL: none */
@@ -195,6 +197,21 @@ http_deadline_restart(struct http_conn *c)
 	c->listed = 1;
 }
 
+/* One line a second at most for refused connections: a flood must not
+ * become a flood of log lines. */
+static void
+http_log_refused(struct tg_http *h)
+{
+	long long now = tg_clock_mono_ms();
+
+	if (h->refused == 0 || now - h->refused_logged_ms < 1000)
+		return;
+	tg_log_info(NULL, "event=http-accept result=refused connections=%u "
+	    "reason=\"connection or per-address limit\"", h->refused);
+	h->refused = 0;
+	h->refused_logged_ms = now;
+}
+
 /*
  * Cut off every connection past its deadline: shutting its socket down
  * makes MHD see the end of the stream and close it its own way. Safe
@@ -222,6 +239,7 @@ http_on_deadline(evutil_socket_t fd, short what, void *arg)
 	if (cut > 0)
 		tg_log_info(NULL, "event=http-deadline connections=%d "
 		    "result=closed", cut);
+	http_log_refused(h);
 }
 
 /* ---- connections (server's thread) ---- */
@@ -1031,9 +1049,10 @@ tg_http_accept(struct tg_http *h, evutil_socket_t fd,
 		return -1;
 	}
 	if (MHD_add_connection(h->mhd, fd, sa, (socklen_t)salen) != MHD_YES) {
-		/* MHD closed it: over a limit, or out of memory. */
-		tg_log_info(NULL, "event=http-accept result=refused "
-		    "reason=\"%s\"", strerror(errno));
+		/* MHD closed it: over a limit (MHD's errno then says ENFILE,
+		 * which is not what happened), or out of memory. */
+		h->refused++;
+		http_log_refused(h);
 		return -1;
 	}
 	return 0;
