@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dns/resolver_conf.h"
 #include "dns/resolver_unbound.h"
 #include "net/fetch.h"
 #include "policy/check.h"
@@ -37,34 +38,6 @@ check_done(struct tg_check_report *report, void *arg)
 
 	run->report = report;
 	event_base_loopbreak(run->base);
-}
-
-/* The resolver settings of the config file, in dns/resolver's form. */
-static void
-check_resolver_config(const struct tg_conf *conf,
-    struct tg_resolver_config *rc)
-{
-	size_t i;
-
-	tg_resolver_config_init(rc);
-	snprintf(rc->trust_anchor_file, sizeof(rc->trust_anchor_file), "%s",
-	    conf->dns_trust_anchor_file);
-	for (i = 0; i < conf->dns_forward.n && i < TG_DNS_SERVERS_MAX; i++) {
-		snprintf(rc->forward[i].addr, sizeof(rc->forward[i].addr), "%s",
-		    conf->dns_forward.v[i].host);
-		rc->forward[i].port = conf->dns_forward.v[i].port;
-		rc->nforward++;
-	}
-	for (i = 0; i < conf->dns_stub.n && i < TG_DNS_SERVERS_MAX; i++) {
-		snprintf(rc->stub[i].zone, sizeof(rc->stub[i].zone), "%s",
-		    conf->dns_stub.v[i].zone);
-		snprintf(rc->stub[i].server.addr,
-		    sizeof(rc->stub[i].server.addr), "%s",
-		    conf->dns_stub.v[i].addr.host);
-		rc->stub[i].server.port = conf->dns_stub.v[i].addr.port;
-		rc->nstub++;
-	}
-	rc->timeout_s = (unsigned)conf->dns_timeout;
 }
 
 /* ---- text output ---- */
@@ -345,7 +318,7 @@ check_env_new(const struct tg_conf *conf, const struct check_opts *o,
 	struct tg_err ignored;
 
 	memset(e, 0, sizeof(*e));
-	check_resolver_config(conf, &rc);
+	tg_resolver_config_from_conf(conf, &rc);
 	if ((e->base = event_base_new()) == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "no event base");
 	if ((e->r = tg_resolver_unbound_new(e->base, &rc, err)) == NULL ||

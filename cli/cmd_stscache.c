@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "dns/resolver_conf.h"
 #include "dns/resolver_unbound.h"
 #include "net/fetch.h"
 #include "policy/stsclient.h"
@@ -273,34 +274,6 @@ stscache_cmd_show(struct cli *cli, int argc, char **argv)
 
 /* ---- lookup and refresh: the relay's lookup ---- */
 
-/* The resolver settings of the config, as tlsgate check uses them. */
-static void
-stscache_resolver_config(const struct tg_conf *conf,
-    struct tg_resolver_config *rc)
-{
-	size_t i;
-
-	tg_resolver_config_init(rc);
-	snprintf(rc->trust_anchor_file, sizeof(rc->trust_anchor_file), "%s",
-	    conf->dns_trust_anchor_file);
-	for (i = 0; i < conf->dns_forward.n && i < TG_DNS_SERVERS_MAX; i++) {
-		snprintf(rc->forward[i].addr, sizeof(rc->forward[i].addr), "%s",
-		    conf->dns_forward.v[i].host);
-		rc->forward[i].port = conf->dns_forward.v[i].port;
-		rc->nforward++;
-	}
-	for (i = 0; i < conf->dns_stub.n && i < TG_DNS_SERVERS_MAX; i++) {
-		snprintf(rc->stub[i].zone, sizeof(rc->stub[i].zone), "%s",
-		    conf->dns_stub.v[i].zone);
-		snprintf(rc->stub[i].server.addr,
-		    sizeof(rc->stub[i].server.addr), "%s",
-		    conf->dns_stub.v[i].addr.host);
-		rc->stub[i].server.port = conf->dns_stub.v[i].addr.port;
-		rc->nstub++;
-	}
-	rc->timeout_s = (unsigned)conf->dns_timeout;
-}
-
 static json_t *
 stscache_outcome_json(const struct tg_sts_outcome *o)
 {
@@ -376,7 +349,7 @@ stscache_run_lookup(const struct tg_conf *conf, struct tg_cache *cache,
 	struct tg_resolver *r = NULL;
 	struct tg_fetch *f = NULL;
 
-	stscache_resolver_config(conf, &rc);
+	tg_resolver_config_from_conf(conf, &rc);
 	if ((run.base = event_base_new()) == NULL ||
 	    (r = tg_resolver_unbound_new(run.base, &rc, err)) == NULL ||
 	    (f = tg_fetch_new(run.base, err)) == NULL)
