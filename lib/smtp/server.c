@@ -361,7 +361,8 @@ sess_kill(struct tg_smtpd_sess *s)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
 	}
-	evtimer_del(s->timer);
+	if (s->timer != NULL)
+		evtimer_del(s->timer);
 	event_active(s->srv->reaper, EV_TIMEOUT, 0);
 }
 

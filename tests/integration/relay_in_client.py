@@ -12,6 +12,9 @@ checks something, so tests/run.sh counts them):
                       turn; prints the reply codes on one line, "closed"
                       if the server closed the connection
   half HOST PORT      start a message, send half of it, print "ready", wait
+  wait-data HOST PORT SIZE GOFILE
+                      MAIL, RCPT, DATA; print "ready"; once GOFILE exists
+                      send SIZE bytes of content; print the final reply
   smuggle HOST PORT   every RELIABILITY I-01 variant, in one write and one
                       byte per write: one 554 5.6.0, then QUIT is answered
   inject HOST PORT    STARTTLS with plaintext in the same write (I-03)
@@ -170,6 +173,28 @@ def cmd_chat(args):
     return 0
 
 
+def cmd_wait_data(args):
+    c = Smtp(args[0], args[1], timeout=30)
+    c.reply()
+    c.send(b"EHLO client.example\r\n")
+    c.reply()
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+           b"DATA\r\n")
+    codes = [c.reply()[0] for _ in range(3)]
+    if codes != [250, 250, 354]:
+        print("refused %s" % codes, flush=True)
+        return 2
+    print("ready", flush=True)
+    while not os.path.exists(args[3]):
+        time.sleep(0.05)
+    line = b"x" * 76 + b"\r\n"
+    c.send(b"Subject: big\r\n\r\n" + line * (int(args[2]) // 78) +
+           b".\r\n")
+    code, text = c.reply()
+    print(text.strip(), flush=True)
+    return 0
+
+
 def cmd_half(args):
     c = Smtp(args[0], args[1])
     c.reply()
@@ -310,7 +335,8 @@ def cmd_spool(args):
 
 
 def main():
-    cmds = {"send": cmd_send, "chat": cmd_chat, "half": cmd_half, "smuggle": cmd_smuggle,
+    cmds = {"send": cmd_send, "chat": cmd_chat, "half": cmd_half,
+            "wait-data": cmd_wait_data, "smuggle": cmd_smuggle,
             "inject": cmd_inject, "spool": cmd_spool}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)

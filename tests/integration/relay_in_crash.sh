@@ -57,4 +57,22 @@ check "nothing was quarantined" test -z "$(ls "$T/spool/corrupt" 2>/dev/null)"
 check "the queue holds at least every acknowledged message" \
 	test "$(queue_count)" -ge $((acked + 1))
 relay_stop
+
+# Corrupt objects (RELIABILITY Q-04), made while relayd is stopped: one
+# truncated mid-record, one with a flipped byte, one empty file. At start
+# they are moved to corrupt/, nothing is deleted, relayd runs on.
+n=$(queue_count)
+set -- $(ls "$T/spool/queue" | head -2)
+size=$(stat -c %s "$T/spool/queue/$1")
+truncate -s $((size / 2)) "$T/spool/queue/$1"
+printf 'X' | dd of="$T/spool/queue/$2" bs=1 seek=40 conv=notrunc 2>/dev/null
+: > "$T/spool/queue/00000000000000000Z"
+check "relayd starts with corrupt objects in the queue" relay_start
+expect_eq "the three corrupt objects are quarantined" 3 \
+	"$(ls "$T/spool/corrupt" | grep -c '^[0-9A-Z]\{18\}$')"
+expect_eq "the others stay queued" $((n - 2)) "$(queue_count)"
+check "every object left verifies" client spool "$T/spool"
+qid=$(client send 127.0.0.1 $RELAY_PORT)
+check "relayd still takes mail" test -f "$T/spool/queue/$qid"
+relay_stop
 relay_clean_log

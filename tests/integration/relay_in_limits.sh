@@ -8,7 +8,7 @@
 . "$TOP/tests/integration/relay_in_lib.bash"
 relay_conf "smtp.max_message_size = 2048" "smtp.max_recipients = 3"
 check "init" tg init
-check "allow loopback" tg relay allow 127.0.0.1
+check "allow loopback" tg relay allow 127.0.0.0/8
 check "relayd starts" relay_start
 
 talk() { client chat 127.0.0.1 $RELAY_PORT "$@"; }
@@ -88,6 +88,27 @@ expect_eq "input before the greeting: only 554 5.5.0, then close" \
 expect_match "the violation is logged with the bytes" \
 	'event=violation .*reason="input before the greeting" input="EHLO early.example%0D%0A"' \
 	"$(cat "$RELAY_LOG")"
-expect_eq "two messages queued in all" 2 "$(queue_count)"
+expect_eq "two messages queued so far" 2 "$(queue_count)"
+# Many idle sessions from one address (RELIABILITY I-08): beyond 200 the
+# excess gets 421 4.7.0 at once; another client is served meanwhile.
+python3 - "$RELAY_PORT" > "$T/idle.txt" <<'PY' &
+import socket, sys, time
+conns, codes = [], []
+for i in range(205):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.settimeout(10)
+    codes.append(s.recv(512)[:3].decode())
+    conns.append(s)
+print(codes.count("220"), codes.count("421"), flush=True)
+time.sleep(8)
+PY
+idle=$!
+check "205 idle sessions are open" wait_for 20 grep -q . "$T/idle.txt"
+expect_eq "200 greeted, 5 refused with 421" "200 5" "$(cat "$T/idle.txt")"
+out=$(timeout 10 swaks --server 127.0.0.1:$RELAY_PORT --local-interface 127.0.0.2 \
+	--from a@example.org --to b@example.net 2>&1)
+expect_match "another client is served meanwhile" "250 2.0.0 Ok: queued" "$out"
+kill "$idle" 2>/dev/null
+wait "$idle" 2>/dev/null
 relay_stop
 relay_clean_log
