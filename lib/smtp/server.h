@@ -68,10 +68,19 @@
  * reference to the tg_smtpd_conf it started with, so a reload never
  * changes the rules under a session's feet.
  *
- * Log lines (core/log, one per outcome, session id first): event=connect,
- * event=message (result=queued queue_id=... or result=rejected code=...),
- * event=command for refused MAIL/RCPT, event=starttls, event=violation,
- * event=disconnect.
+ * Every phase has a deadline except the wait for the spool's commit,
+ * which is local work (an fsync) the client cannot stretch. A session
+ * ends with a lingering close: the last reply is flushed, our side shut
+ * down, and what the client still sends is read and dropped until it
+ * closes or close_timeout passes, so that its kernel does not throw the
+ * reply away on a RST.
+ *
+ * Log lines (core/log, one per outcome, session id first): event=connect
+ * (result=ok or refused), event=message (result=queued queue_id=...,
+ * rejected or deferred, with code and status), event=command for a
+ * refused MAIL or RCPT, event=starttls, event=starttls-injection,
+ * event=violation (with the offending input, escaped), event=disconnect
+ * (reason, counts, TLS, duration).
  */
 #ifndef TG_SMTP_SERVER_H
 #define TG_SMTP_SERVER_H
