@@ -132,6 +132,16 @@ collect_media_is(const char *ct, const char *type)
 	return n == tn && strncasecmp(ct, type, n) == 0;
 }
 
+int
+tg_collect_media_type(const char *content_type)
+{
+	if (collect_media_is(content_type, TG_COLLECT_MEDIA_GZIP))
+		return 1;
+	if (collect_media_is(content_type, TG_COLLECT_MEDIA_JSON))
+		return 0;
+	return -1;
+}
+
 /* rpt/gzip's cap failures are "too large", the rest "invalid". */
 static enum tg_collect_status
 collect_gzip_status(const struct tg_err *err)
@@ -327,11 +337,7 @@ collect_body_run(const struct tg_collect_params *p, const char *content_type,
 	struct tg_err err;
 	int gz, rc;
 
-	if (collect_media_is(content_type, TG_COLLECT_MEDIA_GZIP))
-		gz = 1;
-	else if (collect_media_is(content_type, TG_COLLECT_MEDIA_JSON))
-		gz = 0;
-	else
+	if ((gz = tg_collect_media_type(content_type)) < 0)
 		return res_fail(res, TG_COLLECT_BAD_TYPE, "Content-Type must "
 		    "be %s or %s (RFC 8460 §5.3.2)", TG_COLLECT_MEDIA_GZIP,
 		    TG_COLLECT_MEDIA_JSON);

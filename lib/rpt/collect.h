@@ -129,6 +129,14 @@ struct tg_collect_result {
 	char reason[TG_ERR_MSG_MAX];
 };
 
+/*
+ * The kind of body a Content-Type value (borrowed, may be NULL) declares:
+ * 1 for application/tlsrpt+gzip, 0 for application/tlsrpt+json (media
+ * type only, parameters ignored, case-insensitive), -1 for anything else
+ * (RFC 8460 §5.3.2). For refusing a POST before its body is read.
+ */
+int tg_collect_media_type(const char *content_type);
+
 /* "stored", "duplicate", "unsupported-media-type", ... Static. */
 const char *tg_collect_status_name(enum tg_collect_status s);
 
