@@ -261,19 +261,20 @@ sess_exhausted(struct dlv_sess *s)
 
 	tg_text_fmt(reason, sizeof(reason), "%s", s->last_reason[0] != '\0' ?
 	    s->last_reason : "no MX host could be reached");
-	if ((job = s->job) != NULL) {
-		s->job = NULL;
-		tg_log_info(s->sid, "event=delivery queue_id=%s domain=%s "
-		    "result=deferred status=%s verify=\"%s\"", job->msg->qid,
-		    dest->domain, status, reason);
-		dlv_job_outcome_all(job, TG_ERR_TEMP, status, reason, NULL);
-	}
-	while ((job = TAILQ_FIRST(&dest->jobs)) != NULL) {
-		TAILQ_REMOVE(&dest->jobs, job, link);
-		dest->njobs--;
-		tg_log_info(s->sid, "event=delivery queue_id=%s domain=%s "
-		    "result=deferred status=%s verify=\"%s\"", job->msg->qid,
-		    dest->domain, status, reason);
+	while ((job = s->job) != NULL || (job = TAILQ_FIRST(&dest->jobs)) !=
+	    NULL) {
+		if (job == s->job)
+			s->job = NULL;
+		else {
+			TAILQ_REMOVE(&dest->jobs, job, link);
+			dest->njobs--;
+		}
+		tg_log_info(s->sid, "event=delivery queue_id=%s domain=%s mx=%s "
+		    "policy=%s tls=none verify=\"%s\" result=deferred "
+		    "status=%s rcpts=0/%zu", job->msg->qid, dest->domain,
+		    s->plan->host[s->tried].name,
+		    tg_policy_rule_name(s->plan->dec.hosts[s->tried].rule),
+		    reason, status, job->n);
 		dlv_job_outcome_all(job, TG_ERR_TEMP, status, reason, NULL);
 	}
 	if (dest->plan == s->plan) {
@@ -294,6 +295,7 @@ sess_connect(struct dlv_sess *s)
 	struct tg_err err;
 
 	for (;;) {
+		s->tried = s->host;
 		hd = &plan->dec.hosts[s->host];
 		tg_policy_tls_verify(&plan->in, &plan->dec, s->host, &s->verify);
 		tg_smtpc_params_init(&p);
@@ -404,38 +406,54 @@ sess_send(struct dlv_sess *s)
 	sess_exhausted(s);
 }
 
+/* What happened to a job's recipients, for its log line. */
+struct dlv_tally {
+	size_t ok, perm, temp;
+	char status[TG_SMTPC_STATUS_MAX];	/* of the first failure */
+	char why[TG_SPOOL_REASON_MAX];		/* its reason */
+};
+
 /* Per recipient, from the client's results (client.h: final). */
-static size_t
+static void
 sess_outcomes(struct dlv_sess *s, struct dlv_job *job,
-    const struct tg_smtpc_txn_result *res, char *why, size_t whylen)
+    const struct tg_smtpc_txn_result *res, struct dlv_tally *t)
 {
 	const char *mx = s->plan->host[s->host].name;
 	const struct tg_smtpc_outcome *o;
 	char reason[TG_SPOOL_REASON_MAX];
-	size_t k, ok = 0;
+	enum tg_err_class cls;
+	size_t k;
 
-	why[0] = '\0';
-	for (k = 0; k < job->n && k < res->nrcpt; k++) {
-		o = &res->rcpt[k].final;
-		if (o->cls == TG_ERR_NONE) {
-			ok++;
+	memset(t, 0, sizeof(*t));
+	for (k = 0; k < job->n; k++) {
+		o = k < res->nrcpt ? &res->rcpt[k].final : NULL;
+		if (o != NULL && o->cls == TG_ERR_NONE) {
+			t->ok++;
 			dlv_job_outcome(job, k, TG_ERR_NONE, "2.0.0", o->text, mx);
 			continue;
 		}
+		/* No result for a recipient never happens (the client
+		 * answers all); if it did, it is only deferred. */
+		cls = o != NULL && o->cls == TG_ERR_PERM ? TG_ERR_PERM :
+		    TG_ERR_TEMP;
 		tg_text_fmt(reason, sizeof(reason), "%s[%s] said: %s%s", mx,
-		    s->plan->host[s->host].addr[s->addr], o->text,
-		    res->dot_unanswered ? " (no reply to end of data: may "
-		    "be a duplicate)" : "");
-		if (why[0] == '\0')
-			tg_text_fmt(why, whylen, "%s", reason);
-		dlv_job_outcome(job, k, o->cls == TG_ERR_PERM ? TG_ERR_PERM :
-		    TG_ERR_TEMP, o->status[0] != '\0' ? o->status :
-		    o->cls == TG_ERR_PERM ? "5.0.0" : "4.0.0", reason, mx);
+		    s->plan->host[s->host].addr[s->addr], o != NULL ? o->text :
+		    "no result", res->dot_unanswered ? " (no reply to end of "
+		    "data: may be a duplicate)" : "");
+		if (t->perm + t->temp == 0) {
+			tg_text_fmt(t->why, sizeof(t->why), "%s", reason);
+			tg_text_fmt(t->status, sizeof(t->status), "%s",
+			    o != NULL && o->status[0] != '\0' ? o->status :
+			    cls == TG_ERR_PERM ? "5.0.0" : "4.0.0");
+		}
+		if (cls == TG_ERR_PERM)
+			t->perm++;
+		else
+			t->temp++;
+		dlv_job_outcome(job, k, cls, o != NULL &&
+		    o->status[0] != '\0' ? o->status : cls == TG_ERR_PERM ?
+		    "5.0.0" : "4.0.0", reason, mx);
 	}
-	for (; k < job->n; k++)		/* never: the client answers all */
-		dlv_job_outcome(job, k, TG_ERR_TEMP, "4.3.0",
-		    "no result for this recipient", mx);
-	return ok;
 }
 
 static void
@@ -464,19 +482,16 @@ sess_on_done(struct tg_smtpc *c, const struct tg_smtpc_txn_result *res,
 	struct dlv_dest *dest = s->dest;
 	struct tg_delivery *d = dest->d;
 	struct dlv_job *job = s->job;
-	char why[TG_SPOOL_REASON_MAX];
-	size_t ok;
+	struct dlv_tally t;
 
 	(void)c;
 	s->job = NULL;
 	s->msgs++;
-	ok = sess_outcomes(s, job, res, why, sizeof(why));
-	sess_log(s, job, res->conn, ok == job->n ? "delivered" : ok > 0 ?
-	    "partial" : res->data.cls == TG_ERR_PERM || res->mail.cls ==
-	    TG_ERR_PERM ? "bounced" : "deferred", ok == job->n ? "2.0.0" :
-	    res->data.status[0] != '\0' ? res->data.status :
-	    res->mail.status[0] != '\0' ? res->mail.status : "4.0.0",
-	    ok == job->n ? NULL : why, ok);
+	sess_outcomes(s, job, res, &t);
+	sess_log(s, job, res->conn, t.ok == job->n ? "delivered" : t.ok > 0 ?
+	    "partial" : t.temp == 0 ? "bounced" : "deferred",
+	    t.ok == job->n ? "2.0.0" : t.status, t.ok == job->n ? NULL : t.why,
+	    t.ok);
 	dlv_job_done(job);
 	if (!d->smtp->usable(s->conn) || s->plan != dest->plan) {
 		sess_end(s, 0);

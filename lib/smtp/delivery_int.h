@@ -114,6 +114,7 @@ struct dlv_sess {
 	struct tg_smtpc_txn txn;		/* borrows from job */
 	int parked;				/* on dest->idle, not active */
 	size_t host, addr;			/* the one connected to */
+	size_t tried;				/* host of the last attempt */
 	int ready;				/* connection usable */
 	unsigned msgs;				/* transactions on it */
 	long long idle_since_ms;
