@@ -275,7 +275,7 @@ static void
 do_expn(struct tg_smtpd_sess *s, const struct tg_smtpcmd *c)
 {
 	(void)c;
-	tg_smtpd_reply_err(s, 502, "5.5.1", "Error: command not implemented");
+	tg_smtpd_reply_err(s, 502, "5.5.1", "Error: command not supported");
 }
 
 static void
