@@ -366,20 +366,19 @@ rx_json_array(const char *const *v, size_t n)
 	return s;
 }
 
+static const char rx_failure_sql[] =
+    "INSERT INTO rx_failures (policy, result_type, sending_mta_ip, "
+    "receiving_mx_hostname, receiving_mx_helo, receiving_ip, "
+    "failed_session_count, additional_information, "
+    "failure_reason_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* One failure row with st (rx_failure_sql, prepared once per report). */
 static int
-rx_insert_failure(sqlite3 *db, int64_t policy,
+rx_insert_failure(sqlite3 *db, sqlite3_stmt *st, int64_t policy,
     const struct tg_reports_rx_failure *f, struct tg_err *err)
 {
-	static const char sql[] =
-	    "INSERT INTO rx_failures (policy, result_type, sending_mta_ip, "
-	    "receiving_mx_hostname, receiving_mx_helo, receiving_ip, "
-	    "failed_session_count, additional_information, "
-	    "failure_reason_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *st;
 	int rc;
 
-	if (tg_db_prepare(db, sql, &st, err) != 0)
-		return -1;
 	sqlite3_bind_int64(st, 1, policy);
 	tg_db_bind_text(st, 2, f->result_type);
 	tg_db_bind_text(st, 3, nz(f->sending_mta_ip));
@@ -390,14 +389,14 @@ rx_insert_failure(sqlite3 *db, int64_t policy,
 	tg_db_bind_text(st, 8, nz(f->additional_information));
 	tg_db_bind_text(st, 9, nz(f->failure_reason_code));
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return tg_db_error(db, rc, "storing failure details", err);
 	return 0;
 }
 
 static int
-rx_insert_policy(sqlite3 *db, int64_t report,
+rx_insert_policy(sqlite3 *db, sqlite3_stmt *fst, int64_t report,
     const struct tg_reports_rx_policy *p, struct tg_err *err)
 {
 	static const char sql[] =
@@ -431,7 +430,7 @@ rx_insert_policy(sqlite3 *db, int64_t report,
 	pid = sqlite3_last_insert_rowid(db);
 	rc = 0;
 	for (i = 0; i < p->n_failures && rc == 0; i++)
-		rc = rx_insert_failure(db, pid, &p->failures[i], err);
+		rc = rx_insert_failure(db, fst, pid, &p->failures[i], err);
 out:
 	sqlite3_finalize(st);
 	free(strings);
@@ -448,13 +447,17 @@ rx_insert(sqlite3 *db, const struct tg_reports_rx_report *in, int64_t quota,
 	if (quota > 0 && rx_make_room(db, quota, rx_estimate(in), pruned,
 	    err) != 0)
 		return -1;
+	sqlite3_stmt *fst;
+	int rc = 0;
+
 	if (rx_insert_head(db, in, id, err) != 0 ||
-	    rx_insert_raw(db, *id, in->raw_gz, in->raw_gz_len, err) != 0)
+	    rx_insert_raw(db, *id, in->raw_gz, in->raw_gz_len, err) != 0 ||
+	    tg_db_prepare(db, rx_failure_sql, &fst, err) != 0)
 		return -1;
-	for (i = 0; i < in->n_policies; i++)
-		if (rx_insert_policy(db, *id, &in->policies[i], err) != 0)
-			return -1;
-	return 0;
+	for (i = 0; i < in->n_policies && rc == 0; i++)
+		rc = rx_insert_policy(db, fst, *id, &in->policies[i], err);
+	sqlite3_finalize(fst);
+	return rc;
 }
 
 int
