@@ -142,6 +142,9 @@ tga report send --day "$DAY" > "$T/send.out" 2>&1
 expect_eq "A: report send exits 0 (everything delivered)" 0 "$?"
 out=$(cat "$T/send.out")
 expect_match "gw.test: report built" "^built +$DAY gw.test 14 ok, 3 failed" "$out"
+START=$(date -u -d "$DAY" +%s)
+expect_match "RFC 8460 §5.1 file name: sender!domain!begin!end.json.gz" \
+    "as sender.test!gw.test!$START!$((START + 86399)).json.gz" "$out"
 expect_match "gw.test: POSTed to B's rptd" \
     "delivered +$DAY gw.test https://$COLLECTOR:$PORT/tlsrpt: HTTP 201" "$out"
 expect_match "gw.test: mailed through the relay" \

@@ -722,9 +722,10 @@ put(struct tg_buf *b, const char *s)
 	assert_int_equal(tg_buf_puts(b, s), 0);
 }
 
-/* A mailed report of google-like.json.gz, signed or not. */
+/* A mailed report of google-like.json.gz, signed or not, with the
+ * TLS-Report-Domain header (and subject) naming header_domain. */
 static struct tg_buf
-mail_build(int signed_)
+mail_build_for(int signed_, const char *header_domain)
 {
 	struct tg_buf gz = fx_read("google-like.json.gz"), msg, out;
 	unsigned char line[80], hdr[4096];
@@ -735,13 +736,14 @@ mail_build(int signed_)
 
 	tg_buf_init(&msg, 4 << 20);
 	put(&msg, "From: <noreply@webmail.example>\r\n"
-	    "Date: Thu, 02 May 2024 06:12:01 +0000\r\n"
-	    "Subject: Report Domain: receiver.example Submitter: "
-	    "webmail.example Report-ID: <x@webmail.example>\r\n"
-	    "To: <tlsrpt@receiver.example>\r\n"
-	    "Message-ID: <x@webmail.example>\r\n"
-	    "TLS-Report-Domain: receiver.example\r\n"
-	    "TLS-Report-Submitter: webmail.example\r\n"
+	    "Date: Thu, 02 May 2024 06:12:01 +0000\r\nSubject: Report "
+	    "Domain: ");
+	put(&msg, header_domain);
+	put(&msg, " Submitter: webmail.example Report-ID: <x@webmail."
+	    "example>\r\nTo: <tlsrpt@receiver.example>\r\n"
+	    "Message-ID: <x@webmail.example>\r\nTLS-Report-Domain: ");
+	put(&msg, header_domain);
+	put(&msg, "\r\nTLS-Report-Submitter: webmail.example\r\n"
 	    "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
 	    "report-type=\"tlsrpt\"; boundary=\"b1\"\r\n\r\n"
 	    "--b1\r\nContent-Type: text/plain\r\n\r\nA report.\r\n"
@@ -778,6 +780,12 @@ mail_build(int signed_)
 	dkim_close(lib);
 	tg_buf_free(&msg);
 	return out;
+}
+
+static struct tg_buf
+mail_build(int signed_)
+{
+	return mail_build_for(signed_, "receiver.example");
 }
 
 static void
@@ -820,6 +828,41 @@ test_mail(void **state)
 	tg_rptmail_free(m);
 	tg_buf_free(&unsigned_msg);
 	tg_buf_free(&signed_msg);
+}
+
+/* RFC 8460 §5.6: the JSON is authoritative, not the headers or subject:
+ * a signed mail whose TLS-Report-Domain names a domain we do not host is
+ * stored by what its JSON says (and the other way round refused). */
+static void
+test_mail_json_authoritative(void **state)
+{
+	struct fixture *f = *state;
+	struct tg_rptmail_opts mo = { .keys = TG_RPTMAIL_KEYS_FILE,
+	    .key_file = K.keyfile };
+	struct tg_buf msg = mail_build_for(1, "elsewhere.example");
+	struct tg_collect_domains *only = tg_collect_domains_new();
+	struct tg_collect_result res;
+	struct tg_rptmail *m;
+	struct tg_err err;
+
+	assert_non_null(m = tg_rptmail_new(&mo, &err));
+	f->o.source = TG_REPORTS_SRC_MAIL;
+	assert_int_equal(tg_collect_mail(&f->p, m, msg.data, msg.len, &f->o,
+	    &res), 0);
+	assert_int_equal(res.kept, 3);
+	/* Hosting only the header's domain does not make it ours. */
+	assert_int_equal(tg_collect_domains_add(only, "elsewhere.example",
+	    &err), 0);
+	f->p.domains = only;
+	tg_buf_free(&msg);
+	msg = mail_build_for(1, "receiver.example");
+	assert_int_equal(tg_collect_mail(&f->p, m, msg.data, msg.len, &f->o,
+	    &res), -1);
+	assert_int_equal(res.status, TG_COLLECT_NOT_OURS);
+	f->p.domains = f->doms;
+	tg_collect_domains_free(only);
+	tg_rptmail_free(m);
+	tg_buf_free(&msg);
 }
 
 /* Files are judged by name, else by their first bytes. */
@@ -1032,6 +1075,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail, mail_setup,
 		    mail_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_json_authoritative,
+		    mail_setup, mail_teardown),
 		cmocka_unit_test_setup_teardown(test_file_kinds, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tx, setup, teardown),
