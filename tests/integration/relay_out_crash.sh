@@ -54,9 +54,13 @@ expect_match "relayd removed embryonic files at start" \
 	"embryonic file removed" "$(cat "$RO_LOG")"
 
 # ---- 2: killed while delivering ------------------------------------------------
+# relayd restarted so that no kept connection reaches an smtpd process of
+# the MX's old configuration.
+check "relayd stops" ro_stop
 check "the MX waits 2 s before each 250" tg_net_postconf mx \
 	"smtpd_end_of_data_restrictions = sleep 2, permit"
 sleep 1
+check "relayd starts" ro_start
 seen=$(grep -cE "postfix-mx/mx\.insecure\.test/smtpd.*: client=" "$TG_NET_MX_LOG")
 check "accepted 6 messages" python3 "$SMTP" load --server "$RO_ADDR:$RO_PORT" \
 	--to "user@$DOM" --count 6 --ack "$T/ack2" --prefix tx
