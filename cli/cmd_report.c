@@ -68,7 +68,7 @@ struct ropts {
 	char **args;
 };
 
-/* ---- output ------------------------------------------------------------ */
+/* ---- output ------------------------------------------------------ */
 
 /* Print s with C0 controls, DEL and C1 controls (UTF-8 C2 80..9F, which
  * terminals also obey) as \xNN; other text as it is. */
@@ -110,7 +110,7 @@ rate(int64_t ok, int64_t failed)
 	    100.0;
 }
 
-/* ---- options ------------------------------------------------------------- */
+/* ---- options ----------------------------------------------------- */
 
 static int
 parse_day(const char *s, time_t *out)
@@ -202,7 +202,7 @@ report_db(struct cli *cli, int readonly)
 	return r;
 }
 
-/* ---- list ---------------------------------------------------------------- */
+/* ---- list -------------------------------------------------------- */
 
 static json_t *
 report_head_json(const struct tg_reports_rx_report *r)
@@ -275,7 +275,7 @@ report_list(struct cli *cli, int argc, char **argv)
 	return o.json ? cli_print_json(lo.arr) : CLI_OK;
 }
 
-/* ---- show ---------------------------------------------------------------- */
+/* ---- show -------------------------------------------------------- */
 
 struct show_out {
 	struct tg_reports *db;
@@ -443,7 +443,8 @@ report_show(struct cli *cli, int argc, char **argv)
 		return rc < 0 ? CLI_OK : rc;
 	id = strtoll(o.args[0], &end, 10);
 	if (*end != '\0' || id <= 0)
-		return cli_fail(CLI_USAGE, "'%s' is not a report id", o.args[0]);
+		return cli_fail(CLI_USAGE, "'%s' is not a report id",
+		    o.args[0]);
 	if ((db = report_db(cli, 1)) == NULL)
 		return CLI_USAGE;
 	if (o.raw) {
@@ -466,7 +467,7 @@ report_show(struct cli *cli, int argc, char **argv)
 	return o.json ? cli_print_json(so.obj) : CLI_OK;
 }
 
-/* ---- summary ------------------------------------------------------------- */
+/* ---- summary ----------------------------------------------------- */
 
 struct sum_row {
 	char day[11];
@@ -649,7 +650,8 @@ summary_text(const struct summary *s)
 		if (s->partner.v[i].failure == 0)
 			continue;
 		if (shown++ == 0)
-			printf("partners with the most failures (failed, ok):\n");
+			printf("partners with the most failures "
+			    "(failed, ok):\n");
 		printf("      %10lld %10lld  ",
 		    (long long)s->partner.v[i].failure,
 		    (long long)s->partner.v[i].success);
@@ -689,7 +691,7 @@ report_summary(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* ---- import --------------------------------------------------------------- */
+/* ---- import ------------------------------------------------------ */
 
 static int
 import_read(const char *path, struct tg_buf *b)
@@ -795,7 +797,7 @@ report_import(struct cli *cli, int argc, char **argv)
 	return ret;
 }
 
-/* ---- send ------------------------------------------------------------------ */
+/* ---- send -------------------------------------------------------- */
 
 struct send_run {
 	struct event_base *base;
@@ -842,8 +844,8 @@ send_on_event(const struct tg_send_event *e, void *arg)
 	struct send_run *sr = arg;
 	json_t *j;
 
-	if (e->kind == TG_SEND_EV_LOOKUP_FAILED || e->kind == TG_SEND_EV_RETRY ||
-	    e->kind == TG_SEND_EV_FAILED)
+	if (e->kind == TG_SEND_EV_LOOKUP_FAILED ||
+	    e->kind == TG_SEND_EV_RETRY || e->kind == TG_SEND_EV_FAILED)
 		sr->problems = 1;
 	if (sr->events == NULL) {
 		send_event_text(e, sr->dry);
@@ -949,7 +951,7 @@ report_send(struct cli *cli, int argc, char **argv)
 	return sr.problems ? CLI_PROBLEMS : CLI_OK;
 }
 
-/* ---- sent ------------------------------------------------------------------ */
+/* ---- sent -------------------------------------------------------- */
 
 static int
 sent_row(const struct tg_reports_tx_delivery *d, void *arg)
@@ -1011,7 +1013,7 @@ report_sent(struct cli *cli, int argc, char **argv)
 	return o.json ? cli_print_json(arr) : CLI_OK;
 }
 
-/* ---- dispatch -------------------------------------------------------------- */
+/* ---- dispatch ---------------------------------------------------- */
 
 static const struct cli_command report_commands[] = {
 	{ "list", report_list, "received reports" },

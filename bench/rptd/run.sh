@@ -84,6 +84,9 @@ one() {
 	kill -TERM "$pid"
 	wait "$tpid"
 	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$W/time")
+	# CPU the server used (user + system) per report, microseconds.
+	awk -F': ' -v n="$N" '/User time|System time/ { t += $2 }
+	    END { printf "%.0f\n", t * 1e6 / n }' "$W/time" >> "$W/$kind.cpu"
 	echo "$res" >> "$W/$kind.details"
 	echo "$(sed -E 's/.*rate=([0-9.]+).*/\1/' <<<"$res") $rss \
 	    $(sed -E 's/.*ok=([0-9]+).*sent=.*|.*/\1/' <<<"$res")"
@@ -105,9 +108,10 @@ echo
 grep -h . "$W"/bare.details | head -1 | sed 's/^/bare example: /'
 grep -h . "$W"/rptd.details | head -1 | sed 's/^/rptd example: /'
 for kind in bare rptd; do
-	printf '%-5s median %8.1f reports/s (min-max %s), peak RSS median %d KiB (%s)\n' \
+	printf '%-5s median %8.1f reports/s (min-max %s), peak RSS median %d KiB (%s), server CPU %s us/report\n' \
 	    "$kind" "$(median < "$W/$kind.rate")" "$(minmax < "$W/$kind.rate")" \
-	    "$(median < "$W/$kind.rss")" "$(minmax < "$W/$kind.rss")"
+	    "$(median < "$W/$kind.rss")" "$(minmax < "$W/$kind.rss")" \
+	    "$(median < "$W/$kind.cpu")"
 done
 awk -v a="$(median < "$W/rptd.rate")" -v b="$(median < "$W/bare.rate")" \
     -v m="$(median < "$W/rptd.rss")" -v n="$(median < "$W/bare.rss")" \

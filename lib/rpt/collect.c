@@ -154,7 +154,7 @@ collect_gzip_status(const struct tg_err *err)
 	return TG_COLLECT_INVALID;
 }
 
-/* ---- from the parsed report to the store ----------------------------- */
+/* ---- from the parsed report to the store ------------------------- */
 
 struct collect_conv {
 	struct tg_reports_rx_policy *pol;	/* owned */
@@ -370,7 +370,7 @@ tg_collect_body(const struct tg_collect_params *p, const char *content_type,
 	return rc;
 }
 
-/* ---- mail ------------------------------------------------------- */
+/* ---- mail -------------------------------------------------------- */
 
 static int
 collect_mail_run(const struct tg_collect_params *p, struct tg_rptmail *m,
@@ -444,8 +444,8 @@ tg_collect_dns_key(void *arg, const char *selector, const char *domain,
 		st = TG_RPTMAIL_KEY_NOTFOUND;
 		for (i = 0; i < ans->nrr; i++)
 			if (ans->rr[i].type == TG_DNS_T_TXT &&
-			    tg_dns_txt_join(ans->rr[i].data, ans->rr[i].len, buf,
-			    buflen, NULL, NULL) == 0) {
+			    tg_dns_txt_join(ans->rr[i].data, ans->rr[i].len,
+			    buf, buflen, NULL, NULL) == 0) {
 				st = TG_RPTMAIL_KEY_FOUND;
 				break;
 			}
@@ -454,7 +454,7 @@ tg_collect_dns_key(void *arg, const char *selector, const char *domain,
 	return st;
 }
 
-/* ---- files ------------------------------------------------------ */
+/* ---- files ------------------------------------------------------- */
 
 static int
 collect_ends_with(const char *s, const char *suffix)

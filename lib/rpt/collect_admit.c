@@ -12,7 +12,7 @@
 #include "util/dname.h"
 #include "util/limits.h"
 
-/* ---- hosted domains ---------------------------------------------------- */
+/* ---- hosted domains ---------------------------------------------- */
 
 struct tg_collect_domains {
 	size_t n, cap;
@@ -124,7 +124,7 @@ tg_collect_domains_match(const struct tg_collect_domains *d,
 	return 0;
 }
 
-/* ---- rate limiter ---------------------------------------------------- */
+/* ---- rate limiter ------------------------------------------------ */
 
 /* Slots probed for one source before the least recently used is reused. */
 #define LIMIT_PROBES	8
@@ -180,9 +180,10 @@ limit_key(const struct sockaddr *sa, unsigned char key[9])
 
 	memset(key, 0, 9);
 	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
 		key[0] = 4;
-		memcpy(key + 1,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		memcpy(key + 1, &s4->sin_addr, 4);
 		return 1;
 	}
 	if (sa->sa_family != AF_INET6)

@@ -82,7 +82,7 @@ struct tg_send {
 
 static void send_kick(struct tg_send *s);
 
-/* ---- events and log lines ------------------------------------------------ */
+/* ---- events and log lines ---------------------------------------- */
 
 static const char *const ev_names[] = {
 	"built", "not-requested", "lookup-failed", "delivered", "retry",
@@ -134,7 +134,7 @@ send_emit_simple(struct tg_send *s, enum tg_send_event_kind kind,
 	send_emit(s, &e, 0);
 }
 
-/* ---- setting up ------------------------------------------------------------- */
+/* ---- setting up -------------------------------------------------- */
 
 static void
 send_on_kick(evutil_socket_t fd, short what, void *arg);
@@ -248,7 +248,7 @@ send_kick(struct tg_send *s)
 	event_active(s->kick, EV_TIMEOUT, 1);
 }
 
-/* ---- making reports --------------------------------------------------------- */
+/* ---- making reports ---------------------------------------------- */
 
 static void
 send_random_hex(char *out, size_t nbytes)
@@ -259,7 +259,7 @@ send_random_hex(char *out, size_t nbytes)
 	if (nbytes > sizeof(b))
 		nbytes = sizeof(b);
 	if (RAND_bytes(b, (int)nbytes) != 1)
-		memset(b, 0, sizeof(b));	/* still unique by day, domain */
+		memset(b, 0, sizeof(b));	/* day and domain stay unique */
 	for (i = 0; i < nbytes; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
@@ -527,7 +527,7 @@ send_todo_add(const char *domain, void *arg)
 	return 0;
 }
 
-/* ---- delivering ------------------------------------------------------------- */
+/* ---- delivering -------------------------------------------------- */
 
 static void
 send_dlv_unlink(struct send_dlv **list, struct send_dlv *d)
@@ -741,7 +741,7 @@ send_load_due(struct tg_send *s)
 		    "out of memory");
 }
 
-/* ---- the run ------------------------------------------------------------------ */
+/* ---- the run ----------------------------------------------------- */
 
 static void
 send_advance(struct tg_send *s)

@@ -30,7 +30,7 @@
 #define MAIL_LINE_B64	57	/* input bytes per 76-column base64 line */
 #define MAIL_SIGHDR_MAX	4096
 
-/* ---- mailto: ------------------------------------------------------------- */
+/* ---- mailto: ----------------------------------------------------- */
 
 static int
 mail_hex(int c)
@@ -96,7 +96,7 @@ tg_send_mailto_addr(const char *uri, char *out, size_t outlen,
 	return mail_addr_ok(out, err);
 }
 
-/* ---- the message --------------------------------------------------------- */
+/* ---- the message ------------------------------------------------- */
 
 static int
 mail_put(struct tg_buf *b, struct tg_err *err, const char *fmt, ...)
@@ -251,7 +251,7 @@ out:
 	return rc;
 }
 
-/* ---- the submission marker ------------------------------------------------ */
+/* ---- the submission marker --------------------------------------- */
 
 static void
 marker_mac(const unsigned char key[TG_SEND_MARKER_KEY_LEN], const void *p,
@@ -381,7 +381,7 @@ tg_send_marker_key_load(const char *path, int create,
 	return 0;
 }
 
-/* ---- the outbox --------------------------------------------------------- */
+/* ---- the outbox -------------------------------------------------- */
 
 static int
 outbox_mkdirs(const char *dir, struct tg_err *err)
@@ -397,8 +397,8 @@ outbox_mkdirs(const char *dir, struct tg_err *err)
 			continue;
 		path[i] = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s", path,
-			    strerror(errno));
+			return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s",
+			    path, strerror(errno));
 		path[i] = '/';
 	}
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
@@ -416,7 +416,8 @@ send_outbox_write(const char *outbox_dir, const char *name, const char *msg,
 
 	if (outbox_mkdirs(outbox_dir, err) != 0)
 		return -1;
-	if (tg_path_fmt(tmp, sizeof(tmp), "%s/.%s.tmp", outbox_dir, name) != 0 ||
+	if (tg_path_fmt(tmp, sizeof(tmp), "%s/.%s.tmp", outbox_dir,
+	    name) != 0 ||
 	    tg_path_fmt(final, sizeof(final), "%s/%s", outbox_dir, name) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "outbox path too "
 		    "long");
@@ -448,7 +449,7 @@ send_outbox_remove(const char *outbox_dir, const char *name)
 		(void)unlink(path);
 }
 
-/* ---- SMTP submission to the relay -------------------------------------- */
+/* ---- SMTP submission to the relay -------------------------------- */
 
 struct send_smtp {
 	struct tg_smtpc *c;		/* owned */

@@ -79,7 +79,7 @@ col_text(sqlite3_stmt *st, int col)
 	return p != NULL ? (const char *)p : "";
 }
 
-/* ---- checks ---------------------------------------------------------- */
+/* ---- checks ------------------------------------------------------ */
 
 static int
 rx_check_text(const char *s, const char *what, struct tg_err *err)
@@ -169,7 +169,7 @@ rx_check(const struct tg_reports_rx_report *in, struct tg_err *err)
 	return 0;
 }
 
-/* ---- quota ----------------------------------------------------------- */
+/* ---- quota ------------------------------------------------------- */
 
 static int
 db_pragma_int(sqlite3 *db, const char *sql, int64_t *out, struct tg_err *err)
@@ -255,14 +255,14 @@ rx_make_room(sqlite3 *db, int64_t quota, int64_t need, int64_t *pruned,
 		if (rc != SQLITE_DONE)
 			return tg_db_error(db, rc, "pruning reports", err);
 		if ((changed = sqlite3_changes(db)) == 0)
-			return tg_err_set(err, TG_ERR_PERM, NULL, "quota: no room "
-			    "for a report of about %lld bytes in %lld bytes",
-			    (long long)need, (long long)quota);
+			return tg_err_set(err, TG_ERR_PERM, NULL, "quota: no "
+			    "room for a report of about %lld bytes in %lld "
+			    "bytes", (long long)need, (long long)quota);
 		*pruned += changed;
 	}
 }
 
-/* ---- adding a received report ------------------------------------------ */
+/* ---- adding a received report ------------------------------------ */
 
 static int
 rx_find(sqlite3 *db, const char *org, const char *report_id, int64_t *id,
@@ -290,7 +290,8 @@ rx_insert_head(sqlite3 *db, const struct tg_reports_rx_report *in,
 	static const char sql[] =
 	    "INSERT INTO rx_reports (org, report_id, contact, start_time, "
 	    "end_time, received, source, peer, auth, flags, discarded, "
-	    "raw_media, raw_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    "raw_media, raw_size) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -498,7 +499,7 @@ tg_reports_rx_add(struct tg_reports *r, const struct tg_reports_rx_report *in,
 	return 0;
 }
 
-/* ---- reading received reports ------------------------------------------ */
+/* ---- reading received reports ------------------------------------ */
 
 #define RX_HEAD_COLS \
 	"SELECT r.id, r.org, r.report_id, r.contact, r.start_time, " \
@@ -767,7 +768,7 @@ out:
 	return ret;
 }
 
-/* ---- summaries ----------------------------------------------------------- */
+/* ---- summaries --------------------------------------------------- */
 
 #define RX_SUM_FROM \
 	"FROM rx_policies p JOIN rx_reports r ON r.id = p.report " \
@@ -827,7 +828,7 @@ tg_reports_rx_summary(struct tg_reports *r, enum tg_reports_rx_group g,
 	return ret;
 }
 
-/* ---- outgoing reports ---------------------------------------------------- */
+/* ---- outgoing reports -------------------------------------------- */
 
 int
 tg_reports_tx_exists(struct tg_reports *r, const char *day,
@@ -909,8 +910,8 @@ tx_insert_deliveries(sqlite3 *db, int64_t id, const char *const *uris,
     struct tg_err *err)
 {
 	static const char sql[] =
-	    "INSERT OR IGNORE INTO tx_deliveries (report, uri, state, next_try, "
-	    "deadline, updated) VALUES (?, ?, 'pending', ?, ?, ?)";
+	    "INSERT OR IGNORE INTO tx_deliveries (report, uri, state, "
+	    "next_try, deadline, updated) VALUES (?, ?, 'pending', ?, ?, ?)";
 	sqlite3_stmt *st;
 	int rc = SQLITE_DONE;
 	size_t i;

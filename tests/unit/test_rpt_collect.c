@@ -122,7 +122,7 @@ stored_reports(struct fixture *f)
 	return n;
 }
 
-/* ---- fixtures through the HTTP ingest path ------------------------- */
+/* ---- fixtures through the HTTP ingest path ----------------------- */
 
 struct fx_case {
 	const char *file;
@@ -388,7 +388,7 @@ test_not_our_domain(void **state)
 	tg_buf_free(&b);
 }
 
-/* ---- what is stored, read back ------------------------------------------ */
+/* ---- what is stored, read back ----------------------------------- */
 
 struct pol_seen {
 	int n;
@@ -531,7 +531,7 @@ test_injection_stored(void **state)
 	assert_int_equal(stored_reports(f), 5);
 }
 
-/* ---- summaries ------------------------------------------------------------- */
+/* ---- summaries --------------------------------------------------- */
 
 struct sums {
 	char text[2048];
@@ -600,7 +600,7 @@ test_summaries(void **state)
 	assert_string_equal(s.text, "");
 }
 
-/* ---- quota ----------------------------------------------------------------- */
+/* ---- quota ------------------------------------------------------- */
 
 static void
 test_quota_prunes_oldest(void **state)
@@ -671,7 +671,7 @@ test_quota_prunes_oldest(void **state)
 	free(json);
 }
 
-/* ---- mailed reports ------------------------------------------------------- */
+/* ---- mailed reports ---------------------------------------------- */
 
 static struct {
 	char *pem;
@@ -888,7 +888,7 @@ test_file_kinds(void **state)
 	tg_buf_free(&g);
 }
 
-/* ---- outgoing-report bookkeeping ------------------------------------------ */
+/* ---- outgoing-report bookkeeping --------------------------------- */
 
 struct tx_seen {
 	int n;
@@ -966,7 +966,7 @@ test_tx(void **state)
 	    &exists, &err), -1);
 }
 
-/* ---- rate limiter ---------------------------------------------------------- */
+/* ---- rate limiter ------------------------------------------------ */
 
 static struct sockaddr_storage
 addr(const char *text)

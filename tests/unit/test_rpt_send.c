@@ -47,7 +47,7 @@
 #define DAY1	1714521600	/* 2024-05-01T00:00:00Z */
 #define NOW1	(DAY1 + 86400 + 3600)
 
-/* ---- shared state --------------------------------------------------------- */
+/* ---- shared state ------------------------------------------------ */
 
 static struct {
 	EVP_PKEY *ca_key, *leaf_key, *dkim_key;
@@ -133,7 +133,7 @@ group_teardown(void **state)
 	return 0;
 }
 
-/* ---- the in-process HTTPS collector ---------------------------------------- */
+/* ---- the in-process HTTPS collector ------------------------------ */
 
 struct post {
 	char *body;
@@ -250,7 +250,7 @@ col_stop(struct collector *s)
 	free(s);
 }
 
-/* ---- the in-process SMTP relay ---------------------------------------------- */
+/* ---- the in-process SMTP relay ----------------------------------- */
 
 struct relay {
 	int lfd;
@@ -407,7 +407,7 @@ relay_stop(struct relay *r)
 	free(r);
 }
 
-/* ---- the sender under test ------------------------------------------------ */
+/* ---- the sender under test --------------------------------------- */
 
 struct fx {
 	char dir[64], outbox[128];
@@ -636,7 +636,7 @@ states(struct fx *f)
 	return s.text;
 }
 
-/* ---- building ---------------------------------------------------------------- */
+/* ---- building ---------------------------------------------------- */
 
 static void
 test_build(void **state)
@@ -823,7 +823,7 @@ test_marker_key(void **state)
 	assert_int_equal(tg_send_marker_key_load(path, 0, k2, &err), -1);
 }
 
-/* ---- whole runs ------------------------------------------------------------ */
+/* ---- whole runs -------------------------------------------------- */
 
 static void
 check_posted(struct fx *f)
