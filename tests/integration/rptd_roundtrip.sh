@@ -243,8 +243,33 @@ expect_eq "A: a second run has nothing to do" "" "$(cat "$T/send2.out")"
 expect_eq "B: still one report" 1 "$(tgb report list --json | jq length)"
 check_fails "today cannot be reported yet" tga report send --day "$(date -u +%F)"
 expect_match "... and says why" "has not ended" "$(last_output)"
-check "B: rptd still runs, no sanitizer report" bash -c \
-    "kill -0 $rptd_pid && ! grep -q 'Sanitizer\|runtime error' '$T/rptd.log'"
+# ---- A's own rptd does the same on its timer -----------------------------
+# Its clock runs a day ahead (TLSGATE_FAKE_NOW), so "yesterday" is today:
+# the sessions recorded now are reported at its first run, at once
+# (report.send_delay = 0).
+TODAY=$(date -u +%F)
+"$T/record" "$T/a/state" "$(date -u +%s)" gw.test sts "$STS" mx.gw.test "" 11
+expect_eq "A: today's sessions recorded" 0 "$?"
+sed -i 's/^relay.listen = .*/&\nrpt.listen = 127.0.5.4:8443\nreport.send_delay = 0/' \
+    "$T/a.conf"
+check "A: init (a daemon needs the store)" tga init
+TLSGATE_FAKE_NOW=$(( $(date -u +%s) + 86400 )) "$BIN/tlsgate-rptd" -f \
+    -c "$T/a.conf" > "$T/rptd-a.log" 2>&1 &
+rptd_a=$!
+check "A's rptd sends today's report to B by itself" wait_for 30 grep -q \
+    "event=report-out day=$TODAY domain=gw.test result=delivered uri=\"https" \
+    "$T/rptd-a.log"
+expect_eq "B: the second report has today's 11 sessions" "2 11" \
+    "$(tgb report list --json | jq -r "\"\\(length) \\(.[] |
+    select(.report_id | startswith(\"$TODAY\")) | .success)\"")"
+kill -TERM "$rptd_a"
+wait "$rptd_a"
+expect_eq "A's rptd stops cleanly" 0 "$?"
+
+check "B: rptd still runs" kill -0 "$rptd_pid"
 kill -TERM "$rptd_pid"
 wait "$rptd_pid"
+expect_eq "B: rptd stops cleanly" 0 "$?"
+check "B: no sanitizer report in rptd's log (leaks are reported at exit)" \
+    bash -c "! grep -q 'Sanitizer\|runtime error' '$T/rptd.log'"
 tg_net_down
