@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -172,6 +173,38 @@ static const struct tg_daemon_ops stsd_ops = {
 	.stop = stsd_stop,
 };
 
+/*
+ * One address (the usual case): the HTTPS server's thread accepts on it
+ * itself, a thread hand-off less per connection (net/http). Bound here,
+ * before the privilege drop, like the runtime's listeners.
+ */
+static int
+stsd_listen_one(struct stsd *s, const struct tg_conf_addr *a,
+    struct tg_err *err)
+{
+	struct sockaddr_storage ss;
+	char spec[TG_CONF_HOST_MAX + 16];
+	int sslen = sizeof(ss);
+
+	if (a->host[0] == '\0')
+		snprintf(spec, sizeof(spec), "[::]:%u", a->port);
+	else if (strchr(a->host, ':') != NULL)
+		snprintf(spec, sizeof(spec), "[%s]:%u", a->host, a->port);
+	else
+		snprintf(spec, sizeof(spec), "%s:%u", a->host, a->port);
+	memset(&ss, 0, sizeof(ss));
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss,
+	    &sslen) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "cannot parse listen address %s", spec);
+	if (tg_http_listen(s->http, (struct sockaddr *)&ss, sslen, err) != 0) {
+		tg_err_prefix(err, "%s", spec);
+		return -1;
+	}
+	tg_log_info(NULL, "event=listen address=%s", spec);
+	return 0;
+}
+
 static int
 stsd_setup(struct stsd *s, struct tg_err *err)
 {
@@ -184,12 +217,16 @@ stsd_setup(struct stsd *s, struct tg_err *err)
 	cfg.nroutes = sizeof(stsd_routes) / sizeof(stsd_routes[0]);
 	cfg.arg = s;
 	cfg.body_max = 0;		/* GET and HEAD only */
+	cfg.conn_max = (unsigned)snap->conf->sts_max_connections;
+	cfg.per_ip_max = (unsigned)snap->conf->sts_max_connections_per_address;
 	s->change_ev = evtimer_new(tg_daemon_base(s->daemon), stsd_on_change,
 	    s);
 	rc = s->change_ev == NULL ? tg_err_set(err, TG_ERR_TEMP, NULL,
 	    "out of memory") : tg_http_new(tg_daemon_base(s->daemon), &cfg,
 	    &s->http, err);
-	if (rc == 0)
+	if (rc == 0 && snap->conf->sts_listen.n == 1)
+		rc = stsd_listen_one(s, &snap->conf->sts_listen.v[0], err);
+	else if (rc == 0)
 		rc = tg_daemon_listen(s->daemon, snap->conf->sts_listen.v,
 		    snap->conf->sts_listen.n, stsd_on_accept, s, err);
 	tg_snapshot_unref(snap);

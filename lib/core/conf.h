@@ -119,6 +119,8 @@ struct tg_conf {
 	int sts_allow_private_addresses;
 	int64_t sts_fetch_timeout;
 	char sts_public_name[TG_DNAME_MAX + 1];	/* "" = sts.listen addresses */
+	int64_t sts_max_connections;
+	int64_t sts_max_connections_per_address;
 
 	int64_t store_poll_interval;
 

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -41,6 +42,8 @@
 #include "util/limits.h"
 #include "util/text.h"
 
+/* Listen queue of a socket of our own (tg_http_listen). */
+#define TG_HTTP_BACKLOG		511
 /* How often the loop looks for requests past their deadline. */
 #define HTTP_DEADLINE_TICK_MS	250
 
@@ -72,6 +75,7 @@ struct tg_http {
 	struct event *wake_ev;		/* wake_fd is readable */
 	struct event *deadline_ev;	/* every HTTP_DEADLINE_TICK_MS */
 	int wake_fd;			/* eventfd: hand-offs are queued */
+	int listen_fd;			/* owned until MHD takes it; -1 */
 	unsigned refused;		/* accepts refused, not logged yet */
 	long long refused_logged_ms;	/* when that was last logged */
 	pthread_mutex_t lock;		/* guards the fields below */
@@ -952,6 +956,7 @@ tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
 	TAILQ_INIT(&h->conns);
 	TAILQ_INIT(&h->handoff);
 	pthread_mutex_init(&h->lock, NULL);
+	h->listen_fd = -1;
 	h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->wake_fd >= 0)
 		h->wake_ev = event_new(base, h->wake_fd, EV_READ | EV_PERSIST,
@@ -974,13 +979,22 @@ tg_http_start(struct tg_http *h, struct tg_err *err)
 	const char *prio = h->cfg.priorities != NULL ? h->cfg.priorities :
 	    TG_HTTP_PRIORITIES;
 	unsigned pool = h->cfg.threads > 1 ? h->cfg.threads : 0;
+	/* MHD refuses MHD_OPTION_LISTEN_SOCKET beside NO_LISTEN_SOCKET,
+	 * even an invalid one: give it only when there is a socket. */
+	struct MHD_OptionItem listen[2] = {
+		{ MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL },
+		{ MHD_OPTION_END, 0, NULL }
+	};
 
 	if (h->mhd != NULL)
 		return tg_err_set(err, TG_ERR_BUG, NULL, "started twice");
+	if (h->listen_fd < 0)
+		listen[0].option = MHD_OPTION_END;
 	h->mhd = MHD_start_daemon(MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD |
-	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    (h->listen_fd < 0 ? MHD_USE_NO_LISTEN_SOCKET : 0), 0, NULL, NULL,
 	    http_access, h,
+	    MHD_OPTION_ARRAY, listen,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_HTTPS_CERT_CALLBACK, http_cert_cb,
 	    MHD_OPTION_HTTPS_PRIORITIES, prio,
@@ -997,6 +1011,30 @@ tg_http_start(struct tg_http *h, struct tg_err *err)
 		return tg_err_set(err, TG_ERR_TEMP, NULL,
 		    "libmicrohttpd did not start (TLS priorities \"%s\"?)",
 		    prio);
+	h->listen_fd = -1;		/* MHD's now: it closes it */
+	return 0;
+}
+
+int
+tg_http_listen(struct tg_http *h, const struct sockaddr *sa, int salen,
+    struct tg_err *err)
+{
+	int fd, one = 1;
+
+	if (h->listen_fd >= 0 || h->mhd != NULL)
+		return tg_err_set(err, TG_ERR_BUG, NULL,
+		    "one listening socket, before start");
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) != 0 || bind(fd, sa, (socklen_t)salen) != 0 ||
+	    listen(fd, TG_HTTP_BACKLOG) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "cannot listen: %s",
+		    strerror(errno));
+	}
+	h->listen_fd = fd;
 	return 0;
 }
 
@@ -1034,6 +1072,8 @@ tg_http_free(struct tg_http *h)
 		event_free(h->deadline_ev);
 	if (h->wake_fd >= 0)
 		close(h->wake_fd);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
 	tg_http_certs_unref(h->certs);
 	http_pub_unref(h->pub);
 	pthread_mutex_destroy(&h->lock);
@@ -1044,10 +1084,16 @@ int
 tg_http_accept(struct tg_http *h, evutil_socket_t fd,
     const struct sockaddr *sa, int salen)
 {
+	int one = 1;
+
 	if (h->mhd == NULL || salen < 0) {
 		close(fd);
 		return -1;
 	}
+	/* GnuTLS writes a handshake flight in more than one send: with
+	 * Nagle's algorithm the second waits for the peer's delayed ACK
+	 * (40 ms on Linux) — every new connection would pay it. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (MHD_add_connection(h->mhd, fd, sa, (socklen_t)salen) != MHD_YES) {
 		/* MHD closed it: over a limit (MHD's errno then says ENFILE,
 		 * which is not what happened), or out of memory. */

@@ -162,6 +162,17 @@ int tg_http_accept(struct tg_http *h, evutil_socket_t fd,
     const struct sockaddr *sa, int salen);
 
 /*
+ * Listen on sa (salen bytes) in the server's own thread: the socket is
+ * bound now (call it while still privileged) and handed to MHD at
+ * tg_http_start, which then accepts without a hand-off from the loop —
+ * a thread wake-up less on every new connection. One socket at most;
+ * more addresses go through the daemon's listeners and tg_http_accept.
+ * Returns 0, or -1 with err (address in use, permission, twice).
+ */
+int tg_http_listen(struct tg_http *h, const struct sockaddr *sa, int salen,
+    struct tg_err *err);
+
+/*
  * Use certs (borrowed; the server takes its own reference) for new
  * handshakes; NULL refuses every handshake. Open connections are not
  * touched.

@@ -7,8 +7,10 @@
  * handshake, Host must match SNI (421), 404, 405 with Allow, HEAD, the
  * security headers, an oversized header, the POST body cap (413, and a
  * chunked body cut off), body streaming, a certificate swap that keeps
- * open connections, the per-address limit, the request deadline, and
- * the checks made when certificates are added.
+ * open connections, data published to the server's thread and replies
+ * made on the loop's, the per-address limit, the request deadline, a
+ * listening socket of the server's own, and the checks made when
+ * certificates are added.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -760,6 +762,50 @@ test_request_deadline(void **state)
 	close(fd);
 }
 
+/* The server's own thread accepts on a socket of its own. */
+static void
+test_own_listener(void **state)
+{
+	struct tg_http_config cfg;
+	struct tg_http_certs *cs;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct tg_http *h;
+	struct tg_err err;
+	struct reply r;
+	unsigned short port;
+	int fd;
+
+	(void)state;
+	/* A free port: the kernel's pick, released again. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	tg_http_config_init(&cfg);
+	cfg.routes = routes;
+	cfg.nroutes = sizeof(routes) / sizeof(routes[0]);
+	assert_int_equal(tg_http_new(srv.base, &cfg, &h, &err), 0);
+	assert_int_equal(tg_http_listen(h, (struct sockaddr *)&sin,
+	    sizeof(sin), &err), 0);
+	assert_int_equal(tg_http_listen(h, (struct sockaddr *)&sin,
+	    sizeof(sin), &err), -1);
+	assert_int_equal(tg_http_start(h, &err), 0);
+	cs = certs_of(1, 0);
+	tg_http_set_certs(h, cs);
+	tg_http_certs_unref(cs);
+	srv.port = port;	/* the client follows srv.port */
+	get("a.test", "/policy", pem_a.cert, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "policy for a.test\n");
+	tg_http_free(h);
+}
+
 /* ---- certificate sets ---- */
 
 struct add_case {
@@ -903,6 +949,8 @@ main(void)
 		    setup, teardown, &per_ip_cfg),
 		cmocka_unit_test_prestate_setup_teardown(test_request_deadline,
 		    setup, teardown, &deadline_cfg),
+		cmocka_unit_test_setup_teardown(test_own_listener, setup,
+		    teardown),
 		cmocka_unit_test(test_certs_add),
 		cmocka_unit_test(test_certs_add_files),
 		cmocka_unit_test(test_bad_config),
