@@ -55,6 +55,14 @@ int cli_wants_help(int argc, char **argv);
 int cli_dispatch(struct cli *cli, const char *prefix,
     const struct cli_command *cmds, int argc, char **argv);
 
+/*
+ * MTA-STS mode rules shared by `sts set` and `domain add|set` (RFC 8461
+ * §4.1): enforce is refused while an MX of the domain is not covered by a
+ * pattern (or the MX lookup fails); testing only warns. CLI_OK or
+ * CLI_USAGE after printing why.
+ */
+int cli_sts_mode_check(struct cli *cli, const struct tg_store_domain *d);
+
 /* Commands. */
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_domain(struct cli *cli, int argc, char **argv);

@@ -212,6 +212,8 @@ domain_add(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	if ((rc = domain_apply_options(argc - 1, argv + 1, &d, &json)) != 0)
 		return rc;
+	if ((rc = cli_sts_mode_check(cli, &d)) != CLI_OK)
+		return rc;
 	if ((st = cli_store_open(cli, 0)) == NULL)
 		return CLI_USAGE;
 	rc = tg_store_domain_add(st, &d, &err);
@@ -246,6 +248,10 @@ domain_set(struct cli *cli, int argc, char **argv)
 	    &json)) != 0) {
 		tg_store_close(st);
 		return rc;
+	}
+	if (rc == 0 && cli_sts_mode_check(cli, &d) != CLI_OK) {
+		tg_store_close(st);
+		return CLI_USAGE;
 	}
 	if (rc == 0)
 		rc = tg_store_domain_update(st, &d, &err);

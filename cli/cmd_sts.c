@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dns/resolver_conf.h"
 #include "dns/dns.h"
 #include "dns/resolver.h"
 #include "policy/stshost.h"
@@ -133,33 +134,6 @@ sts_apply_options(int argc, char **argv, struct tg_store_domain *d)
 	return 0;
 }
 
-/* The resolver settings of the config file (as tlsgate check uses). */
-static void
-sts_resolver_config(const struct tg_conf *conf, struct tg_resolver_config *rc)
-{
-	size_t i;
-
-	tg_resolver_config_init(rc);
-	snprintf(rc->trust_anchor_file, sizeof(rc->trust_anchor_file), "%s",
-	    conf->dns_trust_anchor_file);
-	for (i = 0; i < conf->dns_forward.n && i < TG_DNS_SERVERS_MAX; i++) {
-		snprintf(rc->forward[i].addr, sizeof(rc->forward[i].addr), "%s",
-		    conf->dns_forward.v[i].host);
-		rc->forward[i].port = conf->dns_forward.v[i].port;
-		rc->nforward++;
-	}
-	for (i = 0; i < conf->dns_stub.n && i < TG_DNS_SERVERS_MAX; i++) {
-		snprintf(rc->stub[i].zone, sizeof(rc->stub[i].zone), "%s",
-		    conf->dns_stub.v[i].zone);
-		snprintf(rc->stub[i].server.addr,
-		    sizeof(rc->stub[i].server.addr), "%s",
-		    conf->dns_stub.v[i].addr.host);
-		rc->stub[i].server.port = conf->dns_stub.v[i].addr.port;
-		rc->nstub++;
-	}
-	rc->timeout_s = (unsigned)conf->dns_timeout;
-}
-
 /*
  * RFC 8461 §4.1: the MX hosts of d no pattern covers. Returns 0 when all
  * are covered, 1 when some are not (listed in what), -1 when the MX
@@ -176,7 +150,7 @@ sts_mx_check(const struct tg_conf *conf, const struct tg_store_domain *d,
 	size_t n = 0, i, len = 0;
 	int r;
 
-	sts_resolver_config(conf, &rc);
+	tg_resolver_config_from_conf(conf, &rc);
 	if (tg_dns_resolve_sync(&rc, &q, 1, &ans, err) != 0)
 		return -1;
 	r = tg_stshost_mx_uncovered(d->name, ans,
@@ -195,8 +169,8 @@ sts_mx_check(const struct tg_conf *conf, const struct tg_store_domain *d,
 }
 
 /* enforce only when every MX is covered; testing warns. */
-static int
-sts_set_check(struct cli *cli, const struct tg_store_domain *d)
+int
+cli_sts_mode_check(struct cli *cli, const struct tg_store_domain *d)
 {
 	char what[1024];
 	struct tg_err err;
@@ -253,7 +227,7 @@ sts_set(struct cli *cli, int argc, char **argv)
 	    tg_stshost_policy_of(&d, &p, &err) != 0)
 		rc = cli_fail(CLI_USAGE, "%s", err.msg);
 	if (rc == 0)
-		rc = sts_set_check(cli, &d);
+		rc = cli_sts_mode_check(cli, &d);
 	if (rc == 0 && tg_store_domain_update(st, &d, &err) != 0)
 		rc = cli_fail(CLI_USAGE, "%s", err.msg);
 	tg_store_close(st);

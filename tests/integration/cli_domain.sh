@@ -6,6 +6,7 @@ cat >> "$conf" <<CONF
 run_dir = $T/run
 relay.hostname = gw.example.net
 user = ""
+dns.timeout = 2
 CONF
 tg() { "$BIN/tlsgate" -c "$conf" "$@"; }
 
@@ -38,9 +39,12 @@ expect_eq "list has both, sorted" "example.com example.org" \
 check "text list" tg domain list
 expect_match "text list shows the mode" "example.org +testing" "$(last_output)"
 
-check "set changes only what is given" tg domain set example.org --sts-mode enforce
+check_exit "enforce is refused while the MX hosts cannot be checked" 2 \
+	tg domain set example.org --sts-mode enforce
+expect_match "the refusal says why" "refusing enforce for example.org" "$(last_output)"
+check "set changes only what is given" tg domain set example.org --sts-mode none
 json=$(tg domain show example.org --json)
-expect_eq "mode changed" "enforce" "$(jq -r .mta_sts.mode <<<"$json")"
+expect_eq "mode changed" "none" "$(jq -r .mta_sts.mode <<<"$json")"
 expect_eq "route unchanged" "mail.internal:2525" "$(jq -r .inbound_route <<<"$json")"
 expect_eq "mx unchanged" "2" "$(jq -r '.mta_sts.mx | length' <<<"$json")"
 check "set --mx replaces the list" tg domain set example.org --mx mail.example.org
