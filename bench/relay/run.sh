@@ -1,0 +1,255 @@
+#!/bin/bash
+# bench/relay/run.sh — tlsgate-relayd against Postfix configured as the
+# same relay, in the same run on the same machine (BENCH.md).
+#
+# Both relays take mail on port 25 from Postfix's smtp-source (50
+# sessions, one message per session, 1 KB and 100 KB messages), write it
+# durably before the 250 (relayd: fsync'd spool objects with group commit;
+# Postfix: its queue file, fsync'd by cleanup — its default), and deliver
+# it under DANE (relayd: the TLSA is secure, so DANE is required; Postfix:
+# smtp_tls_security_level = dane, smtp_dns_support_level = dnssec, a TLS
+# session cache) to the same next hop: mx.dane-ok.test of the lab network,
+# pointed at tls_sink (bench/relay/tls_sink.c), a STARTTLS sink with
+# mx.dane-ok.test's certificate, whose TLSA 3 1 1 is published. Both use
+# 20 connections per destination (Postfix's default_destination_
+# concurrency_limit; relay.destination_concurrency) and reuse them.
+#
+# Per run: messages/s from the first connection of smtp-source until the
+# sink has counted every message (queue to queue, end to end); CPU
+# seconds per message of the relay's processes (relayd; Postfix's master
+# and every child, reaped ones included); peak memory: the largest sum of
+# PSS (and of RSS) over the relay's processes, sampled every 200 ms. RUNS
+# runs of each (default 5), alternating relays; prints the median and
+# min–max of each figure, and the ratio relayd/Postfix of the medians.
+#
+# Runs as root in its own network, mount and PID namespaces, like
+# tests/harness.sh, with the lab network of tests/net (Knot, Unbound, the
+# lab CA). Work files under $BUILD/bench-relay (on the disk, not tmpfs:
+# fsync is what a durable relay pays).
+#
+#   bench/relay/run.sh       (BUILD=build RUNS=5 N1K=2000 N100K=400)
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+RUNS=${RUNS:-5}
+N1K=${N1K:-2000}
+N100K=${N100K:-400}
+SESSIONS=${SESSIONS:-50}
+
+if [ "${RELAY_BENCH_INNER:-0}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "run as root (namespaces)" >&2; exit 2; }
+	for p in smtp-source postconf knotd unbound; do
+		command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }
+	done
+	[ -x "$BUILD/bin/tlsgate-relayd" ] || { echo "build first (make)" >&2; exit 2; }
+	export RELAY_BENCH_INNER=1 TOP BUILD RUNS N1K N100K SESSIONS
+	exec unshare --net --mount --pid --fork --kill-child --mount-proc \
+	    bash "$0" "$@"
+fi
+
+ip link set lo up
+T="$BUILD/bench-relay"
+rm -rf "$T"
+mkdir -p "$T"
+chmod 755 "$T" "$BUILD"
+export T TG_ISOLATED=1
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/net/net.sh"
+cd "$T" || exit 1
+say() { echo "# $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+SINK_ADDR=127.0.7.1
+RELAYD_ADDR=$TG_NET_GW_RELAY_ADDR	# 127.0.5.3
+POSTFIX_ADDR=127.0.5.4
+RCPT=user@dane-ok.test
+TICK=$(getconf CLK_TCK)
+
+# ---- the lab, the sink behind mx.dane-ok.test --------------------------------
+tg_net_up dns >/dev/null || die "lab network did not come up"
+ip addr add "$SINK_ADDR/32" dev lo
+ip addr add "$POSTFIX_ADDR/32" dev lo
+cc -O2 -Wall -o "$T/tls_sink" "$TOP/bench/relay/tls_sink.c" \
+    $(pkg-config --cflags --libs libevent libevent_openssl openssl) ||
+    die "cannot build the sink"
+"$T/tls_sink" -l "$SINK_ADDR:25" -c "$TG_NET_CERT_DIR/mx.dane-ok.test.pem" \
+    -o "$T/sink.count" -n mx.dane-ok.test > "$T/sink.log" 2>&1 &
+wait_port "$SINK_ADDR" 25 10 || die "the sink does not listen"
+tg_net_update dane-ok.test "update delete mx.dane-ok.test. A" \
+    "update add mx.dane-ok.test. 60 A $SINK_ADDR" || die "DNS update failed"
+sink_count() { cat "$T/sink.count" 2>/dev/null || echo 0; }
+
+# ---- relayd -------------------------------------------------------------------
+R="$T/relayd"
+mkdir -p "$R/state" "$R/spool" "$R/run"
+cat > "$R/tlsgate.conf" <<CONF
+state_dir = $R/state
+spool_dir = $R/spool
+run_dir = $R/run
+user = ""
+relay.hostname = relay.gw.test
+relay.listen = $RELAYD_ADDR:25
+CONF
+cat "$TG_NET_CONF" >> "$R/tlsgate.conf"
+tgc() { "$BUILD/bin/tlsgate" -c "$R/tlsgate.conf" "$@"; }
+tgc init >/dev/null && tgc relay allow 127.0.0.0/8 >/dev/null ||
+    die "relayd store set-up failed"
+"$BUILD/bin/tlsgate-relayd" -f -c "$R/tlsgate.conf" > "$R/relayd.log" 2>&1 &
+RELAYD_PID=$!
+wait_port "$RELAYD_ADDR" 25 15 || die "relayd does not listen"
+
+# ---- Postfix as the same relay (tests/net/postfix.sh's instance helpers) ---------
+P="$TG_NET_DIR/postfix-prelay"
+mkdir -p "$P/etc"
+{
+	_tgn_main_common "$P"
+	cat <<MAIN
+myhostname = prelay.gw.test
+inet_interfaces = $POSTFIX_ADDR
+relay_domains = dane-ok.test
+smtpd_relay_restrictions = permit_mynetworks, reject
+local_transport = error:local delivery is disabled
+smtpd_tls_security_level = none
+smtp_tls_security_level = dane
+smtp_dns_support_level = dnssec
+smtp_host_lookup = dns
+smtp_address_preference = ipv4
+smtp_tls_CAfile = $TG_NET_CA_CERT
+smtp_tls_session_cache_database = btree:\${data_directory}/smtp_scache
+default_process_limit = 200
+MAIN
+} > "$P/etc/main.cf"
+{ _tgn_master_common; printf '%s:25 inet n - n - - smtpd\n' "$POSTFIX_ADDR"; } \
+    > "$P/etc/master.cf"
+_tgn_postfix_start "$P" && _tgn_postfix_started "$P" ||
+    die "Postfix relay did not start"
+wait_port "$POSTFIX_ADDR" 25 15 || die "Postfix relay does not listen"
+POSTFIX_PID=$(tr -dc '0-9' < "$P/queue/pid/master.pid")
+
+# ---- measuring -------------------------------------------------------------------
+# The relay's processes: relayd, or Postfix's master and its children.
+pids_of() {
+	local root=$1 p
+	echo "$root"
+	for p in /proc/[0-9]*; do
+		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$root" ] &&
+		    echo "${p#/proc/}"
+	done
+}
+# CPU ticks the tree has used so far (children reaped by the root count
+# through its cutime/cstime).
+cpu_ticks() {
+	local root=$1 p t=0 v
+	for p in $(pids_of "$root"); do
+		v=$(awk -v r="$root" -v p="$p" '{ s = $14 + $15;
+		    if (p == r) s += $16 + $17; print s }' "/proc/$p/stat" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+# Sample the sum of PSS and RSS (kB) of the tree until $T/stop exists;
+# write the peaks to FILE.
+sample_mem() {
+	local root=$1 out=$2 pss rss maxp=0 maxr=0 p
+	while [ ! -e "$T/stop" ]; do
+		pss=0 rss=0
+		for p in $(pids_of "$root"); do
+			pss=$((pss + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+			rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+		done
+		[ "$pss" -gt "$maxp" ] && maxp=$pss
+		[ "$rss" -gt "$maxr" ] && maxr=$rss
+		sleep 0.2
+	done
+	echo "$maxp $maxr" > "$out"
+}
+
+# run KIND SIZE N — one measured run; appends "msgs/s cpu_ms/msg pss_kB
+# rss_kB" to $T/KIND-SIZE.
+run() {
+	local kind=$1 size=$2 n=$3 addr pid c0 cpu0 cpu1 t0 t1 mem
+	case "$kind" in
+	relayd) addr=$RELAYD_ADDR pid=$RELAYD_PID ;;
+	postfix) addr=$POSTFIX_ADDR pid=$POSTFIX_PID ;;
+	esac
+	c0=$(sink_count)
+	rm -f "$T/stop"
+	sample_mem "$pid" "$T/mem" &
+	local sampler=$!
+	cpu0=$(cpu_ticks "$pid")
+	t0=$(date +%s%N)
+	smtp-source -s "$SESSIONS" -m "$n" -l "$size" -f sender@insecure.test \
+	    -t "$RCPT" -M client.gw.test "$addr:25" > "$T/source.log" 2>&1 ||
+	    say "smtp-source: $(tail -n1 "$T/source.log")"
+	wait_for 600 bash -c "[ \$(cat '$T/sink.count' 2>/dev/null || echo 0) -ge $((c0 + n)) ]" ||
+	    say "$kind: only $(( $(sink_count) - c0 )) of $n arrived"
+	t1=$(date +%s%N)
+	cpu1=$(cpu_ticks "$pid")
+	: > "$T/stop"
+	wait "$sampler"
+	mem=$(cat "$T/mem")
+	awk -v n="$n" -v t0="$t0" -v t1="$t1" -v c="$((cpu1 - cpu0))" \
+	    -v tick="$TICK" -v mem="$mem" 'BEGIN { split(mem, m, " ");
+	    printf "%.1f %.3f %d %d\n", n / ((t1 - t0) / 1e9),
+	    c / tick * 1000 / n, m[1], m[2] }' >> "$T/$kind-$size"
+	say "$kind $size bytes: $(tail -n1 "$T/$kind-$size")"
+}
+
+# Warm-up: one message through each, so that DNS and TLS caches are as
+# they are for every later run, and a check that both paths work.
+for kind in relayd postfix; do
+	c=$(sink_count)
+	run "$kind" 1024 20 2>/dev/null
+	[ "$(sink_count)" -ge $((c + 20)) ] || die "$kind does not deliver to the sink"
+	rm -f "$T/$kind-1024"
+done
+
+for i in $(seq "$RUNS"); do
+	for size in 1024 102400; do
+		n=$N1K
+		[ "$size" = 102400 ] && n=$N100K
+		for kind in relayd postfix; do
+			run "$kind" "$size" "$n"
+		done
+	done
+done
+
+# ---- report ------------------------------------------------------------------------
+# stat_col FILE K FMT — median and min-max of column K
+stat_col() {
+	cut -d' ' -f"$2" "$1" | sort -g | awk -v f="$3" '{ v[NR] = $1 } END {
+	    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+	    printf f " (" f "-" f ")", m, v[1], v[NR] }'
+}
+median() { cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END {
+	    print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo
+echo "relay benchmark: $SESSIONS sessions, runs=$RUNS, $(nproc) CPUs, $(uname -r)"
+echo "medians (min-max); ratio = relayd / Postfix"
+for size in 1024 102400; do
+	n=$N1K; [ "$size" = 102400 ] && n=$N100K
+	echo
+	echo "== $((size / 1024)) KB messages, $n per run =="
+	printf '%-24s %-26s %-26s %s\n' figure relayd postfix ratio
+	for k in 1 2 3 4; do
+		case $k in
+		1) f="messages/s" fmt="%.1f" ;;
+		2) f="CPU ms/message" fmt="%.2f" ;;
+		3) f="peak PSS kB (sum)" fmt="%.0f" ;;
+		4) f="peak RSS kB (sum)" fmt="%.0f" ;;
+		esac
+		printf '%-24s %-26s %-26s %s\n' "$f" \
+		    "$(stat_col "$T/relayd-$size" $k "$fmt")" \
+		    "$(stat_col "$T/postfix-$size" $k "$fmt")" \
+		    "$(ratio "$(median "$T/relayd-$size" $k)" "$(median "$T/postfix-$size" $k)")"
+	done
+done
+echo
+echo "relayd deliveries logged as DANE-verified: $(grep -c 'verify="dane verified" result=delivered' "$R/relayd.log")"
+echo "Postfix deliveries logged as Verified TLS: $(grep -c 'Verified TLS connection established' "$P/maillog")"
+kill "$RELAYD_PID" 2>/dev/null
+_tgn_postfix_stop prelay
+tg_net_down >/dev/null 2>&1
