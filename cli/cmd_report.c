@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "dns/resolver_conf.h"
 #include "dns/resolver_unbound.h"
 #include "net/fetch.h"
 #include "rpt/collect.h"
@@ -774,7 +775,7 @@ report_import(struct cli *cli, int argc, char **argv)
 	p.domains = doms;
 	/* RFC 8460 §3: mailed reports are checked with the DKIM keys
 	 * published in DNS, as the resolver settings say. */
-	tg_send_resolver_config(conf, &rc);
+	tg_resolver_config_from_conf(conf, &rc);
 	memset(&mo, 0, sizeof(mo));
 	mo.keys = TG_RPTMAIL_KEYS_CALLBACK;
 	mo.key_lookup = tg_collect_dns_key;
@@ -896,7 +897,7 @@ send_tools_open(struct cli *cli, struct send_run *sr, struct send_tools *t,
 		return -1;
 	if (tg_send_settings_load(conf, !sr->dry, &t->set, err) != 0)
 		return -1;
-	tg_send_resolver_config(conf, &rc);
+	tg_resolver_config_from_conf(conf, &rc);
 	if ((t->res = tg_resolver_unbound_new(sr->base, &rc, err)) == NULL ||
 	    (t->fetch = tg_fetch_new(sr->base, err)) == NULL)
 		return -1;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "dns/resolver_conf.h"
 #include "dns/resolver_unbound.h"
 #include "rptd.h"
 #include "util/clock.h"
@@ -119,7 +120,7 @@ rptd_out_start(struct rptd *r, struct tg_err *err)
 	struct tg_resolver_config rc;
 	struct timeval tv = { RPTD_TICK_S, 0 };
 
-	tg_send_resolver_config(snap->conf, &rc);
+	tg_resolver_config_from_conf(snap->conf, &rc);
 	tg_snapshot_unref(snap);
 	if ((r->res = tg_resolver_unbound_new(base, &rc, err)) == NULL ||
 	    (r->fetch = tg_fetch_new(base, err)) == NULL)

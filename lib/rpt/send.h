@@ -211,10 +211,6 @@ struct tg_send_settings {
 int tg_send_settings_load(const struct tg_conf *conf, int create_key,
     struct tg_send_settings *s, struct tg_err *err);
 
-/* The resolver settings of conf (dns.*), as dns/resolver wants them. */
-void tg_send_resolver_config(const struct tg_conf *conf,
-    struct tg_resolver_config *rc);
-
 /* ---- pure parts, exported for the daemon, the relay and tests ---- */
 
 /*
