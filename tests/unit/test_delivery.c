@@ -341,6 +341,19 @@ sts_lookup(void *ctx, const char *domain, tg_stsclient_cb *cb, void *arg,
 	return l;
 }
 
+/* A source that cannot start a lookup (as with an unreadable cache). */
+static void *
+sts_lookup_error(void *ctx, const char *domain, tg_stsclient_cb *cb,
+    void *arg, struct tg_err *err)
+{
+	(void)ctx;
+	(void)domain;
+	(void)cb;
+	(void)arg;
+	tg_err_set(err, TG_ERR_TEMP, NULL, "cache.db is locked");
+	return NULL;
+}
+
 static void
 sts_cancel(void *ctx, void *handle)
 {
@@ -702,6 +715,9 @@ test_failover_backoff(void **state)
 	add_server("192.0.2.2", TG_SMTPC_OK)->data_code = 451;
 	queue(f, "alice@inside.example", RCPT_A, qid);
 	run(f);
+	/* RFC 7672 §2.2.3: insecure addresses, no TLSA lookup at all. */
+	assert_int_equal(tg_resolver_fake_count(f->res,
+	    "_25._tcp.mx1.a.example", TG_DNS_T_TLSA), 0);
 	assert_int_equal(fk.nconns, 2);
 	assert_string_equal(fk.conns[1].addr, "192.0.2.2");
 	assert_int_equal(fk.conns[1].tls, TG_SMTPC_TLS_MAY);
@@ -986,6 +1002,53 @@ test_two_domains(void **state)
 	assert_string_equal(r.last_type, "dnssec-invalid");
 }
 
+/* RFC 7672 §2.2.3 (checklist item 6): the MX host is a secure CNAME;
+ * no TLSA at the target (secure denial), so the original name is the
+ * TLSA base domain, and SNI. */
+static void
+test_cname_tlsa_base(void **state)
+{
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1];
+
+	script(f, "a.example", TG_DNS_T_MX, OK, S, "10 mx.a.example.");
+	script(f, "mx.a.example", TG_DNS_T_CNAME, OK, S, "host.b.example.");
+	script(f, "host.b.example", TG_DNS_T_A, OK, S, "192.0.2.7");
+	script(f, "host.b.example", TG_DNS_T_AAAA, ND, S, NULL);
+	script(f, "_25._tcp.host.b.example", TG_DNS_T_TLSA, ND, S, NULL);
+	script(f, "_25._tcp.mx.a.example", TG_DNS_T_TLSA, OK, S, "3 1 1 " KEY);
+	add_server("192.0.2.7", TG_SMTPC_OK);
+	queue(f, "alice@inside.example", RCPT_A, qid);
+	run(f);
+	assert_int_equal(tg_resolver_fake_count(f->res,
+	    "_25._tcp.host.b.example", TG_DNS_T_TLSA), 1);
+	assert_int_equal(fk.nconns, 1);
+	assert_int_equal(fk.conns[0].mode, TG_TLS_DANE);
+	assert_string_equal(fk.conns[0].tlsa_base, "mx.a.example");
+	assert_int_equal(fk.ntxns, 1);
+}
+
+/* STS lookup errors (cache unreadable) defer, never deliver as if there
+ * were no policy; a dest_policies read error likewise. */
+static void
+test_unknown_policy_defers(void **state)
+{
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1];
+	struct qstate q;
+
+	f->p.sts.lookup = sts_lookup_error;
+	engine(f);
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", I, NULL);
+	add_server("192.0.2.1", TG_SMTPC_OK);
+	queue(f, "alice@inside.example", RCPT_A, qid);
+	run(f);
+	assert_int_equal(fk.nconns, 0);
+	qlook(f, qid, &q);
+	assert_int_equal(q.st[0], TG_SPOOL_DEFERRED);
+	assert_non_null(strstr(q.reason[0], "MTA-STS"));
+}
+
 int
 main(void)
 {
@@ -1013,6 +1076,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_two_domains, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cname_tlsa_base, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_policy_defers,
+		    setup, teardown),
 	};
 
 	tg_log_open("test_delivery", TG_LOG_STDERR, TG_LOG_INFO);
