@@ -151,12 +151,15 @@ cpu_ticks() {
 # Sample the sum of PSS and RSS (kB) of the tree until $T/stop exists;
 # write the peaks to FILE.
 sample_mem() {
-	local root=$1 out=$2 pss rss maxp=0 maxr=0 p
+	local root=$1 out=$2 pss rss maxp=0 maxr=0 p v w
 	while [ ! -e "$T/stop" ]; do
 		pss=0 rss=0
 		for p in $(pids_of "$root"); do
-			pss=$((pss + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
-			rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+			# A process may be gone, or a zombie, by now.
+			v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+			w=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+			pss=$((pss + ${v:-0}))
+			rss=$((rss + ${w:-0}))
 		done
 		[ "$pss" -gt "$maxp" ] && maxp=$pss
 		[ "$rss" -gt "$maxr" ] && maxr=$rss
