@@ -14,6 +14,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "dns/resolver_conf.h"
 #include "dns/resolver_unbound.h"
 #include "net/fetch.h"
 #include "store/cache.h"
@@ -32,33 +33,6 @@ struct tg_delivery_env {
 	struct tg_smtpc_cache *tls_cache;	/* owned */
 	struct tg_delivery *engine;		/* owned */
 };
-
-/* The resolver settings of the config, in dns/resolver's form. */
-static void
-env_resolver_config(const struct tg_conf *conf, struct tg_resolver_config *rc)
-{
-	size_t i;
-
-	tg_resolver_config_init(rc);
-	tg_text_fmt(rc->trust_anchor_file, sizeof(rc->trust_anchor_file), "%s",
-	    conf->dns_trust_anchor_file);
-	for (i = 0; i < conf->dns_forward.n && i < TG_DNS_SERVERS_MAX; i++) {
-		tg_text_fmt(rc->forward[i].addr, sizeof(rc->forward[i].addr),
-		    "%s", conf->dns_forward.v[i].host);
-		rc->forward[i].port = conf->dns_forward.v[i].port;
-		rc->nforward++;
-	}
-	for (i = 0; i < conf->dns_stub.n && i < TG_DNS_SERVERS_MAX; i++) {
-		tg_text_fmt(rc->stub[i].zone, sizeof(rc->stub[i].zone), "%s",
-		    conf->dns_stub.v[i].zone);
-		tg_text_fmt(rc->stub[i].server.addr,
-		    sizeof(rc->stub[i].server.addr), "%s",
-		    conf->dns_stub.v[i].addr.host);
-		rc->stub[i].server.port = conf->dns_stub.v[i].addr.port;
-		rc->nstub++;
-	}
-	rc->timeout_s = (unsigned)conf->dns_timeout;
-}
 
 /* MTA-STS: cache.db, net/fetch with the sts.* settings, the client. */
 static int
@@ -121,7 +95,7 @@ tg_delivery_env_open(struct event_base *base, const struct tg_conf *conf,
 	*out = NULL;
 	if (e == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
-	env_resolver_config(conf, &rc);
+	tg_resolver_config_from_conf(conf, &rc);
 	if (tg_store_open_readonly(conf->state_dir, &e->store, &serr) != 0) {
 		e->store = NULL;
 		tg_log_warn(NULL, "event=delivery-setup store=none error=\"%s\" "
