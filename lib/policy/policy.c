@@ -34,6 +34,7 @@ tg_policy_rule_name(enum tg_policy_rule r)
 	case TG_POLICY_RULE_STS: return "mta-sts";
 	case TG_POLICY_RULE_LOCAL: return "local";
 	case TG_POLICY_RULE_OPPORTUNISTIC: return "opportunistic";
+	case TG_POLICY_RULE_REPORT: return "report-submission";
 	}
 	return "?";
 }
@@ -308,6 +309,12 @@ decide_host(const struct tg_policy_input *in, const struct tg_policy_host *h,
 	d->mx_secure = in->mx_security == TG_DNS_SECURE;
 	if (rule_addr(h, d))
 		return;
+	if (in->report_submission) {
+		/* RFC 8460 §5.3.1: deliver reports despite TLS failures. */
+		host_try(d, TG_POLICY_RULE_REPORT, TG_POLICY_TLS_MAY,
+		    TG_TLS_OPPORTUNISTIC, 0);
+		return;
+	}
 	if (rule_dane(in, h, d) && (d->action == TG_POLICY_SKIP ||
 	    d->authenticated || !dane_only(in)))
 		return;
@@ -338,6 +345,13 @@ assert_no_downgrade(const struct tg_policy_input *in,
 {
 	if (d->action != TG_POLICY_TRY)
 		return;
+	if (in->report_submission) {
+		/* The one sanctioned exception (RFC 8460 §5.3.1): nothing
+		 * else may reach the opportunistic rule this way. */
+		assert(d->rule == TG_POLICY_RULE_REPORT);
+		return;
+	}
+	assert(d->rule != TG_POLICY_RULE_REPORT);
 	if (host_has_usable_tlsa(h))
 		assert(d->tls == TG_POLICY_TLS_REQUIRE &&
 		    d->mode == TG_TLS_DANE && !d->report_only &&
@@ -393,8 +407,8 @@ decide_mx(const struct tg_policy_input *in, struct tg_policy_decision *out)
 		    "MX lookup for %s failed", in->domain);
 		return 1;
 	}
-	if (in->sts.state == TG_POLICY_STS_UNAVAILABLE ||
-	    in->local_unavailable) {
+	if (!in->report_submission && (in->sts.state ==
+	    TG_POLICY_STS_UNAVAILABLE || in->local_unavailable)) {
 		/* Unknown is not "none": defer rather than downgrade. */
 		domain_out(out, TG_POLICY_DEFER, ST_TLS_TEMP, NULL,
 		    "the %s of %s cannot be read now",

@@ -55,6 +55,13 @@
  *   local   encrypt: TLS required, not authenticated (also the floor
  *           under MTA-STS testing); may: opportunistic.
  *   none    opportunistic STARTTLS.
+ * report  a message that carries our verified report-submission marker
+ *         (smtp/submark) is the one exception, which RFC 8460 §5.3.1
+ *         demands: TLS reports "MUST" be delivered even when the TLS
+ *         policy of the collector cannot be met, so after the MX and
+ *         address rows every host is tried with opportunistic TLS and
+ *         nothing is recorded for TLS-RPT. A bogus or failed MX answer
+ *         still defers: the destination itself is unknown then.
  * When every host is skipped the domain is deferred with the first
  * skipped host's reason. Permanent failure is never decided here: a
  * policy can only defer (RFC 8461 §5.1: re-check the policy first).
@@ -89,7 +96,8 @@ enum tg_policy_rule {
 	TG_POLICY_RULE_DANE,		/* secure TLSA RRset */
 	TG_POLICY_RULE_STS,		/* MTA-STS policy */
 	TG_POLICY_RULE_LOCAL,		/* tlsgate policy set DOMAIN ... */
-	TG_POLICY_RULE_OPPORTUNISTIC	/* nothing else applies */
+	TG_POLICY_RULE_OPPORTUNISTIC,	/* nothing else applies */
+	TG_POLICY_RULE_REPORT		/* our own TLS report (submark) */
 };
 
 enum tg_policy_verdict {
@@ -145,6 +153,9 @@ struct tg_policy_input {
 	int has_local;			/* a dest_policies row exists */
 	enum tg_store_dest_mode local;
 	int local_unavailable;		/* the store could not be read */
+	/* A verified report of our own (smtp/submark; RFC 8460 §5.3.1):
+	 * every host with an address is tried with opportunistic TLS. */
+	int report_submission;
 };
 
 enum tg_policy_action {

@@ -57,21 +57,10 @@
  *     address, else relay.hostname; it is the sender in the file name,
  *     the TLS-Report-Submitter, the DKIM d= and the domain of From.
  *
- * Submission marker (RFC 8460 §5.3.1: a report mail "MUST" be delivered
- * despite TLS failures and that session SHOULD be left out of the next
- * report; RFC-CHECKLIST 46). Every report mail starts with the header
- *     TLSGate-Report: v=1; mac=<64 lower-case hex digits>
- * as its first line; mac is HMAC-SHA256, keyed with the 32 bytes of the
- * file <state_dir>/report-submit.key (mode 0600, made by the first
- * program that needs it), over every byte of the message after that
- * line's CRLF (the message as submitted, after SMTP dot-unstuffing). The
- * field is added after DKIM signing and is not covered by the signature.
- * A relay that verifies the mac (tg_send_marker_check) delivers the
- * message with opportunistic TLS whatever the destination's DANE or
- * MTA-STS policy says, does not record its sessions for TLS reporting,
- * and removes the field before sending. A forged or altered message
- * fails the check and is handled as any other mail: the marker cannot
- * be used by others to avoid TLS enforcement.
+ * Submission marker (RFC 8460 §5.3.1, RFC-CHECKLIST 46): every report
+ * mail starts with the line of smtp/submark, added after DKIM signing
+ * (not covered by the signature), so that our relay delivers it whatever
+ * the collector's TLS policy and leaves its sessions out of the reports.
  *
  * DKIM signing (RFC 8460 §3): with report.dkim_selector set, the key is
  * the PEM RSA private key <state_dir>/dkim/<selector>.key; the matching
@@ -91,13 +80,11 @@
 #include "dns/resolver.h"
 #include "net/fetch.h"
 #include "rpt/report.h"
+#include "smtp/submark.h"
 #include "store/reports.h"
 #include "util/buf.h"
 #include "util/err.h"
 
-#define TG_SEND_MARKER_FIELD	"TLSGate-Report"
-#define TG_SEND_MARKER_KEY_FILE	"report-submit.key"
-#define TG_SEND_MARKER_KEY_LEN	32
 
 struct tg_send_config {
 	const char *org_name;		/* organization-name; required */
@@ -110,7 +97,7 @@ struct tg_send_config {
 	const char *outbox_dir;		/* required for mailto */
 	const char *dkim_selector;	/* NULL/"": no signature */
 	const char *dkim_key_file;	/* PEM, with a selector */
-	const unsigned char *marker_key; /* TG_SEND_MARKER_KEY_LEN bytes */
+	const unsigned char *marker_key; /* TG_SUBMARK_KEY_LEN bytes */
 	struct tg_fetch_params fetch;	/* ca_file, private addresses... */
 	unsigned delay_max_s;		/* random delay of a day's first try */
 };
@@ -195,7 +182,7 @@ struct tg_send_settings {
 	char relay_addr[TG_CONF_HOST_MAX];
 	char outbox_dir[TG_PATH_MAX];
 	char dkim_key_file[TG_PATH_MAX];
-	unsigned char marker_key[TG_SEND_MARKER_KEY_LEN];
+	unsigned char marker_key[TG_SUBMARK_KEY_LEN];
 };
 
 /*
@@ -240,21 +227,6 @@ int tg_send_mail_build(const struct tg_send_config *cfg, const char *rcpt,
  */
 int tg_send_mailto_addr(const char *uri, char *out, size_t outlen,
     struct tg_err *err);
-
-/*
- * Read (create when create is set and it is missing: 32 random bytes,
- * mode 0600) the marker key at path into key. 0 or -1 with err.
- */
-int tg_send_marker_key_load(const char *path, int create,
-    unsigned char key[TG_SEND_MARKER_KEY_LEN], struct tg_err *err);
-
-/*
- * 1 if msg (len bytes, borrowed) starts with a marker line whose mac
- * matches the rest of msg under key, else 0. *body_off (may be NULL)
- * gets the offset of what follows the marker line.
- */
-int tg_send_marker_check(const unsigned char key[TG_SEND_MARKER_KEY_LEN],
-    const char *msg, size_t len, size_t *body_off);
 
 /* The time of the next try after attempts failed tries (1, 2, ...):
  * TG_RPT_SEND_BACKOFF_S doubled per try, capped. */

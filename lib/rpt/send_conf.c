@@ -81,7 +81,7 @@ settings_paths(const struct tg_conf *conf, int create_key,
 	if (tg_path_fmt(s->outbox_dir, sizeof(s->outbox_dir),
 	    "%s/reports/outbox", conf->state_dir) != 0 ||
 	    tg_path_fmt(keyfile, sizeof(keyfile), "%s/%s", conf->state_dir,
-	    TG_SEND_MARKER_KEY_FILE) != 0)
+	    TG_SUBMARK_KEY_FILE) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir is too "
 		    "long");
 	if (conf->report_dkim_selector[0] != '\0') {
@@ -95,7 +95,7 @@ settings_paths(const struct tg_conf *conf, int create_key,
 			return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir "
 			    "is too long");
 	}
-	return tg_send_marker_key_load(keyfile, create_key, s->marker_key,
+	return tg_submark_key_load(keyfile, create_key, s->marker_key,
 	    err);
 }
 

@@ -18,11 +18,11 @@
 #include <opendkim/dkim.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "rpt/send_int.h"
 #include "smtp/client.h"
+#include "smtp/submark.h"
 #include "util/dname.h"
 #include "util/limits.h"
 #include "util/path.h"
@@ -251,41 +251,6 @@ out:
 	return rc;
 }
 
-/* ---- the submission marker --------------------------------------- */
-
-static void
-marker_mac(const unsigned char key[TG_SEND_MARKER_KEY_LEN], const void *p,
-    size_t n, char hex[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-
-	HMAC(EVP_sha256(), key, TG_SEND_MARKER_KEY_LEN, p, n, md, &mdlen);
-	for (i = 0; i < 32 && i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
-	OPENSSL_cleanse(md, sizeof(md));
-}
-
-int
-tg_send_marker_check(const unsigned char key[TG_SEND_MARKER_KEY_LEN],
-    const char *msg, size_t len, size_t *body_off)
-{
-	static const char head[] = TG_SEND_MARKER_FIELD ": v=1; mac=";
-	size_t hl = sizeof(head) - 1, off = hl + 64 + 2;
-	char want[65];
-
-	if (len < off || strncasecmp(msg, head, hl) != 0 ||
-	    msg[hl + 64] != '\r' || msg[hl + 65] != '\n')
-		return 0;
-	marker_mac(key, msg + off, len - off, want);
-	if (CRYPTO_memcmp(want, msg + hl, 64) != 0)
-		return 0;
-	if (body_off != NULL)
-		*body_off = off;
-	return 1;
-}
-
 int
 tg_send_mail_build(const struct tg_send_config *cfg, const char *rcpt,
     const char *domain, const char *report_id, const char *filename,
@@ -293,7 +258,7 @@ tg_send_mail_build(const struct tg_send_config *cfg, const char *rcpt,
     struct tg_err *err)
 {
 	struct tg_buf msg, signed_msg;
-	char mac[65];
+	char mark[TG_SUBMARK_LINE_LEN + 1];
 	int rc = -1;
 
 	tg_err_clear(err);
@@ -309,9 +274,8 @@ tg_send_mail_build(const struct tg_send_config *cfg, const char *rcpt,
 		tg_err_set(err, TG_ERR_PERM, NULL, "report mail too large");
 		goto out;
 	}
-	marker_mac(cfg->marker_key, signed_msg.data, signed_msg.len, mac);
-	if (mail_put(out, err, "%s: v=1; mac=%s\r\n", TG_SEND_MARKER_FIELD,
-	    mac) != 0)
+	tg_submark_line(cfg->marker_key, signed_msg.data, signed_msg.len, mark);
+	if (mail_put(out, err, "%s", mark) != 0)
 		goto out;
 	if (tg_buf_append(out, signed_msg.data, signed_msg.len) != 0) {
 		tg_err_set(err, TG_ERR_PERM, NULL, "report mail too large");
@@ -322,63 +286,6 @@ out:
 	tg_buf_free(&msg);
 	tg_buf_free(&signed_msg);
 	return rc;
-}
-
-static int
-marker_key_read(int fd, unsigned char key[TG_SEND_MARKER_KEY_LEN])
-{
-	unsigned char extra;
-	ssize_t n = read(fd, key, TG_SEND_MARKER_KEY_LEN);
-
-	return n == TG_SEND_MARKER_KEY_LEN && read(fd, &extra, 1) == 0 ? 0 :
-	    -1;
-}
-
-static int
-marker_key_create(const char *path, unsigned char key[TG_SEND_MARKER_KEY_LEN],
-    struct tg_err *err)
-{
-	int fd;
-
-	if (RAND_bytes(key, TG_SEND_MARKER_KEY_LEN) != 1)
-		return tg_err_set(err, TG_ERR_TEMP, NULL, "no random bytes");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd < 0)
-		return errno == EEXIST ? 1 : tg_err_set(err, TG_ERR_PERM, NULL,
-		    "%s: %s", path, strerror(errno));
-	if (write(fd, key, TG_SEND_MARKER_KEY_LEN) != TG_SEND_MARKER_KEY_LEN ||
-	    fsync(fd) != 0) {
-		close(fd);
-		unlink(path);
-		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: cannot write",
-		    path);
-	}
-	close(fd);
-	return 0;
-}
-
-int
-tg_send_marker_key_load(const char *path, int create,
-    unsigned char key[TG_SEND_MARKER_KEY_LEN], struct tg_err *err)
-{
-	int fd, rc;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
-		if ((rc = marker_key_create(path, key, err)) <= 0)
-			return rc;
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s", path,
-		    strerror(errno));
-	rc = marker_key_read(fd, key);
-	close(fd);
-	if (rc != 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: not %d bytes",
-		    path, TG_SEND_MARKER_KEY_LEN);
-	return 0;
 }
 
 /* ---- the outbox -------------------------------------------------- */

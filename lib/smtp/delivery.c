@@ -81,13 +81,16 @@ dest_on_timer(evutil_socket_t fd, short what, void *arg)
 	free(dest);
 }
 
+/* Our reports get destinations of their own: they are decided by
+ * another rule, and must not share a plan or a connection with the rest
+ * of the domain's mail. */
 static struct dlv_dest *
-dest_get(struct tg_delivery *d, const char *domain)
+dest_get(struct tg_delivery *d, const char *domain, int report)
 {
 	struct dlv_dest *dest;
 
 	TAILQ_FOREACH(dest, &d->dests, link)
-		if (strcmp(dest->domain, domain) == 0)
+		if (strcmp(dest->domain, domain) == 0 && dest->report == report)
 			return dest;
 	if (d->ndests >= TG_DELIVERY_DOMAINS_MAX ||
 	    (dest = calloc(1, sizeof(*dest))) == NULL)
@@ -98,6 +101,7 @@ dest_get(struct tg_delivery *d, const char *domain)
 		return NULL;
 	}
 	dest->d = d;
+	dest->report = report;
 	tg_text_fmt(dest->domain, sizeof(dest->domain), "%s", domain);
 	TAILQ_INIT(&dest->jobs);
 	TAILQ_INIT(&dest->active);
@@ -455,7 +459,8 @@ msg_dests(struct dlv_msg *msg, struct dlv_dest **dests)
 		if (rcpt_domain(env->rcpt[i].addr, domain, sizeof(domain)) != 0)
 			msg_fail(msg, i, "5.1.2", "5.1.2 the recipient domain "
 			    "cannot be routed", NULL);
-		else if ((dests[i] = dest_get(msg->d, domain)) == NULL)
+		else if ((dests[i] = dest_get(msg->d, domain, msg->report)) ==
+		    NULL)
 			(void)tg_spool_mark(msg->m, i, TG_SPOOL_DEFERRED,
 			    tg_clock_now() + msg->d->p.min_backoff, "4.3.2 too "
 			    "many destinations in progress", NULL);
@@ -499,6 +504,49 @@ msg_jobs(struct dlv_msg *msg, struct dlv_dest **dests,
 	}
 }
 
+/*
+ * Is msg a report of our own (smtp/submark)? Only a message whose
+ * content has the marker line where our sender puts it is read whole and
+ * checked; any failure means "no": it is then handled as other mail.
+ */
+static void
+msg_report_check(struct dlv_msg *msg)
+{
+	struct tg_delivery *d = msg->d;
+	uint64_t size = tg_spool_msg_size(msg->m);
+	struct tg_spool_cursor cur;
+	struct tg_err err;
+	char *buf;
+	size_t len = 0, off;
+	ssize_t k;
+	long at;
+
+	if (d->p.report_key == NULL || size > TG_SUBMARK_MSG_MAX ||
+	    size < TG_SUBMARK_LINE_LEN || (buf = malloc(size)) == NULL)
+		return;
+	tg_spool_cursor_init(msg->m, &cur);
+	/* The head first: most mail stops here. */
+	while (len < size && len < TG_SUBMARK_SEARCH_MAX &&
+	    (k = tg_spool_msg_pread(msg->m, &cur, buf + len,
+	    TG_SUBMARK_SEARCH_MAX - len, &err)) > 0)
+		len += (size_t)k;
+	if ((at = tg_submark_locate(buf, len)) >= 0) {
+		while (len < size && (k = tg_spool_msg_pread(msg->m, &cur,
+		    buf + len, size - len, &err)) > 0)
+			len += (size_t)k;
+		if (len == size && tg_submark_check(d->report_key, buf +
+		    at, len - (size_t)at, &off)) {
+			msg->report = 1;
+			msg->mark_at = (uint64_t)at;
+			msg->mark_len = off;
+		} else
+			tg_log_warn(NULL, "event=delivery queue_id=%s "
+			    "report_marker=invalid action=\"handled as any "
+			    "other mail\"", msg->qid);
+	}
+	free(buf);
+}
+
 /* Open qid and hand its recipients to their destinations. 1 to stop the
  * run (too many messages open). */
 static int
@@ -534,6 +582,7 @@ msg_take(struct tg_delivery *d, const char *qid)
 	TAILQ_INSERT_TAIL(&d->msgs, msg, link);
 	d->st.open_messages = ++d->nmsgs;
 	msg->refs = 1;		/* ours, until every job is handed over */
+	msg_report_check(msg);
 	msg_dests(msg, dests);
 	msg_jobs(msg, dests, touched, &n);
 	/* Pump only now: a destination may decide (and finish jobs) at
@@ -701,6 +750,10 @@ tg_delivery_new(const struct tg_delivery_params *p, struct tg_err *err)
 	defaults(&d->p);
 	tg_text_fmt(d->helo, sizeof(d->helo), "%s", p->helo_name);
 	d->p.helo_name = d->helo;
+	if (p->report_key != NULL) {
+		memcpy(d->report_key, p->report_key, sizeof(d->report_key));
+		d->p.report_key = d->report_key;
+	}
 	d->smtp = p->smtp != NULL ? p->smtp : &smtpc_ops;
 	TAILQ_INIT(&d->msgs);
 	TAILQ_INIT(&d->dests);

@@ -123,6 +123,9 @@ struct tg_delivery_params {
 	long max_lifetime;			/* seconds; 0: 5 days */
 	struct tg_smtpc_timeouts tmo;		/* 0 members: client defaults */
 	int signals;				/* handle SIGUSR1/SIGUSR2 */
+	/* The report-submission key (smtp/submark), TG_SUBMARK_KEY_LEN
+	 * bytes, copied; NULL: no message is treated as our report. */
+	const unsigned char *report_key;
 };
 
 /* Counters, for tests and status. */

@@ -31,7 +31,8 @@ dlv_rpt_record(struct tg_delivery *d, const struct dlv_plan *plan,
 	struct tg_reports_session s;
 	struct tg_err err;
 
-	if (d->p.reports == NULL)
+	/* RFC 8460 §5.3.1: a report's own sessions are left out. */
+	if (d->p.reports == NULL || plan->in.report_submission)
 		return;
 	memset(&s, 0, sizeof(s));
 	s.when = tg_clock_now();
@@ -368,8 +369,28 @@ static ssize_t
 job_read(void *arg, void *buf, size_t cap, struct tg_err *err)
 {
 	struct dlv_job *job = arg;
+	const struct dlv_msg *msg = job->msg;
+	char skip[TG_SUBMARK_LINE_LEN];
+	ssize_t k;
 
-	return tg_spool_msg_pread(job->msg->m, &job->cur, buf, cap, err);
+	/* A report of ours: the marker line stays here (submark.h). It
+	 * may span records, hence the loop (bounded by mark_len). */
+	while (msg->report && job->pos >= msg->mark_at &&
+	    job->pos < msg->mark_at + msg->mark_len) {
+		k = tg_spool_msg_pread(job->msg->m, &job->cur, skip,
+		    (size_t)(msg->mark_at + msg->mark_len - job->pos), err);
+		if (k <= 0)
+			return k < 0 ? k : tg_err_set(err, TG_ERR_BUG, NULL,
+			    "message changed while sent");
+		job->pos += (uint64_t)k;
+	}
+	if (msg->report && job->pos < msg->mark_at &&
+	    cap > msg->mark_at - job->pos)
+		cap = (size_t)(msg->mark_at - job->pos);
+	k = tg_spool_msg_pread(job->msg->m, &job->cur, buf, cap, err);
+	if (k > 0)
+		job->pos += (uint64_t)k;
+	return k;
 }
 
 static void
@@ -387,10 +408,11 @@ sess_send(struct dlv_sess *s)
 	s->txn.envid = env->envid;
 	s->txn.ret = env->ret;
 	s->txn.flags = env->flags;
-	s->txn.size = tg_spool_msg_size(job->msg->m);
+	s->txn.size = tg_spool_msg_size(job->msg->m) - job->msg->mark_len;
 	s->txn.read = job_read;
 	s->txn.read_arg = job;
 	tg_spool_cursor_init(job->msg->m, &job->cur);
+	job->pos = 0;
 	if (d->smtp->send(s->conn, &s->txn, sess_on_done, s, &err) == 0)
 		return;
 	/* The kept connection went away meanwhile: a new one, from the

@@ -20,6 +20,7 @@
 #include "policy/policy.h"
 #include "smtp/delivery.h"
 #include "smtp/dsn.h"
+#include "smtp/submark.h"
 
 struct dlv_dest;
 struct dlv_sess;
@@ -39,6 +40,11 @@ struct dlv_msg {
 	char qid[TG_SPOOL_QID_LEN + 1];
 	int refs;				/* jobs not finished */
 	struct dlv_fail *fail;			/* owned, nrcpt, or NULL */
+	/* A verified report of ours (smtp/submark): the marker line at
+	 * content offset mark_at, mark_len bytes, is not sent. */
+	int report;
+	uint64_t mark_at;
+	size_t mark_len;
 	TAILQ_ENTRY(dlv_msg) link;
 };
 
@@ -50,6 +56,7 @@ struct dlv_job {
 	size_t *idx;				/* owned: recipient indices */
 	struct tg_spool_rcpt *rcpt;		/* owned array, borrowed strings */
 	struct tg_spool_cursor cur;
+	uint64_t pos;				/* content bytes read at cur */
 	long long queued_ms;
 	TAILQ_ENTRY(dlv_job) link;
 };
@@ -90,6 +97,7 @@ struct dlv_resolve;			/* lookups in flight (delivery_plan.c) */
 struct dlv_dest {
 	struct tg_delivery *d;			/* borrowed */
 	char domain[TG_DNS_NAME_SIZE];
+	int report;				/* for our reports only */
 	struct dlv_jobs jobs;			/* waiting */
 	size_t njobs;
 	struct dlv_plan *plan;			/* owned reference, or NULL */
@@ -128,6 +136,7 @@ struct dlv_sess {
 struct tg_delivery {
 	struct tg_delivery_params p;		/* copy; helo copied below */
 	char helo[TG_DNS_NAME_SIZE];
+	unsigned char report_key[TG_SUBMARK_KEY_LEN];	/* p.report_key */
 	const struct tg_delivery_smtp_ops *smtp;
 	TAILQ_HEAD(, dlv_msg) msgs;		/* open messages */
 	size_t nmsgs;

@@ -204,7 +204,8 @@ plan_on_addr(const struct tg_dns_answer *ans, void *arg)
 			h->naddr = 0;
 		/* RFC 7672 §2.2.3: TLSA only for secure addresses. */
 		if (h->naddr > 0 && in->addr_security == TG_DNS_SECURE &&
-		    r->plan->in.mx_security != TG_DNS_BOGUS)
+		    r->plan->in.mx_security != TG_DNS_BOGUS &&
+		    !r->plan->in.report_submission)
 			plan_tlsa_lookup(rh, h->is_cname ? h->canon : h->name);
 	}
 	plan_step_done(r);
@@ -320,7 +321,8 @@ plan_sts_start(struct dlv_resolve *r)
 	const struct tg_delivery_sts *ops = &r->dest->d->p.sts;
 	struct tg_err err;
 
-	if (ops->lookup == NULL)
+	/* A report of ours is sent whatever the policy says: no need. */
+	if (ops->lookup == NULL || r->plan->in.report_submission)
 		return;
 	r->sts = ops->lookup(ops->ctx, r->plan->domain, plan_on_sts, r, &err);
 	if (r->sts == NULL) {
@@ -342,7 +344,7 @@ plan_local(struct dlv_plan *plan, struct tg_store *store)
 	struct tg_err err;
 	int rc;
 
-	if (store == NULL)
+	if (store == NULL || plan->in.report_submission)
 		return;
 	rc = tg_store_dest_get(store, plan->domain, &dp, &err);
 	if (rc == 0) {
@@ -408,6 +410,7 @@ dlv_plan_start(struct dlv_dest *dest)
 	}
 	r->dest = dest;
 	r->plan->refs = 1;
+	r->plan->in.report_submission = dest->report;
 	tg_text_fmt(r->plan->domain, sizeof(r->plan->domain), "%s",
 	    dest->domain);
 	dest->res = r;

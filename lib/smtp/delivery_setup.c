@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/conf.h"
 #include "core/log.h"
 #include "dns/resolver_conf.h"
 #include "dns/resolver_unbound.h"
 #include "net/fetch.h"
 #include "store/cache.h"
+#include "util/path.h"
 #include "util/text.h"
 
 struct tg_delivery_env {
@@ -58,11 +61,34 @@ env_sts(struct tg_delivery_env *e, struct event_base *base,
 	return e->sts != NULL ? 0 : -1;
 }
 
+/*
+ * The report-submission key, shared with tlsgate-rptd (smtp/submark);
+ * made here when missing, so that whichever daemon starts first makes
+ * it. Without it the relay runs, but treats no message as our report.
+ */
+static const unsigned char *
+env_report_key(const struct tg_conf *conf,
+    unsigned char key[TG_SUBMARK_KEY_LEN])
+{
+	char path[TG_PATH_MAX];
+	struct tg_err err;
+
+	if (tg_path_fmt(path, TG_PATH_MAX, "%s/%s", conf->state_dir,
+	    TG_SUBMARK_KEY_FILE) != 0)
+		tg_err_set(&err, TG_ERR_PERM, NULL, "state_dir too long");
+	else if (tg_submark_key_load(path, 1, key, &err) == 0)
+		return key;
+	tg_log_warn(NULL, "event=delivery-setup report_key=none error=\"%s\" "
+	    "action=\"TLS reports are delivered like other mail\"", err.msg);
+	return NULL;
+}
+
 static int
 env_engine(struct tg_delivery_env *e, struct event_base *base,
     const struct tg_conf *conf, struct tg_spool *spool, struct tg_err *err)
 {
 	struct tg_delivery_params p;
+	unsigned char key[TG_SUBMARK_KEY_LEN];
 
 	tg_delivery_params_init(&p);
 	p.base = base;
@@ -80,7 +106,9 @@ env_engine(struct tg_delivery_env *e, struct event_base *base,
 	p.max_backoff = (long)conf->queue_max_backoff;
 	p.max_lifetime = (long)conf->queue_max_lifetime;
 	p.signals = 1;
+	p.report_key = env_report_key(conf, key);
 	e->engine = tg_delivery_new(&p, err);
+	OPENSSL_cleanse(key, sizeof(key));
 	return e->engine != NULL ? 0 : -1;
 }
 

@@ -74,51 +74,7 @@ cat "$TG_NET_CA_CERT" "$B_CERT" > "$T/a/trust.pem"
 tga() { "$BIN/tlsgate" -c "$T/a.conf" "$@"; }
 
 # The relay's session results, through the store API.
-cat > "$T/record.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include "store/reports.h"
-
-/* record STATE_DIR WHEN DOMAIN TYPE STRINGS MX RESULT COUNT */
-int
-main(int argc, char **argv)
-{
-	struct tg_reports_session s;
-	struct tg_reports *r;
-	struct tg_err err;
-	int i, n;
-
-	if (argc != 9 || tg_reports_open(argv[1], 0, &r, &err) != 0)
-		return 2;
-	memset(&s, 0, sizeof(s));
-	s.when = (time_t)atoll(argv[2]);
-	s.policy_domain = argv[3];
-	s.policy_type = strcmp(argv[4], "tlsa") == 0 ? TG_REPORTS_TLSA :
-	    strcmp(argv[4], "sts") == 0 ? TG_REPORTS_STS : TG_REPORTS_NO_POLICY;
-	s.policy_strings = argv[5];
-	s.mx_hosts = argv[6];
-	s.result_type = argv[7];
-	s.sending_ip = "192.0.2.25";
-	s.receiving_mx_hostname = argv[6];
-	s.receiving_ip = "127.0.5.1";
-	n = atoi(argv[8]);
-	for (i = 0; i < n; i++)
-		if (tg_reports_record_session(r, &s, &err) != 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			return 1;
-		}
-	tg_reports_close(r);
-	return 0;
-}
-EOF
-san=""
-nm "$BUILD/lib/libtlsgate.a" 2>/dev/null | grep -q __asan_ &&
-    san="-fsanitize=address,undefined"
-check "the recording program builds" cc -std=c11 -D_GNU_SOURCE $san \
-    -I"$TOP/lib" -o "$T/record" "$T/record.c" "$BUILD/lib/libtlsgate.a" \
-    $(pkg-config --libs openssl libunbound libcurl libmicrohttpd sqlite3 \
-    libevent libevent_openssl jansson zlib ldns opendkim) -lpthread -lm
+check "the recording program builds" tg_build_recorder "$T/record"
 STS="version: STSv1
 mode: enforce
 mx: mx.gw.test

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "dns/resolver_fake.h"
 #include "smtp/delivery.h"
+#include "smtp/submark.h"
 #include "util/clock.h"
 
 #define KEY "0101010101010101010101010101010101010101010101010101010101010101"
@@ -484,12 +485,12 @@ teardown(void **state)
 	return 0;
 }
 
-/* Queue a message from sender to rcpts (NULL-terminated). */
+/* Queue a message with content body from sender to rcpts
+ * (NULL-terminated). */
 static void
-queue(struct fx *f, const char *sender, const char *const *rcpts,
-    char qid[TG_SPOOL_QID_LEN + 1])
+queue_body(struct fx *f, const char *sender, const char *const *rcpts,
+    const char *body, char qid[TG_SPOOL_QID_LEN + 1])
 {
-	static const char body[] = "Subject: test\r\n\r\nhello\r\n";
 	struct tg_spool_rcpt r[4];
 	struct tg_spool_env env;
 	struct tg_spool_wmsg *w;
@@ -511,6 +512,13 @@ queue(struct fx *f, const char *sender, const char *const *rcpts,
 	assert_int_equal(tg_spool_begin(f->sp, &env, &w, &err), 0);
 	assert_int_equal(tg_spool_write(w, body, strlen(body), &err), 0);
 	assert_int_equal(tg_spool_commit(&w, qid, &err), 0);
+}
+
+static void
+queue(struct fx *f, const char *sender, const char *const *rcpts,
+    char qid[TG_SPOOL_QID_LEN + 1])
+{
+	queue_body(f, sender, rcpts, "Subject: test\r\n\r\nhello\r\n", qid);
 }
 
 /* Run the loop until the engine has nothing in flight. */
@@ -1049,6 +1057,132 @@ test_unknown_policy_defers(void **state)
 	assert_non_null(strstr(q.reason[0], "MTA-STS"));
 }
 
+/* ---- our own TLS reports (smtp/submark) ------------------------------- */
+
+static const unsigned char REPORT_KEY[TG_SUBMARK_KEY_LEN] = { 7, 7, 7 };
+#define RPT_RECEIVED "Received: from relay ([127.0.0.1])\r\n\tby gw " \
+	"(tlsgate) with ESMTP id X;\r\n\tThu, 3 Dec 2026 10:00:00 +0000\r\n"
+#define RPT_BODY "From: tlsrpt@inside.example\r\nSubject: Report\r\n" \
+	"\r\nthe report\r\n"
+
+/* The content relayd spools for a report of rptd: its Received field,
+ * the marker made with key, the report mail; tamper changes the mail
+ * after the mac was made. */
+static void
+report_content(const unsigned char *key, int tamper, char *out,
+    size_t outlen)
+{
+	char mark[TG_SUBMARK_LINE_LEN + 1];
+
+	tg_submark_line(key, RPT_BODY, strlen(RPT_BODY), mark);
+	snprintf(out, outlen, "%s%s%s", RPT_RECEIVED, mark, RPT_BODY);
+	if (tamper)
+		*strstr(out, "the report") = 'T';
+}
+
+/* RFC 8460 §5.3.1: a verified report to a DANE domain goes with
+ * opportunistic TLS, without the marker line, and is not recorded for
+ * TLS-RPT; other mail to the same domain in the same run still gets DANE
+ * on a connection of its own. */
+static void
+test_report_submission(void **state)
+{
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1], qid2[TG_SPOOL_QID_LEN + 1];
+	char content[1024];
+	const struct txn_rec *t;
+	struct rrow r;
+	size_t i;
+
+	f->p.report_key = REPORT_KEY;
+	engine(f);
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", S,
+	    "3 1 1 " KEY);
+	add_server("192.0.2.1", TG_SMTPC_OK);
+	report_content(REPORT_KEY, 0, content, sizeof(content));
+	queue_body(f, "tlsrpt@inside.example", RCPT_A, content, qid);
+	queue(f, "alice@inside.example", RCPT_A, qid2);
+	run(f);
+	assert_int_equal(tg_spool_count(f->sp), 0);
+	assert_int_equal(fk.nconns, 2);
+	assert_int_equal(fk.ntxns, 2);
+	for (i = 0; i < 2; i++) {
+		t = &fk.txns[i];
+		if (strcmp(t->sender, "tlsrpt@inside.example") != 0)
+			continue;
+		/* The marker line is gone, everything around it stays. */
+		assert_int_equal(t->len, strlen(content) -
+		    TG_SUBMARK_LINE_LEN);
+		assert_null(strstr(t->content, TG_SUBMARK_FIELD));
+		assert_memory_equal(t->content, RPT_RECEIVED,
+		    strlen(RPT_RECEIVED));
+		assert_string_equal(t->content + strlen(RPT_RECEIVED),
+		    RPT_BODY);
+	}
+	for (i = 0; i < 2; i++)
+		if (fk.conns[i].mode == TG_TLS_OPPORTUNISTIC)
+			assert_int_equal(fk.conns[i].tls, TG_SMTPC_TLS_MAY);
+		else
+			assert_int_equal(fk.conns[i].mode, TG_TLS_DANE);
+	assert_int_not_equal(fk.conns[0].mode, fk.conns[1].mode);
+	/* Only the other message's session is in the reports. */
+	rlook(f, "a.example", &r);
+	assert_int_equal(r.ok, 1);
+	assert_int_equal(r.fail, 0);
+}
+
+/* A marker under another key, or over altered content, is ignored: the
+ * message is handled as any other mail (DANE here, and the mismatch
+ * defers it: nothing is sent). */
+static void
+test_report_marker_forged(void **state)
+{
+	static const unsigned char other[TG_SUBMARK_KEY_LEN] = { 8 };
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1], qid2[TG_SPOOL_QID_LEN + 1];
+	char content[1024];
+	struct qstate q;
+	struct server *s;
+
+	f->p.report_key = REPORT_KEY;
+	engine(f);
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", S,
+	    "3 1 1 " KEY);
+	s = add_server("192.0.2.1", TG_SMTPC_NOT_VERIFIED);
+	s->result_type = "tlsa-invalid";
+	report_content(other, 0, content, sizeof(content));
+	queue_body(f, "tlsrpt@inside.example", RCPT_A, content, qid);
+	report_content(REPORT_KEY, 1, content, sizeof(content));
+	queue_body(f, "tlsrpt@inside.example", RCPT_A, content, qid2);
+	run(f);
+	assert_int_equal(fk.ntxns, 0);
+	assert_true(fk.nconns >= 1);
+	assert_int_equal(fk.conns[0].mode, TG_TLS_DANE);
+	assert_int_equal(fk.conns[0].tls, TG_SMTPC_TLS_REQUIRE);
+	qlook(f, qid, &q);
+	assert_int_equal(q.st[0], TG_SPOOL_DEFERRED);
+	qlook(f, qid2, &q);
+	assert_int_equal(q.st[0], TG_SPOOL_DEFERRED);
+}
+
+/* Without a key nothing is a report: the real marker changes nothing. */
+static void
+test_report_no_key(void **state)
+{
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1], content[1024];
+
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", S,
+	    "3 1 1 " KEY);
+	add_server("192.0.2.1", TG_SMTPC_OK);
+	report_content(REPORT_KEY, 0, content, sizeof(content));
+	queue_body(f, "tlsrpt@inside.example", RCPT_A, content, qid);
+	run(f);
+	assert_int_equal(fk.nconns, 1);
+	assert_int_equal(fk.conns[0].mode, TG_TLS_DANE);
+	assert_int_equal(fk.txns[0].len, strlen(content));
+}
+
 int
 main(void)
 {
@@ -1079,6 +1213,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cname_tlsa_base, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_policy_defers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_submission,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_marker_forged,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_no_key,
 		    setup, teardown),
 	};
 

@@ -526,6 +526,79 @@ test_local_unavailable(void **state)
 	free(out);
 }
 
+/*
+ * A verified report of ours (RFC 8460 §5.3.1): every host with an
+ * address is tried with opportunistic TLS whatever DANE, MTA-STS or the
+ * local policy say, even when they cannot be read; a host without an
+ * address is still skipped, a bogus MX still defers and a null MX still
+ * bounces.
+ */
+static void
+test_report_submission(void **state)
+{
+	static const struct row deliver[] = {
+		{ "dane + enforce + dane-only + bogus TLSA + no address", OK,
+		  S, 0, { H_DANE("mx1.a.example"), H_TBOGUS("mx2.a.example"),
+		  H_NOADDR("mx3.a.example") }, STS_ENFORCE, "other.example",
+		  DANEONLY, DEL, "", NULL, R(REPORT), { { 0 } } },
+		{ "failed TLSA, MTA-STS unknown", OK, S, 0,
+		  { H_TFAIL("mx1.a.example") }, STS_UNAVAILABLE, NULL, NOLOCAL,
+		  DEL, "", NULL, R(REPORT), { { 0 } } },
+	};
+	static const struct row bogus = { "bogus MX", OK, B, 0,
+	    { H_DANE("mx.a.example") }, STS_NONE, NULL, NOLOCAL, DEFER, "",
+	    NULL, R(DNS), { { 0 } } };
+	static const struct row nullmx = { "null MX", OK, S, 1, { { 0 } },
+	    STS_NONE, NULL, NOLOCAL, BOUNCE, "", NULL, R(DNS), { { 0 } } };
+	struct tg_policy_decision *out = calloc(1, sizeof(*out));
+	struct built *b = calloc(1, sizeof(*b));
+	size_t k, i;
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(b);
+	for (k = 0; k < sizeof(deliver) / sizeof(deliver[0]); k++) {
+		print_message("# report: %s\n", deliver[k].what);
+		build(&deliver[k], b);
+		b->in.report_submission = 1;
+		b->in.local_unavailable = k == 1;
+		tg_policy_decide(&b->in, out, NULL);
+		assert_int_equal(out->verdict, TG_POLICY_DELIVER);
+		assert_int_equal(out->rule, TG_POLICY_RULE_REPORT);
+		for (i = 0; i < b->in.nhosts; i++) {
+			const struct tg_policy_host_decision *d =
+			    &out->hosts[i];
+
+			if (b->hosts[i].addr_status != TG_DNS_OK) {
+				assert_int_equal(d->action, TG_POLICY_SKIP);
+				continue;
+			}
+			assert_int_equal(d->action, TG_POLICY_TRY);
+			assert_int_equal(d->rule, TG_POLICY_RULE_REPORT);
+			assert_int_equal(d->tls, TG_POLICY_TLS_MAY);
+			assert_int_equal(d->mode, TG_TLS_OPPORTUNISTIC);
+			assert_false(d->authenticated);
+		}
+		/* Without the marker the same input is never opportunistic. */
+		b->in.report_submission = 0;
+		tg_policy_decide(&b->in, out, NULL);
+		assert_true(out->verdict != TG_POLICY_DELIVER ||
+		    out->hosts[0].mode == TG_TLS_DANE);
+	}
+	build(&bogus, b);
+	b->in.report_submission = 1;
+	tg_policy_decide(&b->in, out, NULL);
+	assert_int_equal(out->verdict, TG_POLICY_DEFER);
+	build(&nullmx, b);
+	b->in.report_submission = 1;
+	tg_policy_decide(&b->in, out, NULL);
+	assert_int_equal(out->verdict, TG_POLICY_BOUNCE);
+	assert_string_equal(tg_policy_rule_name(TG_POLICY_RULE_REPORT),
+	    "report-submission");
+	free(b);
+	free(out);
+}
+
 /* More MX hosts than TG_POLICY_MX_MAX: the rest are not considered. */
 static void
 test_mx_limit(void **state)
@@ -660,6 +733,7 @@ main(void)
 		cmocka_unit_test(test_verify_pkix),
 		cmocka_unit_test(test_mx_limit),
 		cmocka_unit_test(test_local_unavailable),
+		cmocka_unit_test(test_report_submission),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_names),
 	};

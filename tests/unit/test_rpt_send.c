@@ -417,7 +417,7 @@ struct fx {
 	struct tg_fetch *fetch;
 	struct tg_send *send;
 	struct tg_send_config cfg;
-	unsigned char key[TG_SEND_MARKER_KEY_LEN];
+	unsigned char key[TG_SUBMARK_KEY_LEN];
 	char connect_to[128];
 	const char *connect_list[1];
 	char relay_port_text[8];
@@ -514,9 +514,9 @@ setup(void **state)
 	snprintf(f->outbox, sizeof(f->outbox), "%s/reports/outbox", f->dir);
 	if (tg_reports_open(f->dir, 0, &f->db, &err) != 0)
 		fail_msg("open: %s", err.msg);
-	snprintf(keyfile, sizeof(keyfile), "%s/" TG_SEND_MARKER_KEY_FILE,
+	snprintf(keyfile, sizeof(keyfile), "%s/" TG_SUBMARK_KEY_FILE,
 	    f->dir);
-	assert_int_equal(tg_send_marker_key_load(keyfile, 1, f->key, &err), 0);
+	assert_int_equal(tg_submark_key_load(keyfile, 1, f->key, &err), 0);
 	f->base = event_base_new();
 	f->res = tg_resolver_fake_new(f->base);
 	f->fetch = tg_fetch_new(f->base, &err);
@@ -768,7 +768,7 @@ test_mail(void **state)
 	    "1714521600!1714607999.json.gz", gz.data, gz.len, NOW1, &msg,
 	    &err), 0);
 	assert_int_equal(strncmp(msg.data, "TLSGate-Report: v=1; mac=", 25), 0);
-	assert_true(tg_send_marker_check(f->key, msg.data, msg.len, &off));
+	assert_true(tg_submark_check(f->key, msg.data, msg.len, &off));
 	assert_int_equal(strncmp(msg.data + off, "DKIM-Signature: ", 16), 0);
 	assert_non_null(strstr(msg.data, "\r\nTLS-Report-Domain: b.example\r\n"));
 	assert_non_null(strstr(msg.data,
@@ -791,12 +791,12 @@ test_mail(void **state)
 	tg_rptmail_result_free(&mr);
 	/* Any change after the marker breaks it. */
 	msg.data[msg.len - 3] ^= 1;
-	assert_false(tg_send_marker_check(f->key, msg.data, msg.len, NULL));
+	assert_false(tg_submark_check(f->key, msg.data, msg.len, NULL));
 	msg.data[msg.len - 3] ^= 1;
 	f->key[0] ^= 1;
-	assert_false(tg_send_marker_check(f->key, msg.data, msg.len, NULL));
+	assert_false(tg_submark_check(f->key, msg.data, msg.len, NULL));
 	f->key[0] ^= 1;
-	assert_false(tg_send_marker_check(f->key, "TLSGate-Report: v=1; mac=0",
+	assert_false(tg_submark_check(f->key, "TLSGate-Report: v=1; mac=0",
 	    26, NULL));
 	tg_rptmail_free(m);
 	tg_buf_free(&gz);
@@ -807,20 +807,20 @@ static void
 test_marker_key(void **state)
 {
 	struct fx *f = *state;
-	unsigned char k1[TG_SEND_MARKER_KEY_LEN], k2[TG_SEND_MARKER_KEY_LEN];
+	unsigned char k1[TG_SUBMARK_KEY_LEN], k2[TG_SUBMARK_KEY_LEN];
 	char path[128];
 	struct stat st;
 	struct tg_err err;
 
 	snprintf(path, sizeof(path), "%s/k", f->dir);
-	assert_int_equal(tg_send_marker_key_load(path, 0, k1, &err), -1);
-	assert_int_equal(tg_send_marker_key_load(path, 1, k1, &err), 0);
+	assert_int_equal(tg_submark_key_load(path, 0, k1, &err), -1);
+	assert_int_equal(tg_submark_key_load(path, 1, k1, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(tg_send_marker_key_load(path, 1, k2, &err), 0);
+	assert_int_equal(tg_submark_key_load(path, 1, k2, &err), 0);
 	assert_memory_equal(k1, k2, sizeof(k1));
 	write_file(path, "short");
-	assert_int_equal(tg_send_marker_key_load(path, 0, k2, &err), -1);
+	assert_int_equal(tg_submark_key_load(path, 0, k2, &err), -1);
 }
 
 /* ---- whole runs -------------------------------------------------- */
@@ -870,7 +870,7 @@ test_run_delivers(void **state)
 	assert_int_equal(atomic_load(&f->relay->messages), 1);
 	assert_string_equal(f->relay->from, "<tlsrpt@gw.example>\r\n");
 	assert_string_equal(f->relay->to, "<tls+reports@b.example>\r\n");
-	assert_true(tg_send_marker_check(f->key, f->relay->msg,
+	assert_true(tg_submark_check(f->key, f->relay->msg,
 	    f->relay->msg_len, &off));
 	assert_int_equal(tg_reports_tx_exists(f->db, "2024-05-01", "c.example",
 	    &exists, &err), 0);
