@@ -40,6 +40,8 @@ tg_dotstuff_init(struct tg_dotstuff *d, const struct tg_dotstuff_limits *lim)
 		d->lim.section_max = TG_SMTPD_HDR_SECTION_MAX;
 	if (d->lim.count_max == 0)
 		d->lim.count_max = TG_SMTPD_HDR_COUNT_MAX;
+	if (d->lim.hops_max == 0)
+		d->lim.hops_max = TG_SMTPD_HOPS_MAX;
 }
 
 int
@@ -69,6 +71,11 @@ ds_line_char(struct tg_dotstuff *d, unsigned char c)
 		d->name_state = d->line_len > 1 ? NAME_COLON : NAME_NOT;
 	else if (c < 33 || c > 126)
 		d->name_state = NAME_NOT;
+	/* Field names are case-insensitive (RFC 5322 §1.2.2). */
+	if (d->name_pos >= 0 && c != ':')
+		d->name_pos = d->name_pos < 8 &&
+		    (c | 0x20) == (unsigned char)"received"[d->name_pos] ?
+		    d->name_pos + 1 : -1;
 }
 
 /* Account a completed header line of len bytes (CRLF included). */
@@ -80,6 +87,8 @@ ds_header_line(struct tg_dotstuff *d, uint64_t len, int continuation)
 	else {
 		d->nfields++;
 		d->field_len = len;
+		if (d->name_pos == 8 && ++d->nreceived >= d->lim.hops_max)
+			d->flags |= TG_DOTSTUFF_HOPS;
 	}
 	d->section_len += len;
 	if (d->field_len > d->lim.field_max)
@@ -110,6 +119,7 @@ ds_line_end(struct tg_dotstuff *d)
 	d->line_len = 0;
 	d->line_first = -1;
 	d->name_state = NAME_SCAN;
+	d->name_pos = 0;
 	d->state = DS_BOL;
 }
 
@@ -242,5 +252,7 @@ tg_dotstuff_reason(unsigned flags)
 		return "the message header is too long";
 	if (flags & TG_DOTSTUFF_HDR_COUNT)
 		return "too many header fields";
+	if (flags & TG_DOTSTUFF_HOPS)
+		return "too many hops (Received fields): mail loop detected";
 	return "";
 }

@@ -23,7 +23,10 @@
  *     neither a header field ("name:" with printable name characters)
  *     nor a folded continuation (RFC 5322 §2.2, §2.2.3). One field with
  *     its continuation lines, the whole section, and the number of fields
- *     have limits; going over one is flagged, decoding goes on.
+ *     have limits; going over one is flagged, decoding goes on;
+ *   - mail loops (RFC 5321 §6.3, RELIABILITY Q-08): Received fields are
+ *     counted; hops_max of them or more is flagged, as Postfix's
+ *     hopcount_limit does.
  * Does not own: the message size limit (the caller counts out_bytes), the
  * spool, replies.
  *
@@ -46,6 +49,7 @@
 #define TG_DOTSTUFF_HDR_FIELD	0x08u	/* one header field too long */
 #define TG_DOTSTUFF_HDR_SECTION	0x10u	/* header section too long */
 #define TG_DOTSTUFF_HDR_COUNT	0x20u	/* too many header fields */
+#define TG_DOTSTUFF_HOPS	0x40u	/* too many Received fields: a loop */
 
 /* The smuggling class: the message must be rejected (RFC 5321 §2.3.8). */
 #define TG_DOTSTUFF_BAD	(TG_DOTSTUFF_BARE_LF | TG_DOTSTUFF_BARE_CR | \
@@ -59,6 +63,7 @@ struct tg_dotstuff_limits {
 	uint64_t field_max;	/* bytes of one field incl. CRLFs */
 	uint64_t section_max;	/* bytes of the header section */
 	uint64_t count_max;	/* header fields */
+	uint64_t hops_max;	/* Received fields that make a loop */
 };
 
 /* The decoder state: plain data, set up by tg_dotstuff_init. */
@@ -73,7 +78,8 @@ struct tg_dotstuff {
 	int line_first;		/* first content byte of the line, -1 none */
 	int name_state;		/* 0 in field name, 1 colon seen, 2 not */
 	uint64_t line_len;	/* content bytes of the line, no CRLF */
-	uint64_t field_len, section_len, nfields;
+	int name_pos;		/* "received" matched up to here, or -1 */
+	uint64_t field_len, section_len, nfields, nreceived;
 	struct tg_dotstuff_limits lim;
 };
 

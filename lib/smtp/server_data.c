@@ -197,6 +197,9 @@ data_content(struct tg_smtpd_sess *s, const unsigned char *p, size_t n)
 		data_reject(s, 554, "5.6.0", tg_dotstuff_reason(s->dec.flags));
 	else if (s->dec.flags & TG_DOTSTUFF_HDR)
 		data_reject(s, 552, "5.3.4", tg_dotstuff_reason(s->dec.flags));
+	else if (s->dec.flags & TG_DOTSTUFF_HOPS)
+		/* RFC 5321 §6.3; RFC 3463 X.4.6 "routing loop detected". */
+		data_reject(s, 554, "5.4.6", tg_dotstuff_reason(s->dec.flags));
 	else if (s->dec.out_bytes > s->conf->max_size)
 		data_reject(s, 552, "5.3.4", "Error: message exceeds fixed "
 		    "maximum message size");

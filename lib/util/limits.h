@@ -155,6 +155,9 @@
 #define TG_SMTPD_HDR_FIELD_MAX	(100 * 1024)	/* one field, folded lines too */
 #define TG_SMTPD_HDR_SECTION_MAX (1024 * 1024)	/* the whole header */
 #define TG_SMTPD_HDR_COUNT_MAX	1000	/* header fields per message */
+/* RFC 5321 §6.3: Received fields at which a message is taken for a
+ * loop (Postfix hopcount_limit). */
+#define TG_SMTPD_HOPS_MAX	50
 #define TG_SMTPD_ERRORS_MAX	20	/* error replies, then 421 and close */
 #define TG_SMTPD_DATA_TIMEOUT_S	300	/* DATA deadline, RFC 5321 §4.5.3.2.6 */
 #define TG_SMTPD_MIN_DATA_RATE	500	/* bytes/s that extend the deadline */

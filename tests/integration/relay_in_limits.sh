@@ -3,7 +3,7 @@
 # (552 5.3.4, read to the end, nothing kept), command line length
 # (500 5.5.2), error count (421), input before the greeting and
 # unauthorised pipelining (554 5.5.0 and close), HTTP on the SMTP port
-# (554 and close).
+# (554 and close), mail loops: 50 Received fields or more (554 5.4.6, Q-08).
 
 . "$TOP/tests/integration/relay_in_lib.bash"
 relay_conf "smtp.max_message_size = 2048" "smtp.max_recipients = 3"
@@ -28,6 +28,28 @@ expect_match "an oversized message without SIZE: 552 5.3.4 after DATA" \
 	"<\*\* 552 5.3.4" "$out"
 expect_eq "the oversized message is not queued" 1 "$(queue_count)"
 check "nothing left in incoming/" test -z "$(ls "$T/spool/incoming")"
+
+# RFC 5321 §6.3, RELIABILITY Q-08: a message that has been through 50
+# hops (Received fields) or more is a loop: refused after DATA.
+hops() {
+	python3 - "$RELAY_PORT" "$1" <<'PY'
+import smtplib, sys
+msg = "Received: x\r\n" * int(sys.argv[2]) + "Subject: hops\r\n\r\nbody\r\n"
+try:
+    with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+        s.sendmail("a@example.org", ["a@example.net"], msg)
+    print("250")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+PY
+}
+expect_match "60 Received fields: 554 5.4.6, loop detected" \
+	"^554 5.4.6 .*loop detected" "$(hops 60)"
+expect_match "50 Received fields (Postfix's hopcount_limit): refused too" \
+	"^554 5.4.6" "$(hops 50)"
+expect_eq "the looping messages are not queued" 1 "$(queue_count)"
+expect_eq "49 Received fields: accepted" 250 "$(hops 49)"
+expect_eq "and queued" 2 "$(queue_count)"
 
 long=$(head -c 3000 /dev/zero | tr '\0' 'A')
 expect_eq "a 3000-byte command line: 500, then the session goes on" \
@@ -88,7 +110,7 @@ expect_eq "input before the greeting: only 554 5.5.0, then close" \
 expect_match "the violation is logged with the bytes" \
 	'event=violation .*reason="input before the greeting" input="EHLO early.example%0D%0A"' \
 	"$(cat "$RELAY_LOG")"
-expect_eq "two messages queued so far" 2 "$(queue_count)"
+expect_eq "three messages queued so far" 3 "$(queue_count)"
 # Many idle sessions from one address (RELIABILITY I-08): beyond 200 the
 # excess gets 421 4.7.0 at once; another client is served meanwhile.
 python3 - "$RELAY_PORT" > "$T/idle.txt" <<'PY' &

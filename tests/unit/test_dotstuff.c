@@ -273,7 +273,7 @@ test_pipelined_end(void **state)
 static void
 test_headers(void **state)
 {
-	struct tg_dotstuff_limits lim = { 40, 100, 3 };
+	struct tg_dotstuff_limits lim = { 40, 100, 3, 0 };
 	struct result r;
 
 	(void)state;
@@ -310,12 +310,44 @@ test_headers(void **state)
 	assert_int_equal(r.flags, 0);
 }
 
+/* RFC 5321 §6.3 / Q-08: hops_max Received fields make a loop, whatever
+ * their case or folding and wherever the input is cut; fields with a
+ * longer or shorter name, folded lines and body lines do not count. */
+static void
+test_hops(void **state)
+{
+	struct tg_dotstuff_limits lim = { 0, 0, 0, 3 };
+	static const char loop[] = "Received: a\r\nreceived: b\r\n c\r\n"
+	    "RECEIVED:c\r\n\r\n.\r\n";
+	static const char under[] = "Received: a\r\nReceived-SPF: x\r\n"
+	    "Receive: x\r\nX-Received: x\r\n received: fold\r\n"
+	    "Received: b\r\n\r\nReceived: body\r\n.\r\n";
+	struct result r;
+	size_t cut;
+
+	(void)state;
+	for (cut = 0; cut <= sizeof(loop) - 1; cut++) {
+		decode_cut(loop, sizeof(loop) - 1, &cut, 1, &lim, &r);
+		assert_true(r.done);
+		assert_true(r.flags & TG_DOTSTUFF_HOPS);
+		assert_false(r.flags & (TG_DOTSTUFF_BAD | TG_DOTSTUFF_HDR));
+	}
+	decode_cut(L(under), NULL, 0, &lim, &r);
+	assert_true(r.done);
+	assert_int_equal(r.flags, 0);
+	/* The default: Postfix's hopcount_limit. */
+	lim.hops_max = 0;
+	decode_cut(L(loop), NULL, 0, &lim, &r);
+	assert_int_equal(r.flags, 0);
+	assert_non_null(strstr(tg_dotstuff_reason(TG_DOTSTUFF_HOPS), "loop"));
+}
+
 /* Limits near the top of the counters' range never wrap. */
 static void
 test_header_limits_large(void **state)
 {
 	struct tg_dotstuff_limits lim = { UINT64_MAX, UINT64_MAX,
-	    UINT64_MAX };
+	    UINT64_MAX, UINT64_MAX };
 	struct result r;
 
 	(void)state;
@@ -428,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_pipelined_end),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_header_limits_large),
+		cmocka_unit_test(test_hops),
 		cmocka_unit_test(test_random),
 	};
 
