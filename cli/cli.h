@@ -26,6 +26,7 @@ struct cli {
 	const char *conf_path;		/* -c FILE, borrowed; NULL = lookup */
 	struct tg_conf *conf;		/* owned, loaded on demand */
 	int color;			/* stdout is a terminal */
+	int keep_root;			/* init: do not become `user` */
 };
 
 struct cli_command {
@@ -34,7 +35,12 @@ struct cli_command {
 	const char *summary;
 };
 
-/* The config, loaded on first use; NULL after printing the error. */
+/*
+ * The config, loaded on first use; NULL after printing the error. Run as
+ * root on an installation that belongs to `user` (its state_dir is
+ * owned by that user, as `tlsgate init` leaves it), the first call also
+ * makes the process that user for good (core/privs), unless keep_root.
+ */
 const struct tg_conf *cli_conf(struct cli *cli);
 
 /* Open the store read-write (creating it) or read-only; NULL after

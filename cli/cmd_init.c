@@ -4,16 +4,21 @@
  * Creates the state directory (store, keys, certificates) and the spool,
  * creates and migrates the store, and makes a self-signed certificate for
  * relay.hostname so that STARTTLS works on first start; the certificate
- * is recorded in the store as the current MX certificate. Running it again
- * changes nothing that exists and says so.
+ * is recorded in the store as the current MX certificate. Run as root
+ * with `user` set, it gives both directories to that user (the daemons
+ * drop to it; later CLI commands run as root become it, see cli.h); a
+ * user that does not exist yet is named with the command that makes it.
+ * Running it again changes nothing that exists and says so.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "core/privs.h"
 #include "tls/cert.h"
 #include "util/clock.h"
 #include "util/path.h"
@@ -126,6 +131,35 @@ init_first_cert(const struct tg_conf *conf, struct tg_store *st)
 	return 0;
 }
 
+/* Root: the state and spool directories go to the configured user. */
+static int
+init_owner(const struct tg_conf *conf)
+{
+	struct tg_err err;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if (conf->user[0] == '\0') {
+		printf("owner: root (user is empty: the daemons keep root)\n");
+		return 0;
+	}
+	if (tg_privs_lookup(conf->user, &uid, &gid, &err) != 0) {
+		fprintf(stderr, "tlsgate: warning: user '%s' does not exist; "
+		    "the daemons will not start until it does:\n"
+		    "  adduser --system --group --home %s %s\n"
+		    "then run 'tlsgate init' again (or set user = \"\")\n",
+		    conf->user, conf->state_dir, conf->user);
+		return 0;
+	}
+	if (tg_privs_chown_tree(conf->state_dir, uid, gid, &err) != 0 ||
+	    tg_privs_chown_tree(conf->spool_dir, uid, gid, &err) != 0)
+		return cli_fail(CLI_USAGE, "%s", err.msg);
+	printf("owner: %s (state and spool directories)\n", conf->user);
+	return 0;
+}
+
 int
 cmd_init(struct cli *cli, int argc, char **argv)
 {
@@ -140,6 +174,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if (argc != 1)
 		return cli_fail(CLI_USAGE, "usage: tlsgate init");
+	cli->keep_root = 1;
 	if ((conf = cli_conf(cli)) == NULL)
 		return CLI_USAGE;
 	if (init_mkdir(conf->state_dir, 0750) != 0 ||
@@ -152,5 +187,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	    TG_STORE_CONFIG_FILE);
 	rc = init_first_cert(conf, st);
 	tg_store_close(st);
+	if (rc == 0)
+		rc = init_owner(conf);
 	return rc;
 }

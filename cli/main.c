@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "core/log.h"
+#include "core/privs.h"
 
 static const struct cli_command commands[] = {
 	{ "init", cmd_init, "create the state directory, store and a "
@@ -33,14 +35,41 @@ static const struct cli_command commands[] = {
 	{ NULL, NULL, NULL }
 };
 
+/*
+ * Root on an installation of `user`: become that user, so that the files
+ * this command makes (a store's -wal and -shm, outbox mail, keys) belong
+ * to the daemons' user as well. Anything else is left as it is: no user
+ * configured, no such user yet, or a state directory of root's own.
+ */
+static int
+cli_become_user(const struct tg_conf *conf, struct tg_err *err)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || conf->user[0] == '\0' ||
+	    tg_privs_lookup(conf->user, &uid, &gid, err) != 0 || uid == 0 ||
+	    stat(conf->state_dir, &st) != 0 || st.st_uid != uid)
+		return 0;
+	return tg_privs_drop(conf->user, err);
+}
+
 const struct tg_conf *
 cli_conf(struct cli *cli)
 {
 	struct tg_err err;
 
-	if (cli->conf == NULL && tg_conf_load(cli->conf_path, &cli->conf,
-	    &err) != 0) {
+	if (cli->conf != NULL)
+		return cli->conf;
+	if (tg_conf_load(cli->conf_path, &cli->conf, &err) != 0) {
 		cli_fail(CLI_USAGE, "%s", err.msg);
+		return NULL;
+	}
+	if (!cli->keep_root && cli_become_user(cli->conf, &err) != 0) {
+		cli_fail(CLI_USAGE, "%s", err.msg);
+		tg_conf_free(cli->conf);
+		cli->conf = NULL;
 		return NULL;
 	}
 	return cli->conf;

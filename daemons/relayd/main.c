@@ -252,17 +252,11 @@ relay_stop(struct tg_daemon *d)
 	tg_smtpd_shutdown(r->smtpd, relay_stopped, r);
 }
 
-static const struct tg_daemon_ops relay_ops = {
-	.snapshot_build = relay_snapshot_build,
-	.snapshot_free = relay_snapshot_free,
-	.snapshot_changed = relay_snapshot_changed,
-	.stop = relay_stop,
-};
-
-/* Spool, server and listeners, while still privileged. */
+/* Spool, delivery and server, as `user` (the listeners are bound). */
 static int
-relay_setup(struct relay *r, struct tg_err *err)
+relay_start(struct tg_daemon *d, struct tg_err *err)
 {
+	struct relay *r = tg_daemon_arg(d);
 	struct tg_snapshot *snap = tg_daemon_snapshot(r->daemon);
 	const struct tg_conf *conf = snap->conf;
 	struct tg_spool_opts opts;
@@ -283,12 +277,32 @@ relay_setup(struct relay *r, struct tg_err *err)
 		goto out;
 	tg_delivery_kick(tg_delivery_env_engine(r->delivery), NULL);
 	if (tg_smtpd_new(tg_daemon_base(r->daemon), r->spool,
-	    relayd_on_queued, r, &r->smtpd, err) != 0 ||
-	    tg_daemon_listen(r->daemon, conf->relay_listen.v,
-	    conf->relay_listen.n, relay_accept, r, err) != 0)
+	    relayd_on_queued, r, &r->smtpd, err) != 0)
 		goto out;
 	rc = 0;
 out:
+	tg_snapshot_unref(snap);
+	return rc;
+}
+
+static const struct tg_daemon_ops relay_ops = {
+	.snapshot_build = relay_snapshot_build,
+	.snapshot_free = relay_snapshot_free,
+	.start = relay_start,
+	.snapshot_changed = relay_snapshot_changed,
+	.stop = relay_stop,
+};
+
+/* The listeners, while still privileged; connections wait in the
+ * backlog until the loop runs, after relay_start. */
+static int
+relay_bind(struct relay *r, struct tg_err *err)
+{
+	struct tg_snapshot *snap = tg_daemon_snapshot(r->daemon);
+	int rc;
+
+	rc = tg_daemon_listen(r->daemon, snap->conf->relay_listen.v,
+	    snap->conf->relay_listen.n, relay_accept, r, err);
 	tg_snapshot_unref(snap);
 	return rc;
 }
@@ -313,7 +327,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rc = 0;
-	if (relay_setup(&r, &err) != 0 || tg_daemon_run(r.daemon, &err) != 0) {
+	if (relay_bind(&r, &err) != 0 || tg_daemon_run(r.daemon, &err) != 0) {
 		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
 		rc = 1;
 	}

@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/privs.h"
 #include "store/store.h"
 #include "util/limits.h"
 #include "util/path.h"
@@ -426,15 +425,10 @@ daemon_pidfile(struct tg_daemon *d, const struct tg_conf *conf,
 	return 0;
 }
 
-/*
- * Drop to conf->user: groups, gid, uid in that order, then make sure root
- * cannot be regained (OpenSMTPD's fixed sequence).
- */
+/* Become conf->user (core/privs), when root and a user is set. */
 static int
 daemon_drop_privileges(const struct tg_conf *conf, struct tg_err *err)
 {
-	struct passwd *pw;
-
 	if (geteuid() != 0)
 		return 0;
 	if (conf->user[0] == '\0') {
@@ -442,19 +436,8 @@ daemon_drop_privileges(const struct tg_conf *conf, struct tg_err *err)
 		    "reason=\"user is empty in the config\"");
 		return 0;
 	}
-	pw = getpwnam(conf->user);
-	if (pw == NULL)
-		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "user '%s' (config key user) does not exist", conf->user);
-	if (setgroups(1, &pw->pw_gid) != 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "cannot drop privileges to '%s': %s", conf->user,
-		    strerror(errno));
-	if (setuid(0) == 0 || geteuid() == 0)
-		return tg_err_set(err, TG_ERR_BUG, NULL,
-		    "root privileges could be regained after the drop");
+	if (tg_privs_drop(conf->user, err) != 0)
+		return -1;
 	tg_log_info(NULL, "event=privileges result=dropped user=%s",
 	    conf->user);
 	return 0;
@@ -538,6 +521,8 @@ tg_daemon_run(struct tg_daemon *d, struct tg_err *err)
 	if (daemon_pidfile(d, conf, err) != 0)
 		return -1;
 	if (daemon_drop_privileges(conf, err) != 0)
+		return -1;
+	if (d->ops->start != NULL && d->ops->start(d, err) != 0)
 		return -1;
 	if (daemon_add_events(d, err) != 0)
 		return -1;

@@ -52,6 +52,13 @@ struct tg_daemon_ops {
 	int (*snapshot_build)(struct tg_daemon *d, const struct tg_conf *conf,
 	    void **data, struct tg_err *err);
 	void (*snapshot_free)(void *data);
+	/*
+	 * In the final process, after the pid file and the drop to `user`,
+	 * before the loop: open what the daemon works with, so that files
+	 * made now belong to `user` (listeners are bound before, as root).
+	 * Returns 0 or -1 with err (the daemon does not start). NULL: none.
+	 */
+	int (*start)(struct tg_daemon *d, struct tg_err *err);
 	/* A new snapshot is in force (after start and after each reload). */
 	void (*snapshot_changed)(struct tg_daemon *d);
 	/*
@@ -103,8 +110,8 @@ int tg_daemon_listen(struct tg_daemon *d, const struct tg_conf_addr *list,
     size_t n, evconnlistener_cb cb, void *arg, struct tg_err *err);
 
 /*
- * Daemonise unless foreground, write the pid file, drop privileges, run
- * the loop until stopped. Returns 0 after a clean stop, -1 with err.
+ * Daemonise unless foreground, write the pid file, drop privileges, call
+ * ops->start, run the loop until stopped. Returns 0 after a clean stop, -1 with err.
  */
 int tg_daemon_run(struct tg_daemon *d, struct tg_err *err);
 
