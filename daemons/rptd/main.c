@@ -154,6 +154,8 @@ rptd_setup(struct rptd *r, struct tg_err *err)
 	cfg.routes = rptd_routes;
 	cfg.nroutes = rptd_nroutes;
 	cfg.arg = r;
+	cfg.batch_begin = rptd_batch_begin;
+	cfg.batch_end = rptd_batch_end;
 	/* The hard cap; rpt.max_body_size (reloadable) is checked per
 	 * request below it. */
 	cfg.body_max = TG_RPT_JSON_MAX;

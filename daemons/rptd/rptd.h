@@ -75,6 +75,10 @@ int rptd_view_build(const struct tg_conf *conf, struct rptd_view **out,
 void rptd_view_free(struct rptd_view *v);
 
 /* Apply the rate limit of conf (on a reload too). */
+/* net/http's group commit of the collector's reports (rptd_in.c). */
+int rptd_batch_begin(void *arg);
+int rptd_batch_end(void *arg);
+
 int rptd_limits_apply(struct rptd *r, const struct tg_conf *conf,
     struct tg_err *err);
 

@@ -224,6 +224,41 @@ in_done(struct tg_http_request *req, void *arg)
 	tg_http_request_set_ctx(req, NULL);
 }
 
+/*
+ * Group commit (net/http batch): the reports handed over together are
+ * stored in one transaction and synced once, and none is answered 201
+ * before that sync. Under load the batches grow by themselves, as the
+ * relay's spool commits do.
+ */
+int
+rptd_batch_begin(void *arg)
+{
+	struct rptd *r = arg;
+	struct tg_err err;
+
+	if (r->db == NULL)
+		return -1;
+	if (tg_reports_batch_begin(r->db, &err) != 0) {
+		tg_log_warn(NULL, "event=report-batch result=unbatched "
+		    "error=\"%s\"", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+rptd_batch_end(void *arg)
+{
+	struct rptd *r = arg;
+	struct tg_err err;
+
+	if (tg_reports_batch_end(r->db, &err) == 0)
+		return 0;
+	tg_log_err(NULL, "event=report-batch result=failed error=\"%s\" "
+	    "action=\"503 to every report of the batch\"", err.msg);
+	return -1;
+}
+
 const struct tg_http_route rptd_routes[] = {
 	{ rptd_path, TG_HTTP_POST, 1, in_headers, in_body, in_complete,
 	    in_done },

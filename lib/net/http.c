@@ -784,19 +784,47 @@ http_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 
 /* ---- the hand-off, loop's side ---- */
 
+/* The route answers; the reply waits in req->pending. */
 static void
 http_loop_complete(struct tg_http *h, struct tg_http_request *req)
 {
-	struct MHD_Connection *mc = req->mc;
-
 	req->on_loop = 1;
 	if (req->route->on_complete(req, h->cfg.arg) != 0)
 		req->abort = 1;
 	else if (req->pending == NULL)
 		(void)http_reply_new(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    http_error_response(req, MHD_HTTP_INTERNAL_SERVER_ERROR));
+}
+
+/* The batch could not be made durable: what said "done" says 503. */
+static void
+http_batch_failed(struct tg_http_request *req)
+{
+	static const char text[] = "503 could not be stored now; try again "
+	    "later\n";
+	struct MHD_Response *resp;
+
+	if (req->abort || req->pending == NULL || req->pending_status < 200 ||
+	    req->pending_status > 299)
+		return;
+	resp = http_response("text/plain; charset=utf-8", text,
+	    sizeof(text) - 1);
+	if (resp == NULL) {
+		req->abort = 1;		/* no reply rather than a false 2xx */
+		return;
+	}
+	MHD_destroy_response(req->pending);
+	req->pending = resp;
+	req->pending_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* Let the reply go: from here on req belongs to the server's thread. */
+static void
+http_loop_release(struct tg_http_request *req)
+{
+	struct MHD_Connection *mc = req->mc;
+
 	req->on_loop = 0;
-	/* From here on req belongs to the server's thread again. */
 	MHD_resume_connection(mc);
 }
 
@@ -804,21 +832,39 @@ static void
 http_on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct tg_http *h = arg;
-	struct http_req_list todo;
+	struct http_req_list todo, done;
 	struct tg_http_request *req;
 	uint64_t n;
+	int batch, failed;
 
 	(void)what;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		tg_log_err(NULL, "event=http-handoff error=\"%s\"",
 		    strerror(errno));
 	TAILQ_INIT(&todo);
+	TAILQ_INIT(&done);
 	pthread_mutex_lock(&h->lock);
 	TAILQ_CONCAT(&todo, &h->handoff, link);
 	pthread_mutex_unlock(&h->lock);
+	if (TAILQ_EMPTY(&todo))
+		return;
+	batch = h->cfg.batch_begin != NULL &&
+	    h->cfg.batch_begin(h->cfg.arg) == 0;
 	while ((req = TAILQ_FIRST(&todo)) != NULL) {
 		TAILQ_REMOVE(&todo, req, link);
 		http_loop_complete(h, req);
+		if (!batch) {
+			http_loop_release(req);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&done, req, link);
+	}
+	failed = batch && h->cfg.batch_end(h->cfg.arg) != 0;
+	while ((req = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, req, link);
+		if (failed)
+			http_batch_failed(req);
+		http_loop_release(req);
 	}
 }
 
@@ -931,6 +977,9 @@ http_check_config(const struct tg_http_config *cfg, struct tg_err *err)
 		    cfg->routes[i].methods == 0)
 			return tg_err_set(err, TG_ERR_BUG, NULL,
 			    "route %zu is incomplete", i);
+	if ((cfg->batch_begin == NULL) != (cfg->batch_end == NULL))
+		return tg_err_set(err, TG_ERR_BUG, NULL,
+		    "batch_begin and batch_end go together");
 	if (cfg->conn_max == 0 || cfg->per_ip_max == 0 ||
 	    cfg->request_timeout_s == 0 || cfg->memory_max < 4096 ||
 	    cfg->threads == 0 || cfg->threads > TG_HTTP_THREADS_MAX)

@@ -122,6 +122,17 @@ struct tg_http_config {
 	unsigned request_timeout_s;	/* deadline of a request, above */
 	size_t memory_max;		/* per-connection pool (header) */
 	size_t body_max;		/* POST body cap, bytes */
+	/*
+	 * Group commit for in_loop routes, both NULL or both set: the
+	 * requests handed to the loop together are answered between
+	 * batch_begin and batch_end (on the loop's thread), and none of
+	 * their replies leaves before batch_end returns, so a daemon can
+	 * make them durable with one sync. batch_end returning -1 turns
+	 * every 2xx reply of the batch into 503; batch_begin returning -1
+	 * answers the requests one by one without a batch.
+	 */
+	int (*batch_begin)(void *arg);
+	int (*batch_end)(void *arg);
 };
 
 /* Fill cfg with the defaults of util/limits.h (TG_HTTP_*), no routes. */

@@ -635,3 +635,35 @@ tg_db_rollback(sqlite3 *db)
 	if (!sqlite3_get_autocommit(db))
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
+
+int
+tg_db_unit_begin(sqlite3 *db, int *nested, struct tg_err *err)
+{
+	*nested = !sqlite3_get_autocommit(db);
+	return *nested ? db_exec(db, "SAVEPOINT tg_unit", err) :
+	    tg_db_begin(db, 1, err);
+}
+
+int
+tg_db_unit_commit(sqlite3 *db, int nested, struct tg_err *err)
+{
+	if (!nested)
+		return tg_db_commit(db, err);
+	if (db_exec(db, "RELEASE tg_unit", err) != 0) {
+		tg_db_unit_rollback(db, nested);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tg_db_unit_rollback(sqlite3 *db, int nested)
+{
+	if (!nested) {
+		tg_db_rollback(db);
+		return;
+	}
+	/* ROLLBACK TO keeps the savepoint open: release it as well. */
+	(void)sqlite3_exec(db, "ROLLBACK TO tg_unit", NULL, NULL, NULL);
+	(void)sqlite3_exec(db, "RELEASE tg_unit", NULL, NULL, NULL);
+}

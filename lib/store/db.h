@@ -115,4 +115,15 @@ int tg_db_commit(sqlite3 *db, struct tg_err *err);
 /* Roll back the open transaction, if any. */
 void tg_db_rollback(sqlite3 *db);
 
+/*
+ * A unit of work that may run inside a caller's transaction (a batch,
+ * group commit): outside one it is a write transaction of its own
+ * (BEGIN IMMEDIATE ... COMMIT); inside one it is a savepoint, which its
+ * commit releases into the outer transaction and its rollback undoes
+ * without touching the rest. *nested records which; pass it on.
+ */
+int tg_db_unit_begin(sqlite3 *db, int *nested, struct tg_err *err);
+int tg_db_unit_commit(sqlite3 *db, int nested, struct tg_err *err);
+void tg_db_unit_rollback(sqlite3 *db, int nested);
+
 #endif

@@ -112,6 +112,18 @@ tg_reports_db(struct tg_reports *r)
 	return r->db;
 }
 
+int
+tg_reports_batch_begin(struct tg_reports *r, struct tg_err *err)
+{
+	return tg_db_begin(r->db, 1, err);
+}
+
+int
+tg_reports_batch_end(struct tg_reports *r, struct tg_err *err)
+{
+	return tg_db_commit(r->db, err);
+}
+
 static const char *
 nz(const char *s)
 {

@@ -90,6 +90,16 @@ void tg_reports_close(struct tg_reports *r);
  * reports.db (borrowed). */
 struct sqlite3 *tg_reports_db(struct tg_reports *r);
 
+/*
+ * Group commit of received reports: between batch_begin and batch_end,
+ * tg_reports_rx_add calls share one write transaction (each is a
+ * savepoint of it: one that fails is undone alone), made durable by the
+ * one fsync of batch_end. Nothing added in the batch is stored before
+ * batch_end returns 0; on -1 (err) none of it is. 0 or -1 with err.
+ */
+int tg_reports_batch_begin(struct tg_reports *r, struct tg_err *err);
+int tg_reports_batch_end(struct tg_reports *r, struct tg_err *err);
+
 /* "tlsa", "sts", "no-policy-found". */
 const char *tg_reports_policy_type_name(enum tg_reports_policy_type t);
 

@@ -468,7 +468,7 @@ tg_reports_rx_add(struct tg_reports *r, const struct tg_reports_rx_report *in,
 {
 	sqlite3 *db = tg_reports_db(r);
 	int64_t n_pruned = 0;
-	int rc;
+	int rc, nested;
 
 	tg_err_clear(err);
 	*id = 0;
@@ -477,20 +477,21 @@ tg_reports_rx_add(struct tg_reports *r, const struct tg_reports_rx_report *in,
 		*pruned = 0;
 	if (rx_check(in, err) != 0)
 		return -1;
-	if (tg_db_begin(db, 1, err) != 0)
+	/* Inside tg_reports_batch_begin: a savepoint of the batch. */
+	if (tg_db_unit_begin(db, &nested, err) != 0)
 		return -1;
 	rc = rx_find(db, in->org, in->report_id, id, err);
 	if (rc == 1) {
 		*duplicate = 1;	/* RELIABILITY R-04: stored once */
-		tg_db_rollback(db);
+		tg_db_unit_rollback(db, nested);
 		return 0;
 	}
 	if (rc < 0 || rx_insert(db, in, quota, id, &n_pruned, err) != 0) {
-		tg_db_rollback(db);
+		tg_db_unit_rollback(db, nested);
 		*id = 0;
 		return -1;
 	}
-	if (tg_db_commit(db, err) != 0) {
+	if (tg_db_unit_commit(db, nested, err) != 0) {
 		*id = 0;
 		return -1;
 	}

@@ -113,6 +113,10 @@ struct srv {
 	int body_calls;
 	int loop_calls;		/* on_complete calls on the loop's thread */
 	int released;		/* published data released */
+	int batch_begins, batch_ends;	/* group commit hooks called */
+	int batch_begin_fails, batch_end_fails;	/* what they return */
+	int loop_in_batch;	/* loop on_complete calls inside a batch */
+	int in_batch;
 };
 
 static pthread_t main_thread;
@@ -160,6 +164,7 @@ route_upload_done(struct tg_http_request *req, void *arg)
 	(void)arg;
 	if (pthread_equal(pthread_self(), main_thread))
 		srv.loop_calls++;
+	srv.loop_in_batch += srv.in_batch;
 	snprintf(text, sizeof(text), "got %zu %u %llu\n",
 	    u == NULL ? 0 : u->bytes, u == NULL ? 0 : u->sum,
 	    (unsigned long long)tg_http_request_body_len(req));
@@ -570,6 +575,76 @@ test_header_too_large(void **state)
 
 static struct tg_http_config small_body_cfg;
 
+/* ---- group commit (batch hooks) ---- */
+
+static int
+batch_begin(void *arg)
+{
+	(void)arg;
+	assert_true(pthread_equal(pthread_self(), main_thread));
+	srv.batch_begins++;
+	if (srv.batch_begin_fails)
+		return -1;
+	srv.in_batch = 1;
+	return 0;
+}
+
+static int
+batch_end(void *arg)
+{
+	(void)arg;
+	assert_true(srv.in_batch);
+	srv.in_batch = 0;
+	srv.batch_ends++;
+	return srv.batch_end_fails ? -1 : 0;
+}
+
+static struct tg_http_config batch_cfg;
+
+static void
+post_upload(struct reply *r)
+{
+	struct curl_slist *rs;
+	CURL *e = client("a.test", "/upload", pem_a.cert, &rs);
+
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "report");
+	perform(e, r);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+}
+
+/* In-loop requests are answered inside batch_begin/batch_end; a batch
+ * that cannot be made durable turns its 2xx into 503, and one that
+ * cannot begin is answered request by request. */
+static void
+test_batch(void **state)
+{
+	struct reply r;
+
+	(void)state;
+	post_upload(&r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "got 6 "));
+	assert_int_equal(srv.batch_begins, 1);
+	assert_int_equal(srv.batch_ends, 1);
+	assert_int_equal(srv.loop_in_batch, 1);
+	/* Not in a batch: GET of the server's thread. */
+	get("a.test", "/policy", pem_a.cert, &r);
+	assert_int_equal(srv.batch_begins, 1);
+	srv.batch_end_fails = 1;
+	post_upload(&r);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(r.body, "could not be stored"));
+	assert_int_equal(srv.batch_ends, 2);
+	srv.batch_end_fails = 0;
+	srv.batch_begin_fails = 1;
+	post_upload(&r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(srv.batch_begins, 3);
+	assert_int_equal(srv.batch_ends, 2);
+	assert_int_equal(srv.loop_in_batch, 2);
+}
+
 static size_t
 read_zeros(char *buf, size_t size, size_t n, void *arg)
 {
@@ -918,6 +993,9 @@ test_bad_config(void **state)
 	cfg.threads = 0;
 	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
 	tg_http_config_init(&cfg);
+	cfg.batch_begin = batch_begin;	/* without batch_end */
+	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
+	tg_http_config_init(&cfg);
 	cfg.priorities = "NOT-A-PRIORITY-STRING";
 	assert_int_equal(tg_http_new(base, &cfg, &h, &err), 0);
 	assert_int_equal(tg_http_start(h, &err), -1);
@@ -954,6 +1032,8 @@ main(void)
 		cmocka_unit_test(test_certs_add),
 		cmocka_unit_test(test_certs_add_files),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test_prestate_setup_teardown(test_batch, setup,
+		    teardown, &batch_cfg),
 	};
 	int r;
 
@@ -964,6 +1044,9 @@ main(void)
 	pem_make(&pem_other, "other.test");
 	tg_http_config_init(&small_body_cfg);
 	small_body_cfg.body_max = 1000;
+	tg_http_config_init(&batch_cfg);
+	batch_cfg.batch_begin = batch_begin;
+	batch_cfg.batch_end = batch_end;
 	tg_http_config_init(&per_ip_cfg);
 	per_ip_cfg.per_ip_max = 2;
 	tg_http_config_init(&deadline_cfg);

@@ -290,6 +290,46 @@ test_duplicate(void **state)
 	tg_buf_free(&g);
 }
 
+/* Group commit (rptd's batches): inside a batch a report is stored as a
+ * savepoint — a duplicate of it is seen at once, a refused one leaves
+ * the rest alone — and nothing is visible to another connection before
+ * batch_end. */
+static void
+test_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct tg_buf j = fx_read("google-like.json");
+	struct tg_buf g = fx_read("google-like.json.gz");
+	struct tg_collect_result r1, r2, r3;
+	struct tg_reports *other;
+	struct tg_err err;
+	int n = 0;
+
+	assert_int_equal(tg_reports_open(f->dir, 1, &other, &err), 0);
+	assert_int_equal(tg_reports_batch_begin(f->db, &err), 0);
+	assert_int_equal(tg_collect_body(&f->p, "application/tlsrpt+json",
+	    j.data, j.len, &f->o, &r1), 0);
+	assert_int_equal(r1.status, TG_COLLECT_STORED);
+	(void)tg_collect_body(&f->p, "application/tlsrpt+json",
+	    "{}", 2, &f->o, &r3);
+	assert_true(r3.status != TG_COLLECT_STORED);
+	assert_int_equal(tg_collect_body(&f->p, "application/tlsrpt+gzip",
+	    g.data, g.len, &f->o, &r2), 0);
+	assert_int_equal(r2.status, TG_COLLECT_DUPLICATE);
+	assert_int_equal(r2.id, r1.id);
+	assert_int_equal(stored_reports(f), 1);
+	assert_int_equal(tg_reports_rx_list(other, NULL, 0, count_one, &n,
+	    &err), 0);
+	assert_int_equal(n, 0);			/* not committed yet */
+	assert_int_equal(tg_reports_batch_end(f->db, &err), 0);
+	assert_int_equal(tg_reports_rx_list(other, NULL, 0, count_one, &n,
+	    &err), 0);
+	assert_int_equal(n, 1);
+	tg_reports_close(other);
+	tg_buf_free(&j);
+	tg_buf_free(&g);
+}
+
 /* Wrong media types, caps, bombs: a clear status, nothing stored. */
 static void
 test_http_refusals(void **state)
@@ -1061,6 +1101,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_refusals, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_our_domain, setup,

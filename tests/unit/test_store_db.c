@@ -305,6 +305,57 @@ test_error_classes(void **state)
 	assert_int_equal(err.cls, TG_ERR_BUG);
 }
 
+static int
+unit_rows(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM u", -1,
+	    &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* A unit of work: its own transaction outside one, a savepoint inside
+ * one (a rollback undoes it alone, a commit hands it to the outer
+ * transaction, whose rollback then undoes it). */
+static void
+test_units(void **state)
+{
+	struct tg_err err;
+	sqlite3 *db;
+	int nested;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE u (x)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(tg_db_unit_begin(db, &nested, &err), 0);
+	assert_false(nested);
+	sqlite3_exec(db, "INSERT INTO u VALUES (1)", NULL, NULL, NULL);
+	assert_int_equal(tg_db_unit_commit(db, nested, &err), 0);
+	assert_true(sqlite3_get_autocommit(db));
+	assert_int_equal(unit_rows(db), 1);
+	/* Inside a batch. */
+	assert_int_equal(tg_db_begin(db, 1, &err), 0);
+	assert_int_equal(tg_db_unit_begin(db, &nested, &err), 0);
+	assert_true(nested);
+	sqlite3_exec(db, "INSERT INTO u VALUES (2)", NULL, NULL, NULL);
+	tg_db_unit_rollback(db, nested);
+	assert_false(sqlite3_get_autocommit(db));	/* the batch goes on */
+	assert_int_equal(unit_rows(db), 1);
+	assert_int_equal(tg_db_unit_begin(db, &nested, &err), 0);
+	sqlite3_exec(db, "INSERT INTO u VALUES (3)", NULL, NULL, NULL);
+	assert_int_equal(tg_db_unit_commit(db, nested, &err), 0);
+	assert_int_equal(unit_rows(db), 2);
+	tg_db_rollback(db);
+	assert_int_equal(unit_rows(db), 1);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -318,6 +369,7 @@ main(void)
 		T(test_concurrent_first_open),
 		T(test_connection_hardening),
 		cmocka_unit_test(test_error_classes),
+		cmocka_unit_test(test_units),
 	};
 #undef T
 
