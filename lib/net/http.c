@@ -85,6 +85,9 @@ struct tg_http {
 	unsigned nconns;
 	struct http_req_list handoff;	/* in_loop requests to answer */
 	int stopping;
+	/* TLS session tickets (RFC 8446 §4.6.1): GnuTLS's master key, from
+	 * which it derives rotating ticket keys. Never leaves the process. */
+	gnutls_datum_t ticket_key;
 };
 
 struct tg_http_request {
@@ -265,6 +268,16 @@ http_conn_start(struct tg_http *h, struct MHD_Connection *mc,
 	c->http = h;
 	c->fd = ci->connect_fd;
 	*socket_context = c;
+	/*
+	 * Resumption: a client that comes back with a ticket skips the
+	 * certificate and its signature, most of a handshake's cost (MHD
+	 * has no option for it; its session exists once the connection
+	 * is started, before the handshake). Not resuming is harmless.
+	 */
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci != NULL && ci->tls_session != NULL && h->ticket_key.data != NULL)
+		(void)gnutls_session_ticket_enable_server(ci->tls_session,
+		    &h->ticket_key);
 	pthread_mutex_lock(&h->lock);
 	h->nconns++;
 	http_deadline_restart(c);
@@ -580,18 +593,40 @@ http_route_find(const struct tg_http *h, const char *path)
 	return NULL;
 }
 
-/* The SNI name when the handshake did not go through http_cert_cb. */
+/*
+ * The SNI name when the handshake did not go through http_cert_cb: a
+ * resumed session (no certificate is sent). The name must still have a
+ * certificate in the current set, as in a full handshake; else it stays
+ * "" and every request is answered 421.
+ */
 static void
 http_conn_sni(struct http_conn *c, struct MHD_Connection *mc)
 {
 	const union MHD_ConnectionInfo *ci;
+	struct tg_http_certs *cs;
+	gnutls_pcert_st *pc;
+	gnutls_privkey_t key;
+	unsigned npc;
+	int known;
 
 	if (c->sni[0] != '\0')
 		return;
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci == NULL || http_sni(ci->tls_session, c->sni,
-	    sizeof(c->sni)) != 0)
+	    sizeof(c->sni)) != 0) {
 		c->sni[0] = '\0';
+		return;
+	}
+	pthread_mutex_lock(&c->http->lock);
+	cs = c->http->certs;
+	known = cs != NULL && tg_http_certs_find(cs, c->sni, &pc, &npc,
+	    &key) == 0;
+	pthread_mutex_unlock(&c->http->lock);
+	if (!known) {
+		tg_log_info(NULL, "event=http-tls sni=%s result=refused "
+		    "reason=unknown-sni resumed=1", c->sni);
+		c->sni[0] = '\0';
+	}
 }
 
 /* Decide, from the header alone, whether the request goes to a route. */
@@ -1006,6 +1041,8 @@ tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
 	TAILQ_INIT(&h->handoff);
 	pthread_mutex_init(&h->lock, NULL);
 	h->listen_fd = -1;
+	if (gnutls_session_ticket_key_generate(&h->ticket_key) != 0)
+		h->ticket_key.data = NULL;	/* full handshakes only */
 	h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->wake_fd >= 0)
 		h->wake_ev = event_new(base, h->wake_fd, EV_READ | EV_PERSIST,
@@ -1126,6 +1163,10 @@ tg_http_free(struct tg_http *h)
 	tg_http_certs_unref(h->certs);
 	http_pub_unref(h->pub);
 	pthread_mutex_destroy(&h->lock);
+	if (h->ticket_key.data != NULL) {
+		gnutls_memset(h->ticket_key.data, 0, h->ticket_key.size);
+		gnutls_free(h->ticket_key.data);
+	}
 	free(h);
 }
 

@@ -33,6 +33,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "net/http.h"
 #include "support/pki.h"
@@ -314,6 +315,8 @@ struct reply {
 	size_t headers_len;
 	long connects;
 	curl_off_t content_length;
+	CURL *easy;		/* set by perform */
+	int resumed;		/* the TLS session was resumed */
 };
 
 static size_t
@@ -335,7 +338,13 @@ on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct reply *r = arg;
 	size_t len = size * n, room = sizeof(r->headers) - 1 - r->headers_len;
+	struct curl_tlssessioninfo *tls = NULL;
 
+	/* The TLS session exists only during the transfer: look now. */
+	if (r->headers_len == 0 && curl_easy_getinfo(r->easy,
+	    CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK && tls != NULL &&
+	    tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals != NULL)
+		r->resumed = SSL_session_reused(tls->internals);
 	if (len < room)
 		room = len;
 	memcpy(r->headers + r->headers_len, p, room);
@@ -388,6 +397,7 @@ perform(CURL *e, struct reply *r)
 
 	memset(r, 0, sizeof(*r));
 	r->rc = CURLE_OK;
+	r->easy = e;
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -574,6 +584,44 @@ test_header_too_large(void **state)
 }
 
 static struct tg_http_config small_body_cfg;
+
+/* ---- TLS session resumption ---- */
+
+/* A client that comes back with its ticket resumes (no certificate, no
+ * signature: most of a handshake's cost); the resumed session still
+ * needs its SNI name in the current certificate set, else 421. */
+static void
+test_resumption(void **state)
+{
+	struct curl_slist *rs;
+	struct tg_http_certs *cs;
+	struct reply r;
+	CURL *e;
+
+	(void)state;
+	e = client("a.test", "/policy", pem_a.cert, &rs);
+	/* A new connection per request, the same handle: its session. */
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	assert_false(r.resumed);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.connects, 1);	/* a new connection ... */
+	assert_true(r.resumed);			/* ... resumed */
+	assert_string_equal(r.body, "policy for a.test\n");
+	/* a.test leaves the set: resuming its session gets nothing. */
+	cs = certs_of(0, 1);
+	tg_http_set_certs(srv.http, cs);
+	tg_http_certs_unref(cs);
+	perform(e, &r);
+	if (r.resumed)
+		assert_int_equal(r.status, 421);
+	else
+		assert_int_not_equal(r.rc, CURLE_OK);	/* handshake refused */
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+}
 
 /* ---- group commit (batch hooks) ---- */
 
@@ -1032,6 +1080,8 @@ main(void)
 		cmocka_unit_test(test_certs_add),
 		cmocka_unit_test(test_certs_add_files),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test_setup_teardown(test_resumption, setup,
+		    teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_batch, setup,
 		    teardown, &batch_cfg),
 	};
