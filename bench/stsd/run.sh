@@ -3,7 +3,9 @@
 # policy with the same certificate (ECDSA P-256, self-signed by stsd at
 # first use), HTTPS TLS 1.3, measured with wrk (2 threads, 50 connections,
 # 10 s): keep-alive, and a new connection per request ("Connection: close",
-# so every request pays a full TLS handshake). RUNS runs each (default 5),
+# so every request pays a TLS handshake; wrk resumes its TLS session with
+# the ticket it got, as real clients do, so these are resumed handshakes
+# on both servers). RUNS runs each (default 5),
 # alternating servers; prints median, min-max and the ratio stsd/nginx.
 #
 # Both servers get one thread of their own: stsd's HTTPS server runs one
