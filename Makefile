@@ -154,7 +154,7 @@ install: all
 	        install -m 0644 $$h $(DESTDIR)$(PREFIX)/include/tlsgate/$$d/; \
 	    done; true; done
 	test -e $(DESTDIR)$(SYSCONFDIR)/tlsgate/tlsgate.conf || \
-	    install -m 0640 etc/tlsgate.conf $(DESTDIR)$(SYSCONFDIR)/tlsgate/tlsgate.conf
+	    install -m 0644 etc/tlsgate.conf $(DESTDIR)$(SYSCONFDIR)/tlsgate/tlsgate.conf
 	install -d $(DESTDIR)/lib/systemd/system
 	install -m 0644 packaging/systemd/*.service $(DESTDIR)/lib/systemd/system/ 2>/dev/null || true
 

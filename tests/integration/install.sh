@@ -11,6 +11,8 @@ for f in usr/sbin/tlsgate-relayd usr/sbin/tlsgate-controllerd usr/bin/tlsgate \
 	check "installed: /$f" test -e "$root/$f"
 done
 check "state and spool directories" test -d "$root/var/lib/tlsgate" -a -d "$root/var/spool/tlsgate"
+expect_eq "the config is readable by the service user (reloads run after the drop)" \
+	644 "$(stat -c %a "$root/etc/tlsgate/tlsgate.conf")"
 check "installed config parses" "$root/usr/bin/tlsgate" -c "$root/etc/tlsgate/tlsgate.conf" config show
 cat > "$T/use.c" <<'C'
 #include <stdio.h>

@@ -67,6 +67,9 @@ expect_match "mail is accepted into nobody's spool" "<- +250 2.0.0 Ok: queued as
 expect_eq "the queued message belongs to nobody" nobody \
 	"$(stat -c %U "$(find "$P/spool" -type f | grep -v -e '\.lock$' | head -1)")"
 expect_eq "tlsgate queue list as root sees it" 1 "$(tg queue list --json | jq length)"
+kill -HUP "$pid"
+check "a reload after the drop reads the config again" wait_for 10 \
+	grep -q "event=reload result=ok reason=sighup" "$T/relayd.log"
 expect_eq "nothing belongs to root after all that" "" "$(root_owned)"
 
 # The other daemons: each runs as nobody and leaves nothing of root's.
