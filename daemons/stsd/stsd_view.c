@@ -327,7 +327,9 @@ stsd_view_build(const struct tg_conf *conf, time_t now,
 		stsd_view_free(v);
 		return -1;
 	}
-	qsort(v->site->v, v->site->n, sizeof(*v->site->v), host_cmp);
+	/* No host at all is v == NULL, which qsort must not be given. */
+	if (v->site->n > 1)
+		qsort(v->site->v, v->site->n, sizeof(*v->site->v), host_cmp);
 	*out = v;
 	return 0;
 }
