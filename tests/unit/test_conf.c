@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "dns/resolver_conf.h"
 #include "core/log.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -830,6 +831,36 @@ test_key_table(void **state)
 	}
 }
 
+/* dns/resolver_conf: the dns.* keys as the resolver takes them. */
+static void
+test_resolver_conf(void **state)
+{
+	struct tg_conf *conf = parse_ok(
+	    "dns.trust_anchor_file = /etc/tlsgate/ta.key\n"
+	    "dns.forward = 127.0.0.53\n"
+	    "dns.forward = 127.0.0.54@5353\n"
+	    "dns.stub = test=127.0.5.1@53\n"
+	    "dns.stub = corp.example=10.1.2.3\n"
+	    "dns.timeout = 7\n");
+	struct tg_resolver_config rc;
+
+	(void)state;
+	tg_resolver_config_from_conf(conf, &rc);
+	assert_string_equal(rc.trust_anchor_file, "/etc/tlsgate/ta.key");
+	assert_int_equal(rc.nforward, 2);
+	assert_string_equal(rc.forward[0].addr, "127.0.0.53");
+	assert_string_equal(rc.forward[1].addr, "127.0.0.54");
+	assert_int_equal(rc.forward[1].port, 5353);
+	assert_int_equal(rc.nstub, 2);
+	assert_string_equal(rc.stub[0].zone, "test");
+	assert_string_equal(rc.stub[0].server.addr, "127.0.5.1");
+	assert_int_equal(rc.stub[0].server.port, 53);
+	assert_string_equal(rc.stub[1].zone, "corp.example");
+	assert_string_equal(rc.stub[1].server.addr, "10.1.2.3");
+	assert_int_equal(rc.timeout_s, 7);
+	tg_conf_free(conf);
+}
+
 int
 main(void)
 {
@@ -851,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_load_default_missing),
 		cmocka_unit_test(test_reload_check),
 		cmocka_unit_test(test_key_table),
+		cmocka_unit_test(test_resolver_conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

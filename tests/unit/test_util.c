@@ -1,5 +1,6 @@
 /*
- * Unit tests of the util layer: err, buf, dname, clock, and log escaping.
+ * Unit tests of the util layer: err, buf, dname, clock, path and text
+ * formatting, and log escaping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,29 @@
 #include "util/clock.h"
 #include "util/dname.h"
 #include "util/err.h"
+#include "util/path.h"
+#include "util/text.h"
+
+/* A file name that does not fit is an error and an empty string, never
+ * a shortened name; text is cut and stays terminated. */
+static void
+test_path_and_text(void **state)
+{
+	char p[8], t[8];
+
+	(void)state;
+	assert_int_equal(tg_path_fmt(p, sizeof(p), "%s/%s", "ab", "cd"), 0);
+	assert_string_equal(p, "ab/cd");
+	assert_int_equal(tg_path_fmt(p, sizeof(p), "%s/%s", "abc", "defg"),
+	    -1);
+	assert_string_equal(p, "");
+	assert_int_equal(tg_path_fmt(p, sizeof(p), "%s", "1234567"), 0);
+	assert_int_equal(tg_path_fmt(p, sizeof(p), "%s", "12345678"), -1);
+	tg_text_fmt(t, sizeof(t), "%s", "a long reason");
+	assert_string_equal(t, "a long ");
+	tg_text_fmt(t, sizeof(t), "n=%d", 42);
+	assert_string_equal(t, "n=42");
+}
 
 static void
 test_err_set_and_prefix(void **state)
@@ -214,6 +238,7 @@ main(void)
 		cmocka_unit_test(test_dname_subdomain),
 		cmocka_unit_test(test_clock_override),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_path_and_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
