@@ -7,10 +7,13 @@
  * compression layer, RELIABILITY R-01), a Content-Length over
  * rpt.max_body_size (413) and the per-source rate (429, R-04). The body
  * is then kept up to that size; a body without Content-Length that grows
- * past it is dropped as it comes and answered 413. On the loop's thread
- * the complete body goes to rpt/collect, whose status is the answer:
- * 201 stored, 200 stored before, 4xx with the reason (the JSON path of
- * a schema error), 503/507 when we cannot store it now.
+ * past it is dropped as it comes and answered 413. The complete body is
+ * checked, inflated and parsed there too (tg_collect_prepare: the
+ * costly part, which needs nothing of the daemon), so the loop's thread
+ * only keeps what is ours and stores it (tg_collect_store, in the
+ * batch of net/http's group commit); its status is the answer: 201
+ * stored, 200 stored before, 4xx with the reason (the JSON path of a
+ * schema error), 503/507 when we cannot store it now.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,6 +34,9 @@ char rptd_path[TG_PATH_MAX] = "/tlsrpt";
 struct in_req {
 	struct tg_buf body;
 	int too_large;
+	int prepared;			/* in_prepare ran: prep and res set */
+	struct tg_collect_prepared *prep;	/* owned; NULL: refused */
+	struct tg_collect_result res;
 };
 
 static int
@@ -172,6 +178,23 @@ in_body(struct tg_http_request *req, const void *data, size_t len, void *arg)
 	return 0;
 }
 
+/* On the server's thread: the costly part of the ingest. */
+static int
+in_prepare(struct tg_http_request *req, void *arg)
+{
+	struct in_req *q = tg_http_request_ctx(req);
+	const struct rptd_pub *pub = tg_http_request_data(req);
+
+	(void)arg;
+	if (q == NULL || q->too_large)
+		return 0;
+	(void)tg_collect_prepare(tg_http_request_header(req, "Content-Type"),
+	    q->body.data, q->body.len, pub != NULL ? pub->body_max : 0,
+	    &q->prep, &q->res);
+	q->prepared = 1;
+	return 0;
+}
+
 static int
 in_complete(struct tg_http_request *req, void *arg)
 {
@@ -204,8 +227,13 @@ in_complete(struct tg_http_request *req, void *arg)
 	o.peer = tg_http_request_peer(req);
 	o.sid = sid;
 	o.received = 0;
-	(void)tg_collect_body(&p, tg_http_request_header(req, "Content-Type"),
-	    q->body.data, q->body.len, &o, &res);
+	if (q->prepared) {
+		/* The body limit in force was checked there (published). */
+		(void)tg_collect_store(&p, q->prep, &o, &q->res);
+		res = q->res;
+	} else
+		(void)tg_collect_body(&p, tg_http_request_header(req,
+		    "Content-Type"), q->body.data, q->body.len, &o, &res);
 	tg_snapshot_unref(snap);
 	return in_reply(req, (unsigned)tg_collect_http_status(res.status),
 	    res.reason);
@@ -219,6 +247,7 @@ in_done(struct tg_http_request *req, void *arg)
 	(void)arg;
 	if (q == NULL)
 		return;
+	tg_collect_prepared_free(q->prep);
 	tg_buf_free(&q->body);
 	free(q);
 	tg_http_request_set_ctx(req, NULL);
@@ -261,7 +290,7 @@ rptd_batch_end(void *arg)
 
 const struct tg_http_route rptd_routes[] = {
 	{ rptd_path, TG_HTTP_POST, 1, in_headers, in_body, in_complete,
-	    in_done },
+	    in_done, in_prepare },
 };
 
 const size_t rptd_nroutes = sizeof(rptd_routes) / sizeof(rptd_routes[0]);

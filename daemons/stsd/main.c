@@ -52,7 +52,7 @@ stsd_on_policy(struct tg_http_request *req, void *arg)
 
 static const struct tg_http_route stsd_routes[] = {
 	{ STSD_POLICY_PATH, TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL,
-	    stsd_on_policy, NULL },
+	    stsd_on_policy, NULL, NULL },
 };
 
 static void

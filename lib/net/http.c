@@ -518,8 +518,12 @@ http_complete(struct tg_http_request *req)
 		return http_handed_back(req);
 	if (req->err_status != 0)
 		return http_reply_error(req, req->err_status);
-	if (req->route->in_loop)
+	if (req->route->in_loop) {
+		if (req->route->on_prepare != NULL &&
+		    req->route->on_prepare(req, req->http->cfg.arg) != 0)
+			return MHD_NO;
 		return http_hand_off(req);
+	}
 	if (req->route->on_complete(req, req->http->cfg.arg) != 0)
 		return MHD_NO;
 	if (req->status == 0)

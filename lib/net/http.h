@@ -108,6 +108,12 @@ struct tg_http_route {
 	 * connection broke). Release what the route keeps in the request's
 	 * ctx. Also called from tg_http_free for requests in flight. */
 	void (*on_done)(struct tg_http_request *req, void *arg);
+	/* in_loop routes, may be NULL: the request is complete, on the
+	 * server's thread, just before it goes to the loop — for work that
+	 * needs none of the daemon's state (decoding, parsing), so that it
+	 * does not hold up the loop. It keeps its result in the ctx and
+	 * does not reply. Return 0, or -1 to close the connection. */
+	int (*on_prepare)(struct tg_http_request *req, void *arg);
 };
 
 struct tg_http_config {

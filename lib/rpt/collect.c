@@ -298,16 +298,14 @@ out:
 	return rc;
 }
 
-/* JSON (len bytes) → parsed, checked, stored. */
+/* JSON (len bytes) → parsed and checked into *out. */
 static int
-collect_json(const struct tg_collect_params *p, const char *json, size_t len,
-    const struct collect_raw *raw, const struct tg_collect_origin *o,
+collect_parse(const char *json, size_t len, struct tg_report **out,
     struct tg_collect_result *res)
 {
-	struct tg_report *r = NULL;
 	struct tg_err err;
-	int rc;
 
+	*out = NULL;
 	if (len > TG_RPT_JSON_MAX)
 		return res_fail(res, TG_COLLECT_TOO_LARGE, "report JSON of %zu "
 		    "bytes is larger than %d", len, TG_RPT_JSON_MAX);
@@ -315,28 +313,59 @@ collect_json(const struct tg_collect_params *p, const char *json, size_t len,
 		return res_fail(res, TG_COLLECT_INVALID, "the report is gzip "
 		    "inside gzip, or gzip declared as JSON: one compression "
 		    "layer only");
-	if (tg_report_parse(json, len, &r, &err) != 0)
+	if (tg_report_parse(json, len, out, &err) != 0)
 		return res_fail(res, err.cls == TG_ERR_TEMP ? TG_COLLECT_TEMP :
 		    TG_COLLECT_INVALID, "%s", err.msg);
-	tg_text_fmt(res->org, sizeof(res->org), "%s", r->org_name);
+	tg_text_fmt(res->org, sizeof(res->org), "%s", (*out)->org_name);
 	tg_text_fmt(res->report_id, sizeof(res->report_id), "%s",
-	    r->report_id);
+	    (*out)->report_id);
+	return 0;
+}
+
+/* JSON (len bytes) → parsed, checked, stored. */
+static int
+collect_json(const struct tg_collect_params *p, const char *json, size_t len,
+    const struct collect_raw *raw, const struct tg_collect_origin *o,
+    struct tg_collect_result *res)
+{
+	struct tg_report *r;
+	int rc;
+
+	if (collect_parse(json, len, &r, res) != 0)
+		return -1;
 	rc = collect_store(p, r, raw, o, res);
 	tg_report_free(r);
 	return rc;
 }
 
-static int
-collect_body_run(const struct tg_collect_params *p, const char *content_type,
-    const void *body, size_t len, const struct tg_collect_origin *o,
+/* A body parsed, not stored yet (tg_collect_prepare). */
+struct tg_collect_prepared {
+	struct tg_report *report;	/* owned */
+	struct collect_raw raw;		/* the body, borrowed */
+};
+
+void
+tg_collect_prepared_free(struct tg_collect_prepared *prep)
+{
+	if (prep == NULL)
+		return;
+	tg_report_free(prep->report);
+	free(prep);
+}
+
+int
+tg_collect_prepare(const char *content_type, const void *body, size_t len,
+    size_t body_max, struct tg_collect_prepared **out,
     struct tg_collect_result *res)
 {
-	size_t max = p->body_max != 0 ? p->body_max : TG_RPT_BODY_MAX;
-	struct collect_raw raw = { NULL, body, len, 0, "" };
+	size_t max = body_max != 0 ? body_max : TG_RPT_BODY_MAX;
+	struct tg_collect_prepared *prep;
 	struct tg_buf json;
 	struct tg_err err;
 	int gz, rc;
 
+	*out = NULL;
+	res_init(res);
 	if ((gz = tg_collect_media_type(content_type)) < 0)
 		return res_fail(res, TG_COLLECT_BAD_TYPE, "Content-Type must "
 		    "be %s or %s (RFC 8460 §5.3.2)", TG_COLLECT_MEDIA_GZIP,
@@ -344,16 +373,44 @@ collect_body_run(const struct tg_collect_params *p, const char *content_type,
 	if (len > max)
 		return res_fail(res, TG_COLLECT_TOO_LARGE, "body of %zu bytes "
 		    "is larger than %zu", len, max);
-	raw.media = gz ? TG_COLLECT_MEDIA_GZIP : TG_COLLECT_MEDIA_JSON;
-	raw.is_gzip = gz;
+	if ((prep = calloc(1, sizeof(*prep))) == NULL)
+		return res_fail(res, TG_COLLECT_TEMP, "out of memory");
+	prep->raw.media = gz ? TG_COLLECT_MEDIA_GZIP : TG_COLLECT_MEDIA_JSON;
+	prep->raw.data = body;
+	prep->raw.len = len;
+	prep->raw.is_gzip = gz;
+	prep->raw.auth = "";
 	if (!gz)
-		return collect_json(p, body, len, &raw, o, res);
-	tg_buf_init(&json, TG_RPT_JSON_MAX);
-	if (tg_gzip_inflate(body, len, TG_RPT_JSON_MAX, 0, &json, &err) != 0)
-		rc = res_fail(res, collect_gzip_status(&err), "%s", err.msg);
-	else
-		rc = collect_json(p, json.data, json.len, &raw, o, res);
-	tg_buf_free(&json);
+		rc = collect_parse(body, len, &prep->report, res);
+	else {
+		tg_buf_init(&json, TG_RPT_JSON_MAX);
+		if (tg_gzip_inflate(body, len, TG_RPT_JSON_MAX, 0, &json,
+		    &err) != 0)
+			rc = res_fail(res, collect_gzip_status(&err), "%s",
+			    err.msg);
+		else
+			rc = collect_parse(json.data, json.len, &prep->report,
+			    res);
+		tg_buf_free(&json);
+	}
+	if (rc != 0) {
+		tg_collect_prepared_free(prep);
+		return -1;
+	}
+	*out = prep;
+	return 0;
+}
+
+int
+tg_collect_store(const struct tg_collect_params *p,
+    const struct tg_collect_prepared *prep, const struct tg_collect_origin *o,
+    struct tg_collect_result *res)
+{
+	int rc = -1;
+
+	if (prep != NULL)
+		rc = collect_store(p, prep->report, &prep->raw, o, res);
+	collect_log(o, res);
 	return rc;
 }
 
@@ -362,11 +419,13 @@ tg_collect_body(const struct tg_collect_params *p, const char *content_type,
     const void *body, size_t len, const struct tg_collect_origin *o,
     struct tg_collect_result *res)
 {
+	struct tg_collect_prepared *prep;
 	int rc;
 
-	res_init(res);
-	rc = collect_body_run(p, content_type, body, len, o, res);
-	collect_log(o, res);
+	(void)tg_collect_prepare(content_type, body, len, p->body_max, &prep,
+	    res);
+	rc = tg_collect_store(p, prep, o, res);
+	tg_collect_prepared_free(prep);
 	return rc;
 }
 

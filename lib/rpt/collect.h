@@ -155,6 +155,24 @@ int tg_collect_body(const struct tg_collect_params *p,
     const struct tg_collect_origin *o, struct tg_collect_result *res);
 
 /*
+ * tg_collect_body in two steps, so that the costly one can run on
+ * another thread than the database's (rptd: the HTTPS server's):
+ * tg_collect_prepare checks, inflates and parses body (borrowed: it
+ * must stay until tg_collect_store), and needs nothing else; 0 with *out,
+ * or -1 with *out NULL and res saying why. tg_collect_store keeps what
+ * is ours (p) and stores it, or — prep NULL — takes res as prepare left
+ * it; either way it logs the outcome and returns as tg_collect_body.
+ */
+struct tg_collect_prepared;
+int tg_collect_prepare(const char *content_type, const void *body,
+    size_t len, size_t body_max, struct tg_collect_prepared **out,
+    struct tg_collect_result *res);
+int tg_collect_store(const struct tg_collect_params *p,
+    const struct tg_collect_prepared *prep,
+    const struct tg_collect_origin *o, struct tg_collect_result *res);
+void tg_collect_prepared_free(struct tg_collect_prepared *prep);
+
+/*
  * Ingest one mailed report: an RFC 5322 message of len bytes (borrowed)
  * checked by m (borrowed; its key lookup decides where DKIM keys come
  * from). The original message is kept. Returns as tg_collect_body;

@@ -103,6 +103,7 @@ certs_of(int with_a, int with_b)
 struct upload {
 	size_t bytes;
 	unsigned sum;
+	int prepared_off_loop;	/* on_prepare ran, not on the loop's thread */
 };
 
 struct srv {
@@ -166,10 +167,24 @@ route_upload_done(struct tg_http_request *req, void *arg)
 	if (pthread_equal(pthread_self(), main_thread))
 		srv.loop_calls++;
 	srv.loop_in_batch += srv.in_batch;
-	snprintf(text, sizeof(text), "got %zu %u %llu\n",
+	snprintf(text, sizeof(text), "got %zu %u %llu%s\n",
 	    u == NULL ? 0 : u->bytes, u == NULL ? 0 : u->sum,
-	    (unsigned long long)tg_http_request_body_len(req));
+	    (unsigned long long)tg_http_request_body_len(req),
+	    u != NULL && u->prepared_off_loop ? " prepared" : "");
 	return tg_http_reply_text(req, 200, "text/plain", text, strlen(text));
+}
+
+/* Runs on the server's thread before the hand-off to the loop. */
+static int
+route_upload_prepare(struct tg_http_request *req, void *arg)
+{
+	struct upload *u = tg_http_request_ctx(req);
+
+	(void)arg;
+	if (u != NULL)
+		u->prepared_off_loop = !pthread_equal(pthread_self(),
+		    main_thread);
+	return 0;
 }
 
 static void
@@ -232,11 +247,11 @@ route_loop(struct tg_http_request *req, void *arg)
 
 static const struct tg_http_route routes[] = {
 	{ "/policy", TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL, route_policy,
-	    NULL },
+	    NULL, NULL },
 	{ "/upload", TG_HTTP_POST, 1, NULL, route_upload_body,
-	    route_upload_done, route_upload_free },
-	{ "/pub", TG_HTTP_GET, 0, NULL, NULL, route_pub, NULL },
-	{ "/loop", TG_HTTP_GET, 1, NULL, NULL, route_loop, NULL },
+	    route_upload_done, route_upload_free, route_upload_prepare },
+	{ "/pub", TG_HTTP_GET, 0, NULL, NULL, route_pub, NULL, NULL },
+	{ "/loop", TG_HTTP_GET, 1, NULL, NULL, route_loop, NULL, NULL },
 };
 
 static void
@@ -724,6 +739,8 @@ test_body_cap(void **state)
 	perform(e, &r);
 	assert_int_equal(r.status, 200);
 	assert_true(strncmp(r.body, "got 1000 ", 9) == 0);
+	/* on_prepare ran on the server's thread, before the loop's turn. */
+	assert_non_null(strstr(r.body, " prepared\n"));
 	assert_true(srv.body_calls >= 1);
 	/* Announced larger than the cap: 413 before any body is read. */
 	srv.body_calls = 0;
@@ -1024,7 +1041,7 @@ static void
 test_bad_config(void **state)
 {
 	static const struct tg_http_route incomplete[] = {
-		{ "/x", TG_HTTP_GET, 0, NULL, NULL, NULL, NULL },
+		{ "/x", TG_HTTP_GET, 0, NULL, NULL, NULL, NULL, NULL },
 	};
 	struct tg_http_config cfg;
 	struct event_base *base = event_base_new();
