@@ -34,7 +34,6 @@ char rptd_path[TG_PATH_MAX] = "/tlsrpt";
 struct in_req {
 	struct tg_buf body;
 	int too_large;
-	int prepared;			/* in_prepare ran: prep and res set */
 	struct tg_collect_prepared *prep;	/* owned; NULL: refused */
 	struct tg_collect_result res;
 };
@@ -191,7 +190,6 @@ in_prepare(struct tg_http_request *req, void *arg)
 	(void)tg_collect_prepare(tg_http_request_header(req, "Content-Type"),
 	    q->body.data, q->body.len, pub != NULL ? pub->body_max : 0,
 	    &q->prep, &q->res);
-	q->prepared = 1;
 	return 0;
 }
 
@@ -201,7 +199,6 @@ in_complete(struct tg_http_request *req, void *arg)
 	struct rptd *r = arg;
 	struct in_req *q = tg_http_request_ctx(req);
 	struct tg_collect_origin o;
-	struct tg_collect_result res;
 	struct tg_collect_params p;
 	struct tg_snapshot *snap;
 	struct rptd_view *v;
@@ -220,23 +217,18 @@ in_complete(struct tg_http_request *req, void *arg)
 	memset(&p, 0, sizeof(p));
 	p.db = r->db;
 	p.domains = v->domains;
-	p.body_max = (size_t)snap->conf->rpt_max_body_size;
 	p.db_max = snap->conf->rpt_max_db_size;
 	tg_log_new_sid(sid);
 	o.source = TG_REPORTS_SRC_HTTPS;
 	o.peer = tg_http_request_peer(req);
 	o.sid = sid;
 	o.received = 0;
-	if (q->prepared) {
-		/* The body limit in force was checked there (published). */
-		(void)tg_collect_store(&p, q->prep, &o, &q->res);
-		res = q->res;
-	} else
-		(void)tg_collect_body(&p, tg_http_request_header(req,
-		    "Content-Type"), q->body.data, q->body.len, &o, &res);
+	/* in_prepare checked and parsed the body (with the published
+	 * body limit); what it refused, q->res says. */
+	(void)tg_collect_store(&p, q->prep, &o, &q->res);
 	tg_snapshot_unref(snap);
-	return in_reply(req, (unsigned)tg_collect_http_status(res.status),
-	    res.reason);
+	return in_reply(req, (unsigned)tg_collect_http_status(q->res.status),
+	    q->res.reason);
 }
 
 static void

@@ -12,13 +12,13 @@
  */
 #include <errno.h>
 #include <openssl/x509.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/privs.h"
 #include "stsd.h"
 #include "tls/cert.h"
 #include "util/clock.h"
@@ -92,12 +92,14 @@ cert_mkdir(const char *state_dir, const char *sub, mode_t mode,
 static void
 cert_key_owner(const struct tg_conf *conf, const char *key_path)
 {
-	struct passwd *pw;
+	struct tg_err err;
+	uid_t uid;
+	gid_t gid;
 
 	if (conf->user[0] == '\0' || geteuid() != 0)
 		return;
-	if ((pw = getpwnam(conf->user)) == NULL ||
-	    chown(key_path, pw->pw_uid, pw->pw_gid) != 0)
+	if (tg_privs_lookup(conf->user, &uid, &gid, &err) != 0 ||
+	    chown(key_path, uid, gid) != 0)
 		tg_log_warn(NULL, "event=sts-cert key=%s user=%s "
 		    "result=chown-failed", key_path, conf->user);
 }

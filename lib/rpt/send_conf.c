@@ -76,12 +76,8 @@ static int
 settings_paths(const struct tg_conf *conf, int create_key,
     struct tg_send_settings *s, struct tg_err *err)
 {
-	char keyfile[TG_PATH_MAX];
-
 	if (tg_path_fmt(s->outbox_dir, sizeof(s->outbox_dir),
-	    "%s/reports/outbox", conf->state_dir) != 0 ||
-	    tg_path_fmt(keyfile, sizeof(keyfile), "%s/%s", conf->state_dir,
-	    TG_SUBMARK_KEY_FILE) != 0)
+	    "%s/reports/outbox", conf->state_dir) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir is too "
 		    "long");
 	if (conf->report_dkim_selector[0] != '\0') {
@@ -95,8 +91,8 @@ settings_paths(const struct tg_conf *conf, int create_key,
 			return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir "
 			    "is too long");
 	}
-	return tg_submark_key_load(keyfile, create_key, s->marker_key,
-	    err);
+	return tg_submark_key_load(conf->state_dir, create_key,
+	    s->marker_key, err);
 }
 
 int

@@ -20,7 +20,6 @@
 #include "dns/resolver_unbound.h"
 #include "net/fetch.h"
 #include "store/cache.h"
-#include "util/path.h"
 #include "util/text.h"
 
 struct tg_delivery_env {
@@ -70,13 +69,9 @@ static const unsigned char *
 env_report_key(const struct tg_conf *conf,
     unsigned char key[TG_SUBMARK_KEY_LEN])
 {
-	char path[TG_PATH_MAX];
 	struct tg_err err;
 
-	if (tg_path_fmt(path, TG_PATH_MAX, "%s/%s", conf->state_dir,
-	    TG_SUBMARK_KEY_FILE) != 0)
-		tg_err_set(&err, TG_ERR_PERM, NULL, "state_dir too long");
-	else if (tg_submark_key_load(path, 1, key, &err) == 0)
+	if (tg_submark_key_load(conf->state_dir, 1, key, &err) == 0)
 		return key;
 	tg_log_warn(NULL, "event=delivery-setup report_key=none error=\"%s\" "
 	    "action=\"TLS reports are delivered like other mail\"", err.msg);

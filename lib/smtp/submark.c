@@ -15,6 +15,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "util/limits.h"
+#include "util/path.h"
+
 #define MARK_HEAD	TG_SUBMARK_FIELD ": v=1; mac="
 #define MARK_HEAD_LEN	(sizeof(MARK_HEAD) - 1)
 
@@ -129,11 +132,16 @@ key_create(const char *path, unsigned char key[TG_SUBMARK_KEY_LEN],
 }
 
 int
-tg_submark_key_load(const char *path, int create,
+tg_submark_key_load(const char *state_dir, int create,
     unsigned char key[TG_SUBMARK_KEY_LEN], struct tg_err *err)
 {
+	char path[TG_PATH_MAX];
 	int fd, rc;
 
+	if (tg_path_fmt(path, sizeof(path), "%s/%s", state_dir,
+	    TG_SUBMARK_KEY_FILE) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir is too "
+		    "long");
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && create) {
 		if ((rc = key_create(path, key, err)) <= 0)

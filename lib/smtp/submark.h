@@ -47,9 +47,10 @@
 
 /*
  * Read (create when create is set and it is missing: 32 random bytes,
- * mode 0600, fsync'd) the key at path into key. 0 or -1 with err.
+ * mode 0600, fsync'd) the key <state_dir>/TG_SUBMARK_KEY_FILE into key.
+ * 0 or -1 with err.
  */
-int tg_submark_key_load(const char *path, int create,
+int tg_submark_key_load(const char *state_dir, int create,
     unsigned char key[TG_SUBMARK_KEY_LEN], struct tg_err *err);
 
 /*

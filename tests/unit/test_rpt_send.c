@@ -507,16 +507,13 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct tg_err err;
-	char keyfile[128];
 
 	strcpy(f->dir, "/tmp/tg-send-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->outbox, sizeof(f->outbox), "%s/reports/outbox", f->dir);
 	if (tg_reports_open(f->dir, 0, &f->db, &err) != 0)
 		fail_msg("open: %s", err.msg);
-	snprintf(keyfile, sizeof(keyfile), "%s/" TG_SUBMARK_KEY_FILE,
-	    f->dir);
-	assert_int_equal(tg_submark_key_load(keyfile, 1, f->key, &err), 0);
+	assert_int_equal(tg_submark_key_load(f->dir, 1, f->key, &err), 0);
 	f->base = event_base_new();
 	f->res = tg_resolver_fake_new(f->base);
 	f->fetch = tg_fetch_new(f->base, &err);
@@ -808,19 +805,22 @@ test_marker_key(void **state)
 {
 	struct fx *f = *state;
 	unsigned char k1[TG_SUBMARK_KEY_LEN], k2[TG_SUBMARK_KEY_LEN];
-	char path[128];
+	char dir[128], path[160];
 	struct stat st;
 	struct tg_err err;
 
-	snprintf(path, sizeof(path), "%s/k", f->dir);
-	assert_int_equal(tg_submark_key_load(path, 0, k1, &err), -1);
-	assert_int_equal(tg_submark_key_load(path, 1, k1, &err), 0);
+	/* A state directory of its own: the fixture's has a key already. */
+	snprintf(dir, sizeof(dir), "%s/k", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/" TG_SUBMARK_KEY_FILE, dir);
+	assert_int_equal(tg_submark_key_load(dir, 0, k1, &err), -1);
+	assert_int_equal(tg_submark_key_load(dir, 1, k1, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(tg_submark_key_load(path, 1, k2, &err), 0);
+	assert_int_equal(tg_submark_key_load(dir, 1, k2, &err), 0);
 	assert_memory_equal(k1, k2, sizeof(k1));
 	write_file(path, "short");
-	assert_int_equal(tg_submark_key_load(path, 0, k2, &err), -1);
+	assert_int_equal(tg_submark_key_load(dir, 0, k2, &err), -1);
 }
 
 /* ---- whole runs -------------------------------------------------- */
