@@ -2,35 +2,51 @@
 # bench/stsd/run.sh — tlsgate-stsd against nginx serving the same MTA-STS
 # policy with the same certificate (ECDSA P-256, self-signed by stsd at
 # first use), HTTPS TLS 1.3, measured with wrk (2 threads, 50 connections,
-# 10 s): keep-alive, and a new connection per request ("Connection: close",
-# so every request pays a TLS handshake; wrk resumes its TLS session with
-# the ticket it got, as real clients do, so these are resumed handshakes
-# on both servers). RUNS runs each (default 5),
-# alternating servers; prints median, min-max and the ratio stsd/nginx.
+# DURATION each): keep-alive, and a new connection per request
+# ("Connection: close", so every request pays a TLS handshake; wrk resumes
+# its TLS session with the ticket it got, as real clients do, so these
+# are resumed handshakes on both servers). RUNS runs each (default 5),
+# alternating servers; prints median, min-max and the ratio stsd/nginx,
+# and per request the CPU time of the server and of wrk.
 #
 # Both servers get one thread of their own: stsd's HTTPS server runs one
-# libmicrohttpd thread (net/http), nginx runs worker_processes 1. wrk's
-# two threads share the machine with them.
+# libmicrohttpd thread (net/http), nginx runs worker_processes 1. Three
+# placements of the processes on the CPUs (PLACEMENTS, default all):
+#   split     the server on CPU 1, wrk's two threads on CPU 0: neither
+#             takes CPU time from the other; the figure is bound by the
+#             slower side (the per-request CPU columns say which);
+#   shared    no pinning: the server and wrk's two threads share both
+#             CPUs;
+#   wrk-cpu0  wrk's two threads on CPU 0, the server free on both.
+# Under "shared", wrk's two threads run side by side whenever the server
+# leaves a CPU idle, and then each of its requests costs it about half
+# as much CPU again (measured on the 2-CPU test machines: ~820 instead
+# of ~550 us per new connection); a server that needs less CPU per
+# request than nginx hands more of the machine to a costlier client.
+# "wrk-cpu0" is the control: the same freedom for the server, wrk's
+# threads never side by side.
 #
 # Runs as root in its own network, mount and PID namespaces (as
 # tests/harness.sh does): everything listens on 127.0.7.0/24, the names
 # resolve through a bind-mounted /etc/hosts.
 #
-#   bench/stsd/run.sh            (BUILD=build, RUNS=5, DURATION=10s)
+#   bench/stsd/run.sh            (BUILD=build, RUNS=5, DURATION=10s,
+#                                 PLACEMENTS="split shared wrk-cpu0")
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-10s}
+PLACEMENTS=${PLACEMENTS:-split shared wrk-cpu0}
 
 if [ "${STSD_BENCH_INNER:-0}" != 1 ]; then
 	[ "$(id -u)" = 0 ] || { echo "run as root (namespaces)" >&2; exit 2; }
-	for p in wrk nginx curl; do
+	for p in wrk nginx curl taskset; do
 		command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }
 	done
 	[ -x "$BUILD/bin/tlsgate-stsd" ] || { echo "build first (make)" >&2; exit 2; }
-	export STSD_BENCH_INNER=1 TOP BUILD RUNS DURATION
+	export STSD_BENCH_INNER=1 TOP BUILD RUNS DURATION PLACEMENTS
 	exec unshare --net --mount --pid --fork --kill-child --mount-proc \
 	    bash "$0" "$@"
 fi
@@ -122,7 +138,30 @@ for s in sts ngx; do
 	cmp -s "$W/got.$s" "$W/policy.txt" || { echo "$s: other body" >&2; exit 1; }
 done
 
-# one_run SERVER MODE — requests/s of one wrk run
+# The process that serves: stsd, or nginx's one worker.
+server_pid() {
+	if [ "$1" = sts ]; then cat "$W/stsd.pid"
+	else pgrep -P "$(cat "$W/nginx.pid")" | head -1; fi
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+
+# place PLACEMENT — CPUs of both servers (every thread) and of wrk
+WRK_CPUS=""
+place() {
+	local cpus=0-$(( $(nproc) - 1 )) pid
+	WRK_CPUS=$cpus
+	case "$1" in
+	split) cpus=1 WRK_CPUS=0 ;;
+	wrk-cpu0) WRK_CPUS=0 ;;
+	esac
+	for pid in "$(cat "$W/stsd.pid")" "$(cat "$W/nginx.pid")" \
+	    "$(server_pid ngx)"; do
+		taskset -a -p -c "$cpus" "$pid" >/dev/null || exit 1
+	done
+}
+
+# one_run SERVER MODE — "req/s server-us/req wrk-us/req" of one wrk run
 one_run() {
 	local extra=()
 	use_hosts "$1"
@@ -130,24 +169,20 @@ one_run() {
 	local pid c0 c1
 	pid=$(server_pid "$1")
 	c0=$(cpu_ticks "$pid")
-	/usr/bin/time -f "# wrk cpu: %U user %S sys" \
-	    wrk -t2 -c50 -d"$DURATION" "${extra[@]}" "https://$HOST$PATH_" \
-	    > "$W/wrk.out" 2>&1
+	/usr/bin/time -f "%U %S" -o "$W/wrk.cpu" \
+	    taskset -c "$WRK_CPUS" wrk -t2 -c50 -d"$DURATION" "${extra[@]}" \
+	    "https://$HOST$PATH_" > "$W/wrk.out" 2>&1
 	c1=$(cpu_ticks "$pid")
-	echo "# server cpu: $(( c1 - c0 )) ticks" >> "$W/wrk.out"
 	if [ -n "${BENCH_VERBOSE:-}" ] ||
 	    grep -q "Non-2xx\|Socket errors" "$W/wrk.out"; then
 		sed 's/^/# /' "$W/wrk.out" >&2
 	fi
-	awk '/^Requests\/sec:/ { print $2 }' "$W/wrk.out"
+	awk -v t=$(( (c1 - c0) * TICK_US )) -v cpu="$(cat "$W/wrk.cpu")" '
+	    /requests in/ { n = $1 } /^Requests\/sec:/ { r = $2 }
+	    END { split(cpu, c, " "); if (n == 0) n = 1
+	          printf "%s %.0f %.0f\n", r, t / n, (c[1] + c[2]) * 1e6 / n }' \
+	    "$W/wrk.out"
 }
-
-# The process that serves: stsd, or nginx's one worker.
-server_pid() {
-	if [ "$1" = sts ]; then cat "$W/stsd.pid"
-	else pgrep -P "$(cat "$W/nginx.pid")" | head -1; fi
-}
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # stats VALUES... — "median min max"
 stats() {
@@ -155,23 +190,36 @@ stats() {
 	    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 	          printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
 }
+median() { stats "$@" | cut -d' ' -f1; }
 
 echo "stsd vs nginx $(nginx -v 2>&1 | sed 's/.*\///'): GET $PATH_ (${#PATH_} byte path," \
     "$(wc -c < "$W/policy.txt") byte body), TLS 1.3, ECDSA P-256," \
     "wrk -t2 -c50 -d$DURATION, $RUNS runs each, $(nproc) CPUs"
-printf '%-18s %-22s %-22s %s\n' "mode" "stsd req/s" "nginx req/s" \
-    "stsd/nginx"
-for mode in keepalive close; do
-	sts=() ngx=()
-	for _ in $(seq "$RUNS"); do
-		sts+=("$(one_run sts $mode)")
-		ngx+=("$(one_run ngx $mode)")
+printf '%-9s %-17s %-22s %-22s %-10s %s\n' "cpus" "mode" "stsd req/s" \
+    "nginx req/s" "stsd/nginx" "CPU us/req: server, wrk"
+for placement in $PLACEMENTS; do
+	if [ "$placement" != shared ] && [ "$(nproc)" -lt 2 ]; then
+		echo "# $placement: needs 2 CPUs" >&2
+		continue
+	fi
+	place "$placement"
+	for mode in keepalive close; do
+		sts=() ngx=() sts_s=() sts_c=() ngx_s=() ngx_c=()
+		for _ in $(seq "$RUNS"); do
+			read -r r sv cl <<< "$(one_run sts $mode)"
+			sts+=("$r") sts_s+=("$sv") sts_c+=("$cl")
+			read -r r sv cl <<< "$(one_run ngx $mode)"
+			ngx+=("$r") ngx_s+=("$sv") ngx_c+=("$cl")
+		done
+		read -r sm smin smax <<< "$(stats "${sts[@]}")"
+		read -r nm nmin nmax <<< "$(stats "${ngx[@]}")"
+		printf '%-9s %-17s %-22s %-22s %-10s stsd %s, %s; nginx %s, %s\n' \
+		    "$placement" \
+		    "$([ $mode = close ] && echo "new conn/request" || echo keep-alive)" \
+		    "$sm ($smin-$smax)" "$nm ($nmin-$nmax)" \
+		    "$(awk -v a="$sm" -v b="$nm" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" \
+		    "$(median "${sts_s[@]}")" "$(median "${sts_c[@]}")" \
+		    "$(median "${ngx_s[@]}")" "$(median "${ngx_c[@]}")"
+		echo "#   runs stsd: ${sts[*]}; nginx: ${ngx[*]}"
 	done
-	read -r sm smin smax <<< "$(stats "${sts[@]}")"
-	read -r nm nmin nmax <<< "$(stats "${ngx[@]}")"
-	printf '%-18s %-22s %-22s %s\n' \
-	    "$([ $mode = close ] && echo "new conn/request" || echo keep-alive)" \
-	    "$sm ($smin-$smax)" "$nm ($nmin-$nmax)" \
-	    "$(awk -v a="$sm" -v b="$nm" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
-	echo "#   runs stsd: ${sts[*]}; nginx: ${ngx[*]}"
 done

@@ -190,9 +190,12 @@ http_conn_start(struct tg_http *h, struct MHD_Connection *mc,
 	 * is started, before the handshake). Not resuming is harmless.
 	 */
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (ci != NULL && ci->tls_session != NULL && h->ticket_key.data != NULL)
-		(void)gnutls_session_ticket_enable_server(ci->tls_session,
-		    &h->ticket_key);
+	if (ci != NULL && ci->tls_session != NULL) {
+		if (h->ticket_key.data != NULL)
+			(void)gnutls_session_ticket_enable_server(
+			    ci->tls_session, &h->ticket_key);
+		http_flight_init(c, ci->tls_session);
+	}
 	pthread_mutex_lock(&h->lock);
 	h->nconns++;
 	http_deadline_restart(c);

@@ -6,6 +6,7 @@
  * http_reply.c  replies (bodies, security headers, error pages) and the
  *               request accessors
  * http_certs.c  certificate sets (GnuTLS pcerts and keys per host name)
+ * http_flight.c how TLS records reach the socket (segments per flight)
  */
 #ifndef TG_NET_HTTP_INT_H
 #define TG_NET_HTTP_INT_H
@@ -27,6 +28,8 @@
 struct http_conn {
 	struct tg_http *http;		/* borrowed */
 	int fd;				/* MHD's; only shut down here */
+	gnutls_session_t tls;		/* MHD's; NULL without a session */
+	int tickets_pushed;		/* http_flight: tickets went out */
 	struct tg_http_certs *certs;	/* owned ref: set of the handshake */
 	char sni[TG_DNAME_MAX + 1];	/* "" until the handshake */
 	long long deadline_ms;		/* tg_clock_mono_ms; under lock */
@@ -96,6 +99,12 @@ struct tg_http_body {
 	char *data;			/* owned */
 	size_t len;
 };
+
+/* ---- http_flight.c ---- */
+
+/* Send c's TLS records (session tls, MHD's) through http_flight's push
+ * function, which sends a server flight in as few segments as it can. */
+void http_flight_init(struct http_conn *c, gnutls_session_t tls);
 
 /* ---- http_reply.c ---- */
 

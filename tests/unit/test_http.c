@@ -9,8 +9,9 @@
  * chunked body cut off), body streaming, a certificate swap that keeps
  * open connections, data published to the server's thread and replies
  * made on the loop's, the per-address limit, the request deadline, a
- * listening socket of the server's own, and the checks made when
- * certificates are added.
+ * listening socket of the server's own, the checks made when
+ * certificates are added, and how the server's TLS flights are cut into
+ * TCP segments.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +22,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>	/* tcp_info with the segment counters */
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -946,6 +949,161 @@ test_own_listener(void **state)
 	tg_http_free(h);
 }
 
+/* ---- TLS flights and TCP segments (http_flight) ---- */
+
+/* A TLS 1.3 client on memory BIOs over a plain socket, so that the test
+ * decides what goes out in which send() and counts the data segments
+ * that come in (TCP_INFO). */
+struct memtls {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	BIO *in, *out;		/* owned by ssl */
+	int fd;
+};
+
+static void
+memtls_open(struct memtls *m, const char *groups)
+{
+	m->fd = tcp_connect();
+	pump(20);		/* the loop accepts */
+	m->ctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(m->ctx);
+	assert_int_equal(SSL_CTX_set_min_proto_version(m->ctx,
+	    TLS1_3_VERSION), 1);
+	if (groups != NULL)
+		assert_int_equal(SSL_CTX_set1_groups_list(m->ctx, groups), 1);
+	m->ssl = SSL_new(m->ctx);
+	m->in = BIO_new(BIO_s_mem());
+	m->out = BIO_new(BIO_s_mem());
+	SSL_set_bio(m->ssl, m->in, m->out);
+	SSL_set_connect_state(m->ssl);
+	assert_int_equal(SSL_set_tlsext_host_name(m->ssl, "a.test"), 1);
+}
+
+static void
+memtls_close(struct memtls *m)
+{
+	SSL_free(m->ssl);
+	SSL_CTX_free(m->ctx);
+	close(m->fd);
+}
+
+/* Send what the client has written so far, in one send(). */
+static void
+memtls_flush(struct memtls *m)
+{
+	char buf[16384];
+	int n = BIO_read(m->out, buf, sizeof(buf));
+
+	assert_true(n > 0);
+	assert_int_equal(BIO_ctrl_pending(m->out), 0);
+	assert_int_equal(send(m->fd, buf, (size_t)n, 0), n);
+}
+
+/* Wait up to ms for bytes from the server and feed them to the client;
+ * the number of bytes, 0 if none came in time. */
+static int
+memtls_feed(struct memtls *m, int ms)
+{
+	struct pollfd p = { m->fd, POLLIN, 0 };
+	char buf[16384];
+	ssize_t n;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	n = recv(m->fd, buf, sizeof(buf), 0);
+	assert_true(n > 0);
+	assert_int_equal(BIO_write(m->in, buf, (int)n), (int)n);
+	return (int)n;
+}
+
+static unsigned
+data_segments_in(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti.tcpi_data_segs_in;
+}
+
+/*
+ * The server's flight comes as one segment (ServerHello, the
+ * compatibility ChangeCipherSpec, EncryptedExtensions .. Finished), and
+ * the session tickets come with the reply to the request that was sent
+ * with the client's Finished: two data segments for a handshake and a
+ * request, where GnuTLS alone would send four.
+ */
+static void
+test_flight_segments(void **state)
+{
+	static const char req[] = "GET /policy HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	char body[4096] = "";
+	size_t got = 0;
+	struct memtls m;
+	int i, r = -1, n;
+
+	(void)state;
+	memtls_open(&m, NULL);
+	assert_int_equal(SSL_do_handshake(m.ssl), -1);
+	memtls_flush(&m);			/* ClientHello */
+	for (i = 0; i < 50 && r != 1; i++) {
+		assert_true(memtls_feed(&m, 2000) > 0);
+		r = SSL_do_handshake(m.ssl);
+	}
+	assert_int_equal(r, 1);
+	/* Wait a little: a second segment of the flight would be here. */
+	(void)memtls_feed(&m, 50);
+	assert_int_equal(data_segments_in(m.fd), 1);
+	assert_int_equal(SSL_write(m.ssl, req, sizeof(req) - 1),
+	    (int)sizeof(req) - 1);
+	memtls_flush(&m);			/* Finished and the request */
+	for (i = 0; i < 50 && strstr(body, "policy for a.test\n") == NULL;
+	    i++) {
+		assert_true(memtls_feed(&m, 2000) > 0);
+		while ((n = SSL_read(m.ssl, body + got,
+		    (int)(sizeof(body) - 1 - got))) > 0)
+			got += (size_t)n;
+		body[got] = '\0';
+	}
+	assert_non_null(strstr(body, "HTTP/1.1 200"));
+	assert_non_null(strstr(body, "policy for a.test\n"));
+	(void)memtls_feed(&m, 50);
+	assert_int_equal(data_segments_in(m.fd), 2);
+	memtls_close(&m);
+}
+
+/* A HelloRetryRequest is not held back: the client must answer it. The
+ * client offers a key share only for X448, which this server does not
+ * take, so the server asks for another group. */
+static void
+test_flight_retry_not_held(void **state)
+{
+	struct memtls m;
+	long long t0;
+	int i, r = -1;
+
+	(void)state;
+	memtls_open(&m, "X448:X25519");
+	assert_int_equal(SSL_do_handshake(m.ssl), -1);
+	t0 = tg_clock_mono_ms();
+	memtls_flush(&m);			/* ClientHello, X448 share */
+	/* MSG_MORE would hold the reply for the kernel's 200 ms. */
+	assert_true(memtls_feed(&m, 150) > 0);
+	assert_true(tg_clock_mono_ms() - t0 < 150);
+	assert_int_equal(SSL_do_handshake(m.ssl), -1);
+	memtls_flush(&m);			/* second ClientHello */
+	for (i = 0; i < 50 && r != 1; i++) {
+		assert_true(memtls_feed(&m, 2000) > 0);
+		r = SSL_do_handshake(m.ssl);
+	}
+	assert_int_equal(r, 1);
+	memtls_close(&m);
+}
+
+static struct tg_http_config no_x448_cfg;
+
 /* ---- certificate sets ---- */
 
 struct add_case {
@@ -1101,6 +1259,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_batch, setup,
 		    teardown, &batch_cfg),
+		cmocka_unit_test_setup_teardown(test_flight_segments, setup,
+		    teardown),
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_flight_retry_not_held, setup, teardown, &no_x448_cfg),
 	};
 	int r;
 
@@ -1118,6 +1280,8 @@ main(void)
 	per_ip_cfg.per_ip_max = 2;
 	tg_http_config_init(&deadline_cfg);
 	deadline_cfg.request_timeout_s = 1;
+	tg_http_config_init(&no_x448_cfg);
+	no_x448_cfg.priorities = TG_HTTP_PRIORITIES ":-GROUP-X448";
 	r = cmocka_run_group_tests(tests, NULL, NULL);
 	free(pem_a.cert);
 	free(pem_a.key);
