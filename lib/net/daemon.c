@@ -279,8 +279,9 @@ tg_daemon_new(const char *name, const struct tg_daemon_args *args,
 	}
 	/* The store is optional for polling: a daemon may run before init. */
 	if (tg_store_open_readonly(conf->state_dir, &d->store, err) != 0) {
-		tg_log_warn(NULL, "event=store-open result=unavailable error=\"%s\" "
-		    "action=no store-change reloads until restart", err->msg);
+		tg_log_warn(NULL, "event=store-open result=unavailable "
+		    "error=\"%s\" action=no store-change reloads until restart",
+		    err->msg);
 		d->store = NULL;
 	}
 	d->snap = daemon_snapshot_build(d, &conf, err);
@@ -398,11 +399,12 @@ daemon_pidfile(struct tg_daemon *d, const struct tg_conf *conf,
 	int fd, n;
 
 	if (mkdir(conf->run_dir, 0755) != 0 && errno != EEXIST)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "cannot create %s: %s",
-		    conf->run_dir, strerror(errno));
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "cannot create %s: %s", conf->run_dir, strerror(errno));
 	if (tg_path_fmt(d->pidfile, sizeof(d->pidfile), "%s/tlsgate-%s.pid",
 	    conf->run_dir, d->name) != 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "run_dir is too long");
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "run_dir is too long");
 	fd = open(d->pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "cannot open %s: %s",

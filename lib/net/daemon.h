@@ -111,7 +111,8 @@ int tg_daemon_listen(struct tg_daemon *d, const struct tg_conf_addr *list,
 
 /*
  * Daemonise unless foreground, write the pid file, drop privileges, call
- * ops->start, run the loop until stopped. Returns 0 after a clean stop, -1 with err.
+ * ops->start, run the loop until stopped. Returns 0 after a clean stop,
+ * -1 with err.
  */
 int tg_daemon_run(struct tg_daemon *d, struct tg_err *err);
 

@@ -1038,7 +1038,8 @@ data_segments_in(int fd)
 static void
 test_flight_segments(void **state)
 {
-	static const char req[] = "GET /policy HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	static const char req[] =
+	    "GET /policy HTTP/1.1\r\nHost: a.test\r\n\r\n";
 	char body[4096] = "";
 	size_t got = 0;
 	struct memtls m;
