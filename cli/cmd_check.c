@@ -88,7 +88,8 @@ check_print_addr(const struct check_style *s, const struct tg_check_addr *a)
 		printf("      %-39s %scert: %s%s\n", "", s->dim,
 		    p->tls.chain[0].subject, s->off);
 	if (p->tls.mode == TG_TLS_DANE && !p->tls.verified)
-		printf("      %-39s %s%s%s\n", "", s->red, p->tls.reason, s->off);
+		printf("      %-39s %s%s%s\n", "", s->red, p->tls.reason,
+		    s->off);
 }
 
 static void
@@ -150,7 +151,8 @@ check_print_sts_mx(const struct check_style *s,
 		    mx->host, s->off);
 	else
 		printf("; %scertificate not valid: %s%s\n", s->red,
-		    p->tls.reason[0] != '\0' ? p->tls.reason : p->reason, s->off);
+		    p->tls.reason[0] != '\0' ? p->tls.reason : p->reason,
+		    s->off);
 }
 
 static void
@@ -165,7 +167,8 @@ check_print_sts(const struct check_style *s,
 	    tg_check_sts_name(f->status), s->off, f->reason);
 	if (f->ok) {
 		printf("            policy %s: mode %s, max_age %ld, mx",
-		    f->url, tg_sts_mode_name(f->policy.mode), f->policy.max_age);
+		    f->url, tg_sts_mode_name(f->policy.mode),
+		    f->policy.max_age);
 		for (i = 0; i < f->policy.count; i++)
 			printf(" %s", f->policy.mx[i]);
 		printf("\n");
@@ -212,7 +215,8 @@ check_print(const struct tg_check_report *rep, int color)
 	printf("\nProblems:\n");
 	for (i = 0; i < rep->nproblems; i++) {
 		p = &rep->problems[i];
-		printf("  %s%-7s%s %s\n", p->severity == TG_CHECK_ERROR ? s->red :
+		printf("  %s%-7s%s %s\n",
+		    p->severity == TG_CHECK_ERROR ? s->red :
 		    p->severity == TG_CHECK_WARNING ? s->yellow : s->dim,
 		    tg_check_severity_name(p->severity), s->off, p->message);
 		if (p->fix[0] != '\0')
@@ -282,8 +286,8 @@ check_parse(int argc, char **argv, struct check_opts *o)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_fail(CLI_USAGE, "usage: tlsgate check DOMAIN [--json] "
-		    "[--timeout S] [--dns-only]");
+		return cli_fail(CLI_USAGE, "usage: tlsgate check DOMAIN "
+		    "[--json] [--timeout S] [--dns-only]");
 	o->domain = argv[optind];
 	return 0;
 }

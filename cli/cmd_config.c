@@ -21,7 +21,8 @@ config_show(struct cli *cli, int argc, char **argv)
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
 	if (argc > 2 || (argc == 2 && !json))
-		return cli_fail(CLI_USAGE, "usage: tlsgate config show [--json]");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate config show [--json]");
 	if ((conf = cli_conf(cli)) == NULL)
 		return CLI_USAGE;
 	tg_buf_init(&out, 1 << 20);
@@ -91,7 +92,8 @@ config_check(struct cli *cli, int argc, char **argv)
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
 	if (argc > 2 || (argc == 2 && !json))
-		return cli_fail(CLI_USAGE, "usage: tlsgate config check [--json]");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate config check [--json]");
 	if ((conf = cli_conf(cli)) == NULL)
 		return CLI_USAGE;
 	if (json)

@@ -87,7 +87,8 @@ domain_apply_options(int argc, char **argv, struct tg_store_domain *d,
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", domain_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+h", domain_options,
+	    NULL)) != -1) {
 		switch (c) {
 		case OPT_ROUTE:
 			if (domain_copy(d->inbound_route,
@@ -285,7 +286,8 @@ domain_list(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-		return cli_fail(CLI_USAGE, "usage: tlsgate domain list [--json]");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate domain list [--json]");
 	if ((st = cli_store_open(cli, 1)) == NULL)
 		return CLI_USAGE;
 	if (argc == 2)

@@ -79,7 +79,8 @@ policy_list(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-		return cli_fail(CLI_USAGE, "usage: tlsgate policy list [--json]");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate policy list [--json]");
 	if ((st = cli_store_open(cli, 1)) == NULL)
 		return CLI_USAGE;
 	if (argc == 2)
@@ -104,7 +105,8 @@ policy_remove(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc != 2 || argv[1][0] == '-')
-		return cli_fail(CLI_USAGE, "usage: tlsgate policy remove DOMAIN");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate policy remove DOMAIN");
 	if ((st = cli_store_open(cli, 0)) == NULL)
 		return CLI_USAGE;
 	rc = tg_store_dest_get(st, argv[1], &p, &err);

@@ -210,7 +210,8 @@ queue_list(struct cli *cli, int argc, char **argv)
 	int rc, empty;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-		return cli_fail(CLI_USAGE, "usage: tlsgate queue list [--json]");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate queue list [--json]");
 	if (argc == 2)
 		list = json_array();
 	if ((sp = queue_open(cli, &empty)) == NULL && !empty) {

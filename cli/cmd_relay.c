@@ -57,8 +57,8 @@ relay_allow(struct cli *cli, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
 		if (c != 'n')
-			return cli_fail(CLI_USAGE, "unknown or incomplete option "
-			    "'%s' (see 'tlsgate relay --help')",
+			return cli_fail(CLI_USAGE, "unknown or incomplete "
+			    "option '%s' (see 'tlsgate relay --help')",
 			    argv[optind]);
 		note = optarg;
 	}
@@ -123,7 +123,8 @@ relay_list(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-		return cli_fail(CLI_USAGE, "usage: tlsgate relay list [--json]");
+		return cli_fail(CLI_USAGE,
+		    "usage: tlsgate relay list [--json]");
 	if ((st = cli_store_open(cli, 1)) == NULL)
 		return CLI_USAGE;
 	if (argc == 2)

@@ -103,13 +103,15 @@ starttls(struct conn *c)
 static int
 command(struct conn *c, const char *line)
 {
-	if (strncasecmp(line, "EHLO", 4) == 0 || strncasecmp(line, "HELO", 4) == 0)
+	if (strncasecmp(line, "EHLO", 4) == 0 ||
+	    strncasecmp(line, "HELO", 4) == 0)
 		ehlo(c);
 	else if (strncasecmp(line, "STARTTLS", 8) == 0 && !c->tls)
 		return starttls(c);
 	else if (strncasecmp(line, "MAIL", 4) == 0 ||
 	    strncasecmp(line, "RCPT", 4) == 0 ||
-	    strncasecmp(line, "RSET", 4) == 0 || strncasecmp(line, "NOOP", 4) == 0)
+	    strncasecmp(line, "RSET", 4) == 0 ||
+	    strncasecmp(line, "NOOP", 4) == 0)
 		reply(c, "250 2.0.0 ok\r\n");
 	else if (strncasecmp(line, "DATA", 4) == 0) {
 		reply(c, "354 go ahead\r\n");

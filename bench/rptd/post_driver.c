@@ -47,7 +47,8 @@ json_report(char *out, size_t cap, const char *prefix, int i, int details,
 
 	n += (size_t)snprintf(out + n, cap - n, "{\"organization-name\":"
 	    "\"Bench Sender %d\",\"date-range\":{\"start-datetime\":"
-	    "\"2024-05-01T00:00:00Z\",\"end-datetime\":\"2024-05-01T23:59:59Z\"},"
+	    "\"2024-05-01T00:00:00Z\",\"end-datetime\":"
+	    "\"2024-05-01T23:59:59Z\"},"
 	    "\"contact-info\":\"tlsrpt@sender%d.example\",\"report-id\":"
 	    "\"%s-%d\",\"policies\":[{\"policy\":{\"policy-type\":\"sts\","
 	    "\"policy-string\":[\"version: STSv1\",\"mode: enforce\","
@@ -61,7 +62,8 @@ json_report(char *out, size_t cap, const char *prefix, int i, int details,
 		n += (size_t)snprintf(out + n, cap - n, "%s{\"result-type\":"
 		    "\"certificate-expired\",\"sending-mta-ip\":"
 		    "\"198.51.%u.%u\",\"receiving-mx-hostname\":"
-		    "\"mx%u.receiver.example\",\"receiving-ip\":\"203.0.%u.%u\","
+		    "\"mx%u.receiver.example\",\"receiving-ip\":"
+		    "\"203.0.%u.%u\","
 		    "\"failed-session-count\":1,\"failure-reason-code\":"
 		    "\"code-%08x\"}", k > 0 ? "," : "", rand_r(seed) % 256,
 		    rand_r(seed) % 256, rand_r(seed) % 9, rand_r(seed) % 256,
@@ -198,7 +200,8 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r.m = curl_multi_init();
 	curl_multi_setopt(r.m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c);
-	r.hdr = curl_slist_append(NULL, "Content-Type: application/tlsrpt+gzip");
+	r.hdr = curl_slist_append(NULL,
+	    "Content-Type: application/tlsrpt+gzip");
 	r.hdr = curl_slist_append(r.hdr, "Expect:");
 	r.resolve = curl_slist_append(NULL, argv[3]);
 	t0 = now_s();

@@ -49,7 +49,7 @@ tg_privs_drop(const char *user, struct tg_err *err)
 static struct {
 	uid_t uid;
 	gid_t gid;
-	char failed[TG_ERR_MSG_MAX / 2];	/* copied: nftw's is gone after */
+	char failed[TG_ERR_MSG_MAX / 2]; /* copied: nftw's is gone after */
 	int error;
 } walk;
 

@@ -88,7 +88,8 @@ struct tg_dns_answer {
 	uint16_t qtype;
 	enum tg_dns_status status;
 	enum tg_dns_security security;
-	char why_bogus[TG_DNS_WHY_MAX];	/* libunbound's reason; "" unless bogus */
+	char why_bogus[TG_DNS_WHY_MAX];	/* libunbound's reason; "" unless
+					   bogus */
 	char error[TG_DNS_WHY_MAX];	/* what failed; "" unless TEMPFAIL */
 	uint32_t ttl;			/* min TTL of chain+records, or the
 					   negative TTL (RFC 2308 §5) */
@@ -97,7 +98,8 @@ struct tg_dns_answer {
 	struct tg_dns_cname cname[TG_DNS_CNAME_MAX]; /* qname first */
 	size_t nrr;
 	struct tg_dns_rr *rr;		/* owned; nrr records at canon */
-	int truncated;			/* the RRset had more than TG_DNS_RR_MAX */
+	int truncated;			/* the RRset had more than
+					   TG_DNS_RR_MAX */
 };
 
 /* A parsed MX record (RFC 1035 §3.3.9). */

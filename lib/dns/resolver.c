@@ -49,7 +49,8 @@ tg_resolver_name_normalize(const char *in, char *out, size_t outsz,
 		} else if (isalnum(c) || c == '-' || c == '_') {
 			if (++label > TG_LABEL_MAX)
 				return tg_err_set(err, TG_ERR_PERM, NULL,
-				    "label longer than %d octets", TG_LABEL_MAX);
+				    "label longer than %d octets",
+				    TG_LABEL_MAX);
 		} else {
 			return tg_err_set(err, TG_ERR_PERM, NULL,
 			    "character 0x%02x not allowed in a domain name", c);

@@ -66,7 +66,8 @@ struct tg_resolver_ops {
 struct tg_resolver {
 	const struct tg_resolver_ops *ops;	/* borrowed, static */
 	void *impl;				/* owned, via ops->free */
-	struct event_base *base;		/* borrowed: the caller's loop */
+	struct event_base *base;		/* borrowed:
+						   the caller's loop */
 	unsigned timeout_s;			/* per query */
 	struct tg_dns_query *queries;		/* owned: outstanding ones */
 };

@@ -224,8 +224,9 @@ fake_add_line(struct tg_dns_answer *ans, const char *line, char *target,
 	    strcmp(ans->qname, ".") == 0 ? "" : ".", FAKE_TTL, type, line);
 	st = ldns_rr_new_frm_str(&rr, text, FAKE_TTL, NULL, NULL);
 	if (st != LDNS_STATUS_OK)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "record \"%.200s\": %s",
-		    line, ldns_get_errorstr_by_id(st));
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "record \"%.200s\": %s", line,
+		    ldns_get_errorstr_by_id(st));
 	wire = ldns_buffer_new(512);
 	if (wire != NULL && ldns_rr_rdata2buffer_wire(wire, rr) ==
 	    LDNS_STATUS_OK && tg_dns_answer_add_rr(ans, ans->qtype, FAKE_TTL,

@@ -77,7 +77,8 @@ static const char *
 fetch_v4_refusal(uint32_t a)
 {
 	if ((a >> 24) == 0)
-		return "unspecified";		/* 0/8, RFC 791 "this network" */
+		return "unspecified";		/* 0/8, RFC 791
+						   "this network" */
 	if ((a >> 24) == 127)
 		return "loopback";
 	if ((a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8)

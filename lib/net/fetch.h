@@ -59,7 +59,8 @@ struct tg_fetch_req;
 struct tg_fetch_params {
 	const char *ca_file;		/* borrowed; NULL: the system store */
 	long connect_timeout_ms;	/* 0: TG_FETCH_CONNECT_TIMEOUT_S */
-	long timeout_ms;		/* whole request; 0: TG_STS_FETCH_TIMEOUT_S */
+	long timeout_ms;		/* whole request;
+					   0: TG_STS_FETCH_TIMEOUT_S */
 	size_t body_max;		/* 0: TG_STS_BODY_MAX */
 	int allow_private_addresses;	/* 1: no SSRF guard (tests) */
 	const struct tg_cidr *own;	/* borrowed, copied; refused too */

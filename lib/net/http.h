@@ -121,7 +121,8 @@ struct tg_http_config {
 	size_t nroutes;				/* <= TG_HTTP_ROUTES_MAX */
 	void *arg;			/* borrowed; to callbacks */
 	const char *priorities;		/* NULL: TG_HTTP_PRIORITIES */
-	unsigned threads;		/* server threads, 1..TG_HTTP_THREADS_MAX */
+	unsigned threads;		/* server threads,
+					   1..TG_HTTP_THREADS_MAX */
 	unsigned conn_max;		/* connections in all */
 	unsigned per_ip_max;		/* connections per client address */
 	unsigned idle_timeout_s;	/* no traffic for this long: close */

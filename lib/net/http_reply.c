@@ -228,8 +228,8 @@ tg_http_request_peer(const struct tg_http_request *req)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
 		    sa)->sin_addr, r->peer, sizeof(r->peer));
 	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
-		    sa)->sin6_addr, r->peer, sizeof(r->peer));
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, r->peer, sizeof(r->peer));
 	if (r->peer[0] == '\0')
 		snprintf(r->peer, sizeof(r->peer), "unknown");
 	return r->peer;

@@ -52,7 +52,8 @@ struct tg_check {
 	struct tg_check_report *report;	/* owned until handed over */
 	struct tg_dns_query *q_mx, *q_sts, *q_rpt;
 	struct tg_stsclient_fetcher fetcher;	/* .start NULL: no fetch */
-	void *sts_fetch;		/* the fetcher's handle, while running */
+	void *sts_fetch;		/* the fetcher's handle, while
+					   running */
 	struct tg_cache_sts *cached;	/* owned: the relay's row, or NULL */
 	struct check_host hosts[TG_CHECK_MX_MAX];
 	int pending;
@@ -109,11 +110,11 @@ check_on_sts_txt(const struct tg_dns_answer *ans, void *arg)
 			rep->sts_txt.valid = 1;
 			check_sts_start(c);
 		} else
-			tg_text_fmt(rep->sts_txt.error, sizeof(rep->sts_txt.error),
-			    "%s", err.msg);
+			tg_text_fmt(rep->sts_txt.error,
+			    sizeof(rep->sts_txt.error), "%s", err.msg);
 	} else if (ans->status == TG_DNS_TEMPFAIL) {
-		tg_text_fmt(rep->sts_txt.error, sizeof(rep->sts_txt.error), "%s",
-		    ans->error);
+		tg_text_fmt(rep->sts_txt.error, sizeof(rep->sts_txt.error),
+		    "%s", ans->error);
 	}
 	check_step_done(c);
 }
@@ -138,8 +139,8 @@ check_on_rpt_txt(const struct tg_dns_answer *ans, void *arg)
 			tg_text_fmt(rep->tlsrpt_txt.error,
 			    sizeof(rep->tlsrpt_txt.error), "%s", err.msg);
 	} else if (ans->status == TG_DNS_TEMPFAIL) {
-		tg_text_fmt(rep->tlsrpt_txt.error, sizeof(rep->tlsrpt_txt.error),
-		    "%s", ans->error);
+		tg_text_fmt(rep->tlsrpt_txt.error,
+		    sizeof(rep->tlsrpt_txt.error), "%s", ans->error);
 	}
 	check_step_done(c);
 }
@@ -320,7 +321,8 @@ check_host_probe(struct check_host *h)
 			h->mx->addrs[i].probed = 1;
 			h->mx->addrs[i].probe.status = TG_PROBE_INTERNAL;
 			tg_text_fmt(h->mx->addrs[i].probe.reason,
-			    sizeof(h->mx->addrs[i].probe.reason), "%s", err.msg);
+			    sizeof(h->mx->addrs[i].probe.reason), "%s",
+			    err.msg);
 			continue;
 		}
 		c->pending++;
@@ -718,7 +720,8 @@ tg_check_start(struct event_base *base, struct tg_resolver *r,
 	    check_query(c, &c->q_mx, c->report->domain, TG_DNS_T_MX,
 	    check_on_mx, c) != 0) {
 		check_free(c);
-		tg_err_set(err, TG_ERR_TEMP, NULL, "cannot start the MX lookup");
+		tg_err_set(err, TG_ERR_TEMP, NULL,
+		    "cannot start the MX lookup");
 		return NULL;
 	}
 	tg_text_fmt(name, sizeof(name), "_mta-sts.%s", c->report->domain);

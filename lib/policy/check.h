@@ -57,7 +57,8 @@
 
 /* Verdict on DANE, for one MX host and for the domain (RFC 7672). */
 enum tg_check_dane {
-	TG_CHECK_DANE_VALID = 0,	/* usable TLSA, every address verified */
+	TG_CHECK_DANE_VALID = 0,	/* usable TLSA, every address
+					   verified */
 	TG_CHECK_DANE_INVALID,		/* usable TLSA, verification failed */
 	TG_CHECK_DANE_NOT_PUBLISHED,	/* signed, but no TLSA RRset */
 	TG_CHECK_DANE_BOGUS,		/* DNSSEC validation failed */
@@ -79,7 +80,8 @@ enum tg_check_sts {
 };
 
 enum tg_check_severity {
-	TG_CHECK_ERROR = 0,	/* mail is or can be lost, deferred or downgraded */
+	TG_CHECK_ERROR = 0,	/* mail is or can be lost, deferred or
+				   downgraded */
 	TG_CHECK_WARNING,	/* works now, breaks or weakens later */
 	TG_CHECK_INFO
 };
@@ -118,7 +120,8 @@ struct tg_check_mx {
 	size_t ntlsa;
 	struct tg_tlsa_rr tlsa[TG_CHECK_TLSA_MAX];
 	size_t tlsa_usable;
-	int tlsa_rollover;		/* a second usable digest is published */
+	int tlsa_rollover;		/* a second usable digest is
+					   published */
 	/* Verdict for this host. */
 	enum tg_check_dane dane;
 	char dane_reason[TG_CHECK_TEXT_MAX];
@@ -171,7 +174,8 @@ struct tg_check_report {
 	enum tg_dns_security mx_security;
 	char mx_error[TG_DNS_WHY_MAX];
 	int null_mx;			/* RFC 7505 */
-	int implicit_mx;		/* NODATA: the domain itself (RFC 5321 §5.1) */
+	int implicit_mx;		/* NODATA: the domain itself
+					   (RFC 5321 §5.1) */
 	size_t nmx;
 	struct tg_check_mx mx[TG_CHECK_MX_MAX];
 	size_t mx_skipped;		/* MX hosts beyond TG_CHECK_MX_MAX */

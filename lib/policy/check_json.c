@@ -32,7 +32,8 @@ json_tlsa(const struct tg_check_mx *mx)
 
 	for (i = 0; i < mx->ntlsa; i++) {
 		tg_tlsa_print(&mx->tlsa[i], text, sizeof(text));
-		json_array_append_new(arr, json_pack("{s:i, s:i, s:i, s:s, s:b}",
+		json_array_append_new(arr,
+		    json_pack("{s:i, s:i, s:i, s:s, s:b}",
 		    "usage", mx->tlsa[i].usage, "selector",
 		    mx->tlsa[i].selector, "mtype", mx->tlsa[i].mtype,
 		    "record", text, "usable", tg_tlsa_is_usable(&mx->tlsa[i])));

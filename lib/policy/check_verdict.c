@@ -112,11 +112,11 @@ fix_publish_tlsa(char *fix, size_t fixlen, const struct tg_check_mx *mx,
 		owner = buf;
 	}
 	if (key != NULL)
-		tg_text_fmt(fix, fixlen, "%s `%s. IN TLSA 3 1 1 %s`", verb, owner,
-		    key);
+		tg_text_fmt(fix, fixlen, "%s `%s. IN TLSA 3 1 1 %s`", verb,
+		    owner, key);
 	else
-		tg_text_fmt(fix, fixlen, "%s `%s. IN TLSA 3 1 1 <SHA-256 of the "
-		    "server's public key>`", verb, owner);
+		tg_text_fmt(fix, fixlen, "%s `%s. IN TLSA 3 1 1 <SHA-256 "
+		    "of the server's public key>`", verb, owner);
 }
 
 /* One address's probe against usable TLSA: 1 verified, 0 not. */
@@ -141,9 +141,9 @@ judge_dane_addr(struct tg_check_report *rep, const struct tg_check_mx *mx,
 	}
 	if (p->tls.result_type != NULL &&
 	    strcmp(p->tls.result_type, "certificate-host-mismatch") == 0) {
-		tg_text_fmt(fix, sizeof(fix), "put %s (the TLSA base domain) in "
-		    "the certificate's subjectAltName, or publish a DANE-EE "
-		    "(3 1 1) record instead", mx->tlsa_base);
+		tg_text_fmt(fix, sizeof(fix), "put %s (the TLSA base domain) "
+		    "in the certificate's subjectAltName, or publish a "
+		    "DANE-EE (3 1 1) record instead", mx->tlsa_base);
 		problem(rep, TG_CHECK_ERROR, fix, "%s [%s]: the certificate "
 		    "chains to the DANE-TA record but does not carry the name "
 		    "%s (RFC 7672 §3.2.2): DANE senders defer mail", mx->host,
@@ -228,8 +228,8 @@ judge_host(struct tg_check_report *rep, struct tg_check_mx *mx)
 		mx->dane = TG_CHECK_DANE_UNSIGNED;
 		reason(mx->dane_reason, sizeof(mx->dane_reason), "DANE not "
 		    "possible: zone unsigned");
-		tg_text_fmt(fix, sizeof(fix), "sign the zone of %s with DNSSEC, "
-		    "publish its DS at the parent, then publish TLSA",
+		tg_text_fmt(fix, sizeof(fix), "sign the zone of %s with "
+		    "DNSSEC, publish its DS at the parent, then publish TLSA",
 		    mx->host);
 		problem(rep, TG_CHECK_WARNING, fix, "%s: DANE not possible: "
 		    "zone unsigned (RFC 7672 §2.2.3)", mx->host);
@@ -286,20 +286,20 @@ judge_host_transport(struct tg_check_report *rep,
 		case TG_PROBE_CONNECT_REFUSED:
 		case TG_PROBE_CONNECT_TIMEOUT:
 		case TG_PROBE_CONNECT_FAILED:
-			problem(rep, TG_CHECK_ERROR, "make the host accept SMTP "
-			    "connections on port 25, or remove it from the MX "
-			    "RRset", "MX %s [%s] is unreachable: %s; senders "
-			    "fall back to the next MX", mx->host,
+			problem(rep, TG_CHECK_ERROR, "make the host accept "
+			    "SMTP connections on port 25, or remove it from "
+			    "the MX RRset", "MX %s [%s] is unreachable: %s; "
+			    "senders fall back to the next MX", mx->host,
 			    mx->addrs[i].addr, p->reason);
 			break;
 		case TG_PROBE_NO_STARTTLS:
 		case TG_PROBE_STARTTLS_REFUSED:
 			if (mx->tlsa_usable == 0)
-				problem(rep, TG_CHECK_WARNING, "enable STARTTLS "
-				    "on the server", "%s [%s] does not offer "
-				    "STARTTLS (%s): mail to it travels in "
-				    "clear", mx->host, mx->addrs[i].addr,
-				    p->reason);
+				problem(rep, TG_CHECK_WARNING,
+				    "enable STARTTLS on the server",
+				    "%s [%s] does not offer STARTTLS (%s): "
+				    "mail to it travels in clear", mx->host,
+				    mx->addrs[i].addr, p->reason);
 			break;
 		case TG_PROBE_HANDSHAKE_TIMEOUT:
 		case TG_PROBE_TIMEOUT:
@@ -402,8 +402,8 @@ judge_mx(struct tg_check_report *rep)
 		return 1;
 	}
 	if (rep->mx_skipped > 0)
-		problem(rep, TG_CHECK_INFO, NULL, "%zu further MX hosts were not "
-		    "examined", rep->mx_skipped);
+		problem(rep, TG_CHECK_INFO, NULL, "%zu further MX hosts were "
+		    "not examined", rep->mx_skipped);
 	return 0;
 }
 
@@ -493,8 +493,9 @@ fix_sts_fetch(const struct tg_check_report *rep, char *fix, size_t len)
 	for (i = 0; i < sizeof(sts_fetch_fixes) / sizeof(sts_fetch_fixes[0]);
 	    i++)
 		if (strstr(f->error, sts_fetch_fixes[i].needle) != NULL) {
-			tg_text_fmt(fix, len, "%s%s%s", sts_fetch_fixes[i].prefix,
-			    url, sts_fetch_fixes[i].suffix);
+			tg_text_fmt(fix, len, "%s%s%s",
+			    sts_fetch_fixes[i].prefix, url,
+			    sts_fetch_fixes[i].suffix);
 			return;
 		}
 	tg_text_fmt(fix, len, "make %s answer over HTTPS from a public "
@@ -611,13 +612,14 @@ judge_sts_host(struct tg_check_report *rep, struct tg_check_mx *mx)
 	mx->sts_match = tg_sts_policy_match(&f->policy, mx->host, &idx);
 	mx->sts_pattern = mx->sts_match ? (int)idx : -1;
 	if (f->policy.mode == TG_STS_MODE_NONE) {
-		mx->webpki_valid = mx->webpki_probed && mx->webpki.tls_started &&
-		    mx->webpki.tls.handshake_done && mx->webpki.tls.verified;
+		mx->webpki_valid = mx->webpki_probed &&
+		    mx->webpki.tls_started && mx->webpki.tls.handshake_done &&
+		    mx->webpki.tls.verified;
 		return 1;
 	}
 	if (!mx->sts_match) {
-		tg_text_fmt(fix, sizeof(fix), "add `mx: %s` to the policy at %s "
-		    "and change the id in `_mta-sts.%s` (RFC 8461 §8.1)",
+		tg_text_fmt(fix, sizeof(fix), "add `mx: %s` to the policy at "
+		    "%s and change the id in `_mta-sts.%s` (RFC 8461 §8.1)",
 		    mx->host, f->url, rep->domain);
 		problem(rep, sev, fix, "MX %s matches no mx pattern of the "
 		    "MTA-STS policy: senders applying it %s (RFC 8461 §4.1)",
@@ -640,8 +642,8 @@ judge_sts_hygiene(struct tg_check_report *rep)
 		for (j = 0, used = 0; j < rep->nmx && !used; j++)
 			used = tg_sts_mx_match(p->mx[i], rep->mx[j].host);
 		if (!used)
-			problem(rep, TG_CHECK_INFO, NULL, "mx pattern %s of the "
-			    "MTA-STS policy matches no MX host of %s",
+			problem(rep, TG_CHECK_INFO, NULL, "mx pattern %s of "
+			    "the MTA-STS policy matches no MX host of %s",
 			    p->mx[i], rep->domain);
 	}
 	if (p->mode != TG_STS_MODE_NONE && p->max_age < 604800)
@@ -731,11 +733,11 @@ judge_relay_sts(struct tg_check_report *rep)
 			    "and web-PKI certificate); never delivered "
 			    "unverified", rep->sts.id);
 		else
-			reason(rep->relay, sizeof(rep->relay), "MTA-STS enforce "
-			    "(id %s): deliver only to MX hosts matching the "
-			    "policy, over TLS with a web-PKI certificate for "
-			    "their name (%zu of %zu MX hosts)", rep->sts.id,
-			    f->mx_ok, rep->nmx);
+			reason(rep->relay, sizeof(rep->relay), "MTA-STS "
+			    "enforce (id %s): deliver only to MX hosts "
+			    "matching the policy, over TLS with a web-PKI "
+			    "certificate for their name (%zu of %zu MX "
+			    "hosts)", rep->sts.id, f->mx_ok, rep->nmx);
 		return 1;
 	case TG_CHECK_STS_TESTING:
 		reason(rep->relay, sizeof(rep->relay), "MTA-STS testing (id "
@@ -748,8 +750,9 @@ judge_relay_sts(struct tg_check_report *rep)
 		if (!rep->sts_txt.valid)
 			return 0;
 		reason(rep->relay, sizeof(rep->relay), "opportunistic TLS: the "
-		    "MTA-STS policy (id %s) could not be had; the relay applies "
-		    "a cached copy if it has one (RFC 8461 §3.3)", rep->sts.id);
+		    "MTA-STS policy (id %s) could not be had; the relay "
+		    "applies a cached copy if it has one (RFC 8461 §3.3)",
+		    rep->sts.id);
 		return 1;
 	case TG_CHECK_STS_UNKNOWN:
 		if (!rep->sts_txt.valid)
@@ -792,9 +795,9 @@ judge_relay(struct tg_check_report *rep)
 		    "and no MX host passes verification; never delivered "
 		    "unverified");
 	else if (dane_hosts > 0)
-		reason(rep->relay, sizeof(rep->relay), "DANE: deliver only over "
-		    "TLS verified against the TLSA records (%zu of %zu MX "
-		    "hosts)", dane_ok, rep->nmx);
+		reason(rep->relay, sizeof(rep->relay), "DANE: deliver only "
+		    "over TLS verified against the TLSA records (%zu of %zu "
+		    "MX hosts)", dane_ok, rep->nmx);
 	else if (!judge_relay_sts(rep))
 		reason(rep->relay, sizeof(rep->relay), "opportunistic TLS: "
 		    "encrypted when offered, not authenticated");

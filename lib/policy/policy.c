@@ -162,7 +162,7 @@ rule_dane(const struct tg_policy_input *in, const struct tg_policy_host *h,
     struct tg_policy_host_decision *d)
 {
 	if (h->addr_security != TG_DNS_SECURE || !h->tlsa_looked_up)
-		return 0;	/* RFC 7672 §2.2.3: insecure address, no DANE */
+		return 0; /* RFC 7672 §2.2.3: insecure address, no DANE */
 	if (h->tlsa_security == TG_DNS_BOGUS ||
 	    h->tlsa_status == TG_DNS_TEMPFAIL) {
 		/* RFC 7672 §2.2.3, RFC 6698 §4.1: unreachable, never "no
@@ -371,7 +371,7 @@ assert_no_downgrade(const struct tg_policy_input *in,
 		    d->mode == TG_TLS_PKIX && !d->report_only);
 }
 
-/* ---- the domain ----------------------------------------------------------- */
+/* ---- the domain --------------------------------------------------------- */
 
 static void domain_out(struct tg_policy_decision *out,
     enum tg_policy_verdict v, const char *status, const char *result_type,
@@ -472,8 +472,8 @@ decide_log(const struct tg_policy_input *in,
 	for (i = 0; i < out->nhosts; i++) {
 		d = &out->hosts[i];
 		if (d->action == TG_POLICY_SKIP)
-			tg_text_fmt(one, sizeof(one), "%s:skip/%s", in->hosts[i].name,
-			    tg_policy_rule_name(d->rule));
+			tg_text_fmt(one, sizeof(one), "%s:skip/%s",
+			    in->hosts[i].name, tg_policy_rule_name(d->rule));
 		else
 			tg_text_fmt(one, sizeof(one), "%s:%s/%s/%s%s",
 			    in->hosts[i].name, tg_policy_rule_name(d->rule),
@@ -486,7 +486,8 @@ decide_log(const struct tg_policy_input *in,
 	}
 	tg_log_info(sid, "event=policy domain=%s verdict=%s decided=%s "
 	    "mx_dnssec=%s sts=%s local=%s hosts=\"%s\"%s%s%s", in->domain,
-	    tg_policy_verdict_name(out->verdict), tg_policy_rule_name(out->rule),
+	    tg_policy_verdict_name(out->verdict),
+	    tg_policy_rule_name(out->rule),
 	    tg_dns_security_name(in->mx_security),
 	    in->sts.state == TG_POLICY_STS_ACTIVE && in->sts.policy != NULL ?
 	    tg_sts_mode_name(in->sts.policy->mode) :
@@ -536,7 +537,7 @@ tg_policy_tls_verify(const struct tg_policy_input *in,
 	memset(v, 0, sizeof(*v));
 	v->mode = d->mode;
 	v->report_only = d->report_only;
-	v->host = h->name;		/* PKIX: SNI and DNS-ID (RFC 8461 §4.2) */
+	v->host = h->name;	/* PKIX: SNI and DNS-ID (RFC 8461 §4.2) */
 	if (d->mode == TG_TLS_DANE) {
 		v->tlsa_base = h->tlsa_base;	/* RFC 7672 §8.1: SNI */
 		v->tlsa = h->tlsa;

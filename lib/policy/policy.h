@@ -92,7 +92,8 @@ enum tg_policy_tls {
 
 /* Which rule decided; named in the log line. */
 enum tg_policy_rule {
-	TG_POLICY_RULE_DNS = 0,		/* a DNS answer (bogus, failure, none) */
+	TG_POLICY_RULE_DNS = 0,		/* a DNS answer (bogus, failure,
+					   none) */
 	TG_POLICY_RULE_DANE,		/* secure TLSA RRset */
 	TG_POLICY_RULE_STS,		/* MTA-STS policy */
 	TG_POLICY_RULE_LOCAL,		/* tlsgate policy set DOMAIN ... */
@@ -108,10 +109,13 @@ enum tg_policy_verdict {
 
 /* MTA-STS as the cache and discovery see it now for the domain. */
 enum tg_policy_sts_state {
-	TG_POLICY_STS_NONE = 0,		/* no _mta-sts record, no cached policy */
+	TG_POLICY_STS_NONE = 0,		/* no _mta-sts record, no cached
+					   policy */
 	TG_POLICY_STS_ACTIVE,		/* a valid policy (live or cached) */
-	TG_POLICY_STS_FAILED,		/* a record, but no policy could be had */
-	TG_POLICY_STS_UNAVAILABLE	/* the cache could not be read: unknown */
+	TG_POLICY_STS_FAILED,		/* a record, but no policy could be
+					   had */
+	TG_POLICY_STS_UNAVAILABLE	/* the cache could not be read:
+					   unknown */
 };
 
 struct tg_policy_sts {
@@ -137,7 +141,8 @@ struct tg_policy_host {
 	int tlsa_looked_up;
 	enum tg_dns_status tlsa_status;
 	enum tg_dns_security tlsa_security;
-	const char *tlsa_base;		/* TLSA base domain (RFC 7672 §2.2.3) */
+	const char *tlsa_base;		/* TLSA base domain
+					   (RFC 7672 §2.2.3) */
 	const struct tg_tlsa_rr *tlsa;	/* tlsa_n records (status OK) */
 	size_t tlsa_n;
 };
@@ -170,7 +175,8 @@ struct tg_policy_host_decision {
 	enum tg_policy_tls tls;
 	enum tg_tls_mode mode;		/* DANE, PKIX or OPPORTUNISTIC */
 	int report_only;		/* verify, but never abort (testing) */
-	int authenticated;		/* success means the peer was verified */
+	int authenticated;		/* success means the peer was
+					   verified */
 	int mx_secure;			/* MX RRset secure (RFC 7672 §2.2.1) */
 	/* SKIP: why, and the RFC 8460 result type to record (or NULL). */
 	char reason[TG_POLICY_TEXT_MAX];

@@ -106,7 +106,8 @@ tg_sts_policy_url(const char *domain, char *out, size_t outlen,
 	n = snprintf(out, outlen, "https://mta-sts.%s/.well-known/mta-sts.txt",
 	    d);
 	if (n < 0 || (size_t)n >= outlen)
-		return tg_err_set(err, TG_ERR_BUG, NULL, "URL buffer too small");
+		return tg_err_set(err, TG_ERR_BUG, NULL,
+		    "URL buffer too small");
 	return 0;
 }
 

@@ -116,7 +116,8 @@ stsc_own_addresses(struct tg_stsclient_https *h)
 	h->n_own = 0;
 	if (getifaddrs(&ifa) != 0)
 		return;
-	for (i = ifa; i != NULL && h->n_own < TG_FETCH_OWN_MAX; i = i->ifa_next) {
+	for (i = ifa; i != NULL && h->n_own < TG_FETCH_OWN_MAX;
+	    i = i->ifa_next) {
 		if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
 		    i->ifa_addr->sa_family != AF_INET6))
 			continue;
@@ -462,8 +463,8 @@ stsc_fetch(struct tg_stsclient_lookup *l, const struct tg_cache_sts *e,
 		if (d->wait) {
 			o->fetched = 1;
 			o->result_type = TG_FETCH_RESULT_FETCH_ERROR;
-			tg_text_fmt(o->reason, sizeof(o->reason), "policy fetch "
-			    "not started: %s", err.msg);
+			tg_text_fmt(o->reason, sizeof(o->reason),
+			    "policy fetch not started: %s", err.msg);
 		}
 		return;
 	}

@@ -124,7 +124,8 @@ struct tg_sts_outcome {
 	enum tg_stsclient_status status;
 	/* The policy that applies (status CACHED or FETCHED). */
 	struct tg_sts_policy policy;
-	char policy_id[TG_STS_ID_MAX + 1];	/* TXT id it was fetched under */
+	char policy_id[TG_STS_ID_MAX + 1];	/* TXT id it was fetched
+						   under */
 	time_t fetched_at;
 	time_t expires_at;
 	/* Discovery (RFC 8461 §3.1). */

@@ -44,7 +44,8 @@ sp_casecmp(const char *a, const char *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (sp_lower((unsigned char)a[i]) != sp_lower((unsigned char)b[i]))
+		if (sp_lower((unsigned char)a[i]) !=
+		    sp_lower((unsigned char)b[i]))
 			return 1;
 	return 0;
 }

@@ -58,7 +58,8 @@
 
 /* RFC 8460 §4.3 result types. */
 enum tg_report_result {
-	TG_RR_UNKNOWN = 0,	/* not a §4.3 type: text kept, report flagged */
+	TG_RR_UNKNOWN = 0,	/* not a §4.3 type: text kept, report
+				   flagged */
 	TG_RR_STARTTLS_NOT_SUPPORTED,	/* §4.3.1 */
 	TG_RR_CERTIFICATE_HOST_MISMATCH,
 	TG_RR_CERTIFICATE_EXPIRED,
@@ -80,7 +81,7 @@ enum tg_report_policy_type {
 };
 
 /* Set in tg_report.flags by the parser. */
-#define TG_REPORT_F_UNKNOWN_RESULT	0x01	/* a result type outside §4.3 */
+#define TG_REPORT_F_UNKNOWN_RESULT	0x01 /* a result type outside §4.3 */
 #define TG_REPORT_F_NO_CONTACT		0x02	/* contact-info null/missing */
 #define TG_REPORT_F_LOCAL_TIME		0x04	/* a timestamp had no zone */
 #define TG_REPORT_F_MX_HOST_STRING	0x08	/* an mx-host was a string */

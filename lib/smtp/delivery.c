@@ -16,11 +16,13 @@
 #include "util/text.h"
 
 #define DEF_MAX_SESSIONS	100
-#define DEF_DEST_SESSIONS	20	/* Postfix default_destination_concurrency_limit */
+/* Postfix default_destination_concurrency_limit */
+#define DEF_DEST_SESSIONS	20
 #define DEF_MIN_BACKOFF		300	/* Postfix minimal_backoff_time */
 #define DEF_MAX_BACKOFF		4000	/* Postfix maximal_backoff_time */
-#define DEF_MAX_LIFETIME	(5 * 86400L)	/* Postfix maximal_queue_lifetime */
-#define RETRY_POLL_S		30	/* queue run when nothing else wakes us */
+/* Postfix maximal_queue_lifetime */
+#define DEF_MAX_LIFETIME	(5 * 86400L)
+#define RETRY_POLL_S		30 /* queue run when nothing else wakes us */
 #define DSN_RETRY_S		60	/* a DSN that could not be queued */
 
 static const struct tg_delivery_smtp_ops smtpc_ops = {
@@ -55,7 +57,7 @@ tg_delivery_sts_client(struct tg_delivery_sts *s, struct tg_stsclient *c)
 	s->ctx = c;
 }
 
-/* ---- destinations ---------------------------------------------------------- */
+/* ---- destinations ------------------------------------------------------- */
 
 static void
 dest_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -135,7 +137,7 @@ dlv_slots_freed(struct tg_delivery *d)
 	}
 }
 
-/* ---- jobs and outcomes ------------------------------------------------------- */
+/* ---- jobs and outcomes -------------------------------------------------- */
 
 void
 dlv_job_free(struct dlv_job *job)
@@ -242,7 +244,7 @@ dlv_job_outcome_all(struct dlv_job *job, enum tg_err_class cls,
 	dlv_job_done(job);
 }
 
-/* ---- DSNs ------------------------------------------------------------------ */
+/* ---- DSNs --------------------------------------------------------------- */
 
 static ssize_t
 dsn_read(void *arg, void *buf, size_t cap, struct tg_err *err)
@@ -310,7 +312,8 @@ dsn_queue(struct dlv_msg *msg, const struct tg_buf *b, char *qid,
     struct tg_err *err)
 {
 	const struct tg_spool_env *env = tg_spool_msg_env(msg->m);
-	struct tg_spool_rcpt rcpt = { env->sender, NULL, TG_SPOOL_NOTIFY_NEVER };
+	struct tg_spool_rcpt rcpt = { env->sender, NULL,
+	    TG_SPOOL_NOTIFY_NEVER };
 	struct tg_spool_env denv;
 	struct tg_spool_wmsg *w;
 
@@ -376,7 +379,7 @@ msg_failures(struct dlv_msg *msg)
 		tg_delivery_kick(msg->d, dqid);
 }
 
-/* ---- messages ------------------------------------------------------------- */
+/* ---- messages ----------------------------------------------------------- */
 
 static void
 msg_free(struct dlv_msg *msg)
@@ -427,7 +430,8 @@ job_new(struct dlv_msg *msg, struct dlv_dest *dest, size_t max)
 {
 	struct dlv_job *job = calloc(1, sizeof(*job));
 
-	if (job == NULL || (job->idx = calloc(max, sizeof(*job->idx))) == NULL ||
+	if (job == NULL ||
+	    (job->idx = calloc(max, sizeof(*job->idx))) == NULL ||
 	    (job->rcpt = calloc(max, sizeof(*job->rcpt))) == NULL) {
 		if (job != NULL)
 			free(job->idx);
@@ -487,7 +491,8 @@ msg_jobs(struct dlv_msg *msg, struct dlv_dest **dests,
 			n += dests[k] == dest;
 		if ((job = job_new(msg, dest, n)) == NULL) {
 			tg_log_err(NULL, "event=delivery queue_id=%s "
-			    "result=deferred reason=\"out of memory\"", msg->qid);
+			    "result=deferred reason=\"out of memory\"",
+			    msg->qid);
 			break;
 		}
 		for (k = i; k < env->nrcpt; k++) {
@@ -595,7 +600,7 @@ msg_take(struct tg_delivery *d, const char *qid)
 	return 0;
 }
 
-/* ---- queue runs ----------------------------------------------------------- */
+/* ---- queue runs --------------------------------------------------------- */
 
 struct run_ids {
 	char (*id)[TG_SPOOL_QID_LEN + 1];
@@ -684,7 +689,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		tg_delivery_refresh(arg);
 }
 
-/* ---- the engine ----------------------------------------------------------- */
+/* ---- the engine --------------------------------------------------------- */
 
 void
 tg_delivery_params_init(struct tg_delivery_params *p)

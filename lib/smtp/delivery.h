@@ -110,10 +110,13 @@ struct tg_delivery_params {
 	struct tg_delivery_sts sts;		/* copied; lookup may be NULL */
 	struct tg_store *store;			/* borrowed; NULL: no local
 						 * policies */
-	struct tg_reports *reports;		/* borrowed; NULL: not recorded */
-	SSL_CTX *ssl_ctx;			/* borrowed: tg_tls_client_ctx_new */
+	struct tg_reports *reports;		/* borrowed; NULL: not
+						 * recorded */
+	SSL_CTX *ssl_ctx;			/* borrowed:
+						 * tg_tls_client_ctx_new */
 	struct tg_smtpc_cache *tls_cache;	/* borrowed, may be NULL */
-	const struct tg_delivery_smtp_ops *smtp; /* borrowed; NULL: smtp/client */
+	const struct tg_delivery_smtp_ops *smtp; /* borrowed; NULL:
+						  * smtp/client */
 	const char *helo_name;			/* copied: our EHLO name */
 	unsigned port;				/* 0: 25 */
 	unsigned max_sessions;			/* connections in all; 0: 100 */

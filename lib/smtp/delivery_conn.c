@@ -19,7 +19,7 @@ static void sess_on_done(struct tg_smtpc *c,
     const struct tg_smtpc_txn_result *res, void *arg);
 static void sess_send(struct dlv_sess *s);
 
-/* ---- TLS-RPT -------------------------------------------------------------- */
+/* ---- TLS-RPT ------------------------------------------------------------ */
 
 void
 dlv_rpt_record(struct tg_delivery *d, const struct dlv_plan *plan,
@@ -119,7 +119,7 @@ rpt_plan_refusals(struct tg_delivery *d, struct dlv_plan *plan)
 	}
 }
 
-/* ---- the log line ---------------------------------------------------------- */
+/* ---- the log line ------------------------------------------------------- */
 
 /* What verification achieved, in the words of the log (STYLE 13). */
 static void
@@ -170,7 +170,7 @@ sess_log(const struct dlv_sess *s, const struct dlv_job *job,
 	    reason != NULL ? "\"" : "");
 }
 
-/* ---- sessions ------------------------------------------------------------- */
+/* ---- sessions ----------------------------------------------------------- */
 
 static struct dlv_sess *
 sess_new(struct dlv_dest *dest)
@@ -270,8 +270,8 @@ sess_exhausted(struct dlv_sess *s)
 			TAILQ_REMOVE(&dest->jobs, job, link);
 			dest->njobs--;
 		}
-		tg_log_info(s->sid, "event=delivery queue_id=%s domain=%s mx=%s "
-		    "policy=%s tls=none verify=\"%s\" result=deferred "
+		tg_log_info(s->sid, "event=delivery queue_id=%s domain=%s "
+		    "mx=%s policy=%s tls=none verify=\"%s\" result=deferred "
 		    "status=%s rcpts=0/%zu", job->msg->qid, dest->domain,
 		    s->plan->host[s->tried].name,
 		    tg_policy_rule_name(s->plan->dec.hosts[s->tried].rule),
@@ -298,14 +298,15 @@ sess_connect(struct dlv_sess *s)
 	for (;;) {
 		s->tried = s->host;
 		hd = &plan->dec.hosts[s->host];
-		tg_policy_tls_verify(&plan->in, &plan->dec, s->host, &s->verify);
+		tg_policy_tls_verify(&plan->in, &plan->dec, s->host,
+		    &s->verify);
 		tg_smtpc_params_init(&p);
 		p.addr = plan->host[s->host].addr[s->addr];
 		p.port = d->p.port;
 		p.helo_name = d->helo;
 		p.mx_host = plan->host[s->host].name;
-		p.tls = hd->tls == TG_POLICY_TLS_REQUIRE ? TG_SMTPC_TLS_REQUIRE :
-		    TG_SMTPC_TLS_MAY;
+		p.tls = hd->tls == TG_POLICY_TLS_REQUIRE ?
+		    TG_SMTPC_TLS_REQUIRE : TG_SMTPC_TLS_MAY;
 		p.ctx = d->p.ssl_ctx;
 		p.verify = &s->verify;
 		p.cache = d->p.tls_cache;
@@ -313,12 +314,13 @@ sess_connect(struct dlv_sess *s)
 		s->ready = 0;
 		s->msgs = 0;
 		d->st.connections++;
-		s->conn = d->smtp->connect(d->p.base, &p, sess_on_ready, s, &err);
+		s->conn = d->smtp->connect(d->p.base, &p, sess_on_ready, s,
+		    &err);
 		if (s->conn != NULL)
 			return;
 		tg_text_fmt(s->last_status, sizeof(s->last_status), "4.3.0");
-		tg_text_fmt(s->last_reason, sizeof(s->last_reason), "%s[%s]: %s",
-		    plan->host[s->host].name, p.addr, err.msg);
+		tg_text_fmt(s->last_reason, sizeof(s->last_reason),
+		    "%s[%s]: %s", plan->host[s->host].name, p.addr, err.msg);
 		if (sess_advance(s) != 0) {
 			sess_exhausted(s);
 			return;
@@ -339,8 +341,8 @@ sess_on_ready(struct tg_smtpc *c, const struct tg_smtpc_conn *res, void *arg)
 		s->ready = 1;
 		rt = rpt_ready_type(hd, res, &record);
 		if (record)
-			dlv_rpt_record(d, s->plan, s->host, res, rt, rt != NULL ?
-			    res->why.text : NULL);
+			dlv_rpt_record(d, s->plan, s->host, res, rt,
+			    rt != NULL ? res->why.text : NULL);
 		sess_send(s);
 		return;
 	}
@@ -363,7 +365,7 @@ sess_on_ready(struct tg_smtpc *c, const struct tg_smtpc_conn *res, void *arg)
 		sess_connect(s);
 }
 
-/* ---- transactions ----------------------------------------------------------- */
+/* ---- transactions ------------------------------------------------------- */
 
 static ssize_t
 job_read(void *arg, void *buf, size_t cap, struct tg_err *err)
@@ -451,7 +453,8 @@ sess_outcomes(struct dlv_sess *s, struct dlv_job *job,
 		o = k < res->nrcpt ? &res->rcpt[k].final : NULL;
 		if (o != NULL && o->cls == TG_ERR_NONE) {
 			t->ok++;
-			dlv_job_outcome(job, k, TG_ERR_NONE, "2.0.0", o->text, mx);
+			dlv_job_outcome(job, k, TG_ERR_NONE, "2.0.0", o->text,
+			    mx);
 			continue;
 		}
 		/* No result for a recipient never happens (the client
@@ -540,7 +543,7 @@ sess_on_done(struct tg_smtpc *c, const struct tg_smtpc_txn_result *res,
 	dlv_slots_freed(d);
 }
 
-/* ---- a destination's plan in action ---------------------------------------- */
+/* ---- a destination's plan in action ------------------------------------- */
 
 static int
 plan_fresh(const struct dlv_plan *plan)
@@ -624,7 +627,8 @@ dlv_dest_pump(struct dlv_dest *dest)
 
 	if (dest->njobs == 0 || dest->res != NULL)
 		return;
-	if (dest->plan != NULL && dest->plan->dec.verdict != TG_POLICY_DELIVER) {
+	if (dest->plan != NULL &&
+	    dest->plan->dec.verdict != TG_POLICY_DELIVER) {
 		dest_refuse(dest);
 		return;
 	}

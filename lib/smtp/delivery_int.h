@@ -54,7 +54,8 @@ struct dlv_job {
 	struct dlv_dest *dest;			/* borrowed */
 	size_t n;
 	size_t *idx;				/* owned: recipient indices */
-	struct tg_spool_rcpt *rcpt;		/* owned array, borrowed strings */
+	struct tg_spool_rcpt *rcpt;		/* owned array, borrowed
+						   strings */
 	struct tg_spool_cursor cur;
 	uint64_t pos;				/* content bytes read at cur */
 	long long queued_ms;
@@ -92,7 +93,7 @@ struct dlv_plan {
 	struct tg_policy_decision dec;
 };
 
-struct dlv_resolve;			/* lookups in flight (delivery_plan.c) */
+struct dlv_resolve;		/* lookups in flight (delivery_plan.c) */
 
 struct dlv_dest {
 	struct tg_delivery *d;			/* borrowed */
@@ -102,7 +103,8 @@ struct dlv_dest {
 	size_t njobs;
 	struct dlv_plan *plan;			/* owned reference, or NULL */
 	struct dlv_resolve *res;		/* owned, while resolving */
-	unsigned busy;				/* sessions connecting/sending */
+	unsigned busy;				/* sessions
+						   connecting/sending */
 	TAILQ_HEAD(, dlv_sess) active;		/* those sessions */
 	TAILQ_HEAD(, dlv_sess) idle;		/* kept connections */
 	unsigned nidle;

@@ -335,7 +335,7 @@ plan_sts_start(struct dlv_resolve *r)
 	r->pending++;
 }
 
-/* ---- the decision --------------------------------------------------------- */
+/* ---- the decision ------------------------------------------------------- */
 
 static void
 plan_local(struct dlv_plan *plan, struct tg_store *store)

@@ -121,8 +121,9 @@ tg_delivery_env_open(struct event_base *base, const struct tg_conf *conf,
 	tg_resolver_config_from_conf(conf, &rc);
 	if (tg_store_open_readonly(conf->state_dir, &e->store, &serr) != 0) {
 		e->store = NULL;
-		tg_log_warn(NULL, "event=delivery-setup store=none error=\"%s\" "
-		    "action=\"no local destination policies\"", serr.msg);
+		tg_log_warn(NULL, "event=delivery-setup store=none "
+		    "error=\"%s\" action=\"no local destination policies\"",
+		    serr.msg);
 	}
 	if ((e->resolver = tg_resolver_unbound_new(base, &rc, err)) == NULL ||
 	    env_sts(e, base, conf, err) != 0 ||

@@ -169,9 +169,9 @@ put_notice(const struct tg_dsn_params *p, const char *boundary,
 	    p->utf8 ? "utf-8" : "us-ascii", p->reporting_mta) != 0)
 		return -1;
 	for (i = 0; i < p->nrcpt; i++)
-		if (put(b, err, "<%s>: %.*s\r\n", p->rcpt[i].addr, LINE_MAX_TEXT,
-		    p->rcpt[i].diagnostic != NULL ? p->rcpt[i].diagnostic :
-		    p->rcpt[i].status) != 0)
+		if (put(b, err, "<%s>: %.*s\r\n", p->rcpt[i].addr,
+		    LINE_MAX_TEXT, p->rcpt[i].diagnostic != NULL ?
+		    p->rcpt[i].diagnostic : p->rcpt[i].status) != 0)
 			return -1;
 	return put(b, err, "\r\n");
 }
@@ -201,8 +201,8 @@ put_rcpt(const struct tg_dsn_params *p, const struct tg_dsn_rcpt *r,
 		return -1;
 	if (r->diagnostic != NULL && r->diagnostic[0] != '\0' &&
 	    put(b, err, "Diagnostic-Code: %s; %.*s\r\n",
-	    r->remote_mta != NULL && r->remote_mta[0] != '\0' ? "smtp" : "x-tlsgate",
-	    LINE_MAX_TEXT, r->diagnostic) != 0)
+	    r->remote_mta != NULL && r->remote_mta[0] != '\0' ? "smtp" :
+	    "x-tlsgate", LINE_MAX_TEXT, r->diagnostic) != 0)
 		return -1;
 	if (r->last_attempt != 0) {
 		tg_dsn_date(r->last_attempt, date, sizeof(date));
@@ -298,7 +298,8 @@ tg_dsn_build(const struct tg_dsn_params *p, struct tg_buf *out,
 	    "Content-Type: %s\r\n\r\n", boundary, full ?
 	    "Undelivered Message" : "Undelivered Message Headers",
 	    full ? (p->utf8 ? "message/global" : "message/rfc822") :
-	    (p->utf8 ? "message/global-headers" : "text/rfc822-headers")) != 0 ||
+	    (p->utf8 ? "message/global-headers" :
+	    "text/rfc822-headers")) != 0 ||
 	    put_original(p, full, out, err) != 0)
 		return -1;
 	return put(out, err, "\r\n--%s--\r\n", boundary);

@@ -34,8 +34,10 @@
 /* One recipient the report is about; strings borrowed. */
 struct tg_dsn_rcpt {
 	const char *addr;		/* Final-Recipient, without <> */
-	const char *orcpt;		/* RFC 3461 ORCPT "type;xtext", or NULL */
-	const char *action;		/* "failed" or "delayed" (RFC 3464 §2.3.3) */
+	const char *orcpt;		/* RFC 3461 ORCPT "type;xtext",
+					   or NULL */
+	const char *action;		/* "failed" or "delayed"
+					   (RFC 3464 §2.3.3) */
 	const char *status;		/* "5.1.1" (RFC 3463) */
 	const char *remote_mta;		/* MX host name, or NULL */
 	const char *diagnostic;		/* the reply or our reason, or NULL */

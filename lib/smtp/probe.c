@@ -279,8 +279,8 @@ st_tls_ehlo(struct tg_probe *p)
 {
 	probe_note_reply(p);
 	if (p->reply.code != 250)
-		probe_fail(p, TG_PROBE_EHLO_REJECTED, "EHLO over TLS refused: %s",
-		    p->res.reply);
+		probe_fail(p, TG_PROBE_EHLO_REJECTED,
+		    "EHLO over TLS refused: %s", p->res.reply);
 	else
 		p->res.tls_ehlo_ok = 1;
 	probe_quit(p);

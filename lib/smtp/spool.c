@@ -45,7 +45,8 @@ tg_spool_event(struct tg_spool *sp, enum tg_spool_event ev, const char *name,
 		sp->report(sp->report_arg, ev, name, detail);
 		return;
 	}
-	if (ev == TG_SPOOL_EV_EMBRYO_REMOVED || ev == TG_SPOOL_EV_ORPHAN_REMOVED)
+	if (ev == TG_SPOOL_EV_EMBRYO_REMOVED ||
+	    ev == TG_SPOOL_EV_ORPHAN_REMOVED)
 		lvl = TG_LOG_INFO;
 	else if (ev == TG_SPOOL_EV_UNKNOWN)
 		lvl = TG_LOG_WARN;
@@ -123,7 +124,7 @@ tg_spool_qid_new(char out[TG_SPOOL_QID_LEN + 1])
 	for (i = 0; i < 5; i++)
 		rnd = (rnd << 8) | r[i];
 	pthread_mutex_lock(&qid_lock);
-	if (ms <= qid_last_ms) {	/* same millisecond, or clock went back */
+	if (ms <= qid_last_ms) { /* same millisecond, or clock went back */
 		ms = qid_last_ms;
 		rnd = qid_last_rnd + 1;
 		if (rnd >= rmax) {
@@ -209,7 +210,8 @@ tg_spool_entry_add(struct tg_spool *sp, const char *qid,
 	if (ent_grow(sp) != 0)
 		return -1;
 	i = ent_lower(sp, qid);
-	memmove(&sp->ent[i + 1], &sp->ent[i], (sp->nent - i) * sizeof(*sp->ent));
+	memmove(&sp->ent[i + 1], &sp->ent[i],
+	    (sp->nent - i) * sizeof(*sp->ent));
 	sp->nent++;
 	memset(&sp->ent[i], 0, sizeof(sp->ent[i]));
 	snprintf(sp->ent[i].qid, sizeof(sp->ent[i].qid), "%s", qid);
@@ -418,7 +420,8 @@ move_aside(struct tg_spool *sp, int dfd, const char *name, const char *sfx,
 			tg_path_fmt(dst, dstlen, "%s%s", name, sfx);
 		else
 			tg_path_fmt(dst, dstlen, "%s%s.%d", name, sfx, k);
-		if (tg_spool_rename_noreplace(dfd, name, sp->dfd_corrupt, dst) == 0)
+		if (tg_spool_rename_noreplace(dfd, name, sp->dfd_corrupt,
+		    dst) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return -1;

@@ -292,7 +292,8 @@ struct tg_spool_info {
 	uint64_t size;				/* content bytes */
 	uint32_t attempts;			/* max over recipients */
 	time_t next_attempt;			/* min over DEFERRED; 0 = now */
-	const char *last_reason;		/* of the latest attempt, or "" */
+	const char *last_reason;		/* of the latest attempt,
+						   or "" */
 	int held;
 };
 

@@ -316,7 +316,7 @@ tg_spool_jnl_put(struct tg_spool_jnl *j, size_t i,
 	j->rs[i] = *st;
 	j->rs[i].reason[TG_SPOOL_REASON_MAX - 1] = '\0';
 	if (j->size > TG_SPOOL_JNL_COMPACT)
-		(void)jnl_compact(j, NULL);	/* the old journal still holds */
+		(void)jnl_compact(j, NULL); /* the old journal still holds */
 	return 0;
 }
 

@@ -79,7 +79,7 @@ spool_subdirs(struct tg_spool *sp, struct tg_err *err)
 	return 0;
 }
 
-/* ---- Scan ----------------------------------------------------------------- */
+/* ---- Scan --------------------------------------------------------------- */
 
 /* Call fn for every name in dfd except "." and "..". The names are
  * collected first, so fn may remove or move files. At most
@@ -101,7 +101,8 @@ scan_dir(struct tg_spool *sp, int dfd, const char *what,
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL && n < TG_SPOOL_QUEUE_MAX) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (n == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
@@ -251,7 +252,7 @@ spool_scan(struct tg_spool *sp, struct tg_err *err)
 	return scan_dir(sp, sp->dfd_state, "state", scan_state, err);
 }
 
-/* ---- Open, free ----------------------------------------------------------- */
+/* ---- Open, free --------------------------------------------------------- */
 
 static int
 spool_opts(struct tg_spool *sp, const char *dir,
@@ -317,7 +318,7 @@ tg_spool_free(struct tg_spool *sp)
 	free(sp);
 }
 
-/* ---- Free space (RELIABILITY §1.9.1) -------------------------------------- */
+/* ---- Free space (RELIABILITY §1.9.1) ----------------------------------- */
 
 int
 tg_spool_space_ok(struct tg_spool *sp, uint64_t size, struct tg_err *err)

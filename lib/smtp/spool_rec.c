@@ -292,7 +292,8 @@ rd_hashed(struct rd *r, void *buf, size_t n)
 	if (rd_raw(r, buf, n) != 0)
 		return -1;
 	if (EVP_DigestUpdate(r->md, buf, n) != 1)
-		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0", "sha256 failed");
+		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0",
+		    "sha256 failed");
 	return 0;
 }
 
@@ -320,7 +321,8 @@ text_dup(struct rd *r, uint64_t at, const uint8_t *p, size_t len, char **out)
 		return corrupt(r, at, "bad text field");
 	s = malloc(len + 1);
 	if (s == NULL)
-		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0", "out of memory");
+		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0",
+		    "out of memory");
 	memcpy(s, p, len);
 	s[len] = '\0';
 	*out = s;
@@ -343,7 +345,8 @@ rcpt_grow(struct rd *r)
 		cap = TG_SPOOL_RCPT_MAX;
 	n = realloc(env->rcpt, cap * sizeof(*n));
 	if (n == NULL)
-		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0", "out of memory");
+		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0",
+		    "out of memory");
 	env->rcpt = n;
 	r->rcpt_cap = cap;
 	return 0;
@@ -476,7 +479,8 @@ rd_end(struct rd *r, uint64_t at, struct tg_spool_rec_info *info)
 		return -1;
 	if (EVP_DigestFinal_ex(r->md, want, &wlen) != 1 ||
 	    wlen != TG_SPOOL_REC_DIGEST)
-		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0", "sha256 failed");
+		return tg_err_set(r->err, TG_ERR_TEMP, "4.3.0",
+		    "sha256 failed");
 	if (CRYPTO_memcmp(want, got, sizeof(got)) != 0)
 		return corrupt(r, at, "checksum mismatch");
 	if (r->off != r->src->size)

@@ -59,7 +59,8 @@
 
 /* Bytes of the largest possible magic + envelope section. */
 #define TG_SPOOL_REC_ENV_MAX \
-	(TG_SPOOL_REC_MAGIC_LEN + 12 * (TG_SPOOL_REC_HDR + TG_SPOOL_FIELD_MAX) + \
+	(TG_SPOOL_REC_MAGIC_LEN + \
+	 12 * (TG_SPOOL_REC_HDR + TG_SPOOL_FIELD_MAX) + \
 	 (size_t)TG_SPOOL_RCPT_MAX * \
 	 (TG_SPOOL_REC_HDR + 5 + 2 * TG_SPOOL_FIELD_MAX))
 

@@ -19,7 +19,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 
-/* ---- System calls --------------------------------------------------------- */
+/* ---- System calls ------------------------------------------------------- */
 
 static ssize_t
 sys_write(int fd, const void *buf, size_t n)
@@ -149,7 +149,7 @@ wmsg_flush(struct tg_spool_wmsg *w)
 	return 0;
 }
 
-/* ---- Begin ----------------------------------------------------------------- */
+/* ---- Begin -------------------------------------------------------------- */
 
 /* Create incoming/<new id>; O_EXCL, so an id is never reused, and an
  * id already queued (the clock went back across a restart) is skipped;
@@ -203,7 +203,8 @@ tg_spool_begin(struct tg_spool *sp, const struct tg_spool_env *env,
 
 	*out = NULL;
 	if (sp->flags & TG_SPOOL_READONLY)
-		return tg_err_set(err, TG_ERR_BUG, "4.3.0", "spool is read-only");
+		return tg_err_set(err, TG_ERR_BUG, "4.3.0",
+		    "spool is read-only");
 	if (tg_spool_rec_env_check(env, err) != 0) {
 		/* The server checks first; here it is a failure to queue. */
 		if (err != NULL) {
@@ -249,7 +250,7 @@ tg_spool_wmsg_size(const struct tg_spool_wmsg *w)
 	return w->size;
 }
 
-/* ---- Write ---------------------------------------------------------------- */
+/* ---- Write -------------------------------------------------------------- */
 
 int
 tg_spool_write(struct tg_spool_wmsg *w, const void *p, size_t n,
@@ -294,7 +295,7 @@ tg_spool_abort(struct tg_spool_wmsg **wp)
 	*wp = NULL;
 }
 
-/* ---- Commit ----------------------------------------------------------------- */
+/* ---- Commit ------------------------------------------------------------- */
 
 /* Last content record, then END with the SHA-256 of all bytes before. */
 static int
@@ -311,7 +312,8 @@ wmsg_finish(struct tg_spool_wmsg *w)
 	if (EVP_DigestFinal_ex(w->md, end + TG_SPOOL_REC_HDR, &dlen) != 1 ||
 	    dlen != TG_SPOOL_REC_DIGEST)
 		return wmsg_io_fail(w, EIO, "sha256");
-	for (n = 0; n < TG_SPOOL_REC_HDR + TG_SPOOL_REC_DIGEST; n += (size_t)r) {
+	for (n = 0; n < TG_SPOOL_REC_HDR + TG_SPOOL_REC_DIGEST;
+	    n += (size_t)r) {
 		r = w->sp->io.write(w->fd, end + n,
 		    TG_SPOOL_REC_HDR + TG_SPOOL_REC_DIGEST - n);
 		if (r < 0 && errno == EINTR)

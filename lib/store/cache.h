@@ -76,7 +76,8 @@ struct tg_cache_sts_attempt {
 	int ok;					/* 1: brought a valid policy */
 	char result[TG_CACHE_RESULT_MAX + 1];	/* RFC 8460 type, or "" */
 	char error[TG_CACHE_ERROR_MAX];		/* why it failed, or "" */
-	unsigned failures;			/* consecutive failures (read) */
+	unsigned failures;			/* consecutive failures
+						   (read) */
 };
 
 /* One policy domain. Large (about 80 KB): allocate it. */

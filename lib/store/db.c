@@ -371,7 +371,8 @@ db_apply(sqlite3 *db, const struct tg_db_schema *sc, size_t i,
 	rc = sqlite3_exec(db, sc->migrations[i], NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		tg_db_error(db, rc, NULL, err);
-		err->cls = (rc & 0xff) == SQLITE_BUSY ? TG_ERR_TEMP : TG_ERR_BUG;
+		err->cls = (rc & 0xff) == SQLITE_BUSY ? TG_ERR_TEMP :
+		    TG_ERR_BUG;
 		tg_err_prefix(err, "%s migration %zu failed", sc->name, i + 1);
 		return -1;
 	}

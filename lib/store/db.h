@@ -56,7 +56,7 @@ struct tg_db_schema {
 
 /* Flags of tg_db_open. */
 #define TG_DB_READONLY		0x1	/* no create, no migrate, query_only */
-#define TG_DB_QUICK_CHECK	0x2	/* quick_check instead of integrity_check */
+#define TG_DB_QUICK_CHECK	0x2 /* quick_check instead of integrity_check */
 
 /*
  * Open the database file at path (borrowed) for schema (borrowed, static)

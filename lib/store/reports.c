@@ -32,7 +32,8 @@ static const char *const policy_type_names[] = {
 const char *
 tg_reports_policy_type_name(enum tg_reports_policy_type t)
 {
-	if ((size_t)t < sizeof(policy_type_names) / sizeof(policy_type_names[0]))
+	if ((size_t)t < sizeof(policy_type_names) /
+	    sizeof(policy_type_names[0]))
 		return policy_type_names[t];
 	return "invalid";
 }
@@ -42,8 +43,8 @@ reports_policy_type_parse(const char *s, enum tg_reports_policy_type *out)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(policy_type_names) / sizeof(policy_type_names[0]);
-	    i++)
+	for (i = 0; i < sizeof(policy_type_names) /
+	    sizeof(policy_type_names[0]); i++)
 		if (strcmp(s, policy_type_names[i]) == 0) {
 			*out = (enum tg_reports_policy_type)i;
 			return 0;
@@ -249,8 +250,9 @@ tg_reports_sessions(struct tg_reports *r, const char *day,
 {
 	static const char sql[] =
 	    "SELECT day, policy_domain, policy_type, policy_strings, mx_hosts, "
-	    "result_type, sending_ip, receiving_mx_hostname, receiving_mx_helo, "
-	    "receiving_ip, additional_information, failure_reason_code, count "
+	    "result_type, sending_ip, receiving_mx_hostname, "
+	    "receiving_mx_helo, receiving_ip, additional_information, "
+	    "failure_reason_code, count "
 	    "FROM tls_sessions WHERE day = ?1 AND (?2 IS NULL OR "
 	    "policy_domain = ?2) ORDER BY policy_domain, policy_type, "
 	    "policy_strings, mx_hosts, result_type <> '', result_type, id";
@@ -298,7 +300,8 @@ tg_reports_session_domains(struct tg_reports *r, const char *day,
 		return -1;
 	tg_db_bind_text(st, 1, day);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (tg_db_column_text(st, 0, domain, sizeof(domain), err) != 0) {
+		if (tg_db_column_text(st, 0, domain, sizeof(domain),
+		    err) != 0) {
 			ret = -1;
 			break;
 		}
@@ -306,7 +309,8 @@ tg_reports_session_domains(struct tg_reports *r, const char *day,
 			break;
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
-		ret = tg_db_error(r->db, rc, "reading TLS session domains", err);
+		ret = tg_db_error(r->db, rc, "reading TLS session domains",
+		    err);
 	sqlite3_finalize(st);
 	return ret;
 }

@@ -201,8 +201,8 @@ struct tg_reports_rx_policy {
 	size_t n_strings;
 	const char *const *mx_hosts;		/* mx-host[] */
 	size_t n_mx_hosts;
-	int64_t success;			/* total-successful-session-count */
-	int64_t failure;			/* total-failure-session-count */
+	int64_t success;		/* total-successful-session-count */
+	int64_t failure;		/* total-failure-session-count */
 	const struct tg_reports_rx_failure *failures;	/* add only */
 	size_t n_failures;
 };

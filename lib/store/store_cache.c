@@ -146,9 +146,9 @@ cache_check_id(const char *field, const char *id, int may_be_empty,
 		if (!((id[i] >= 'a' && id[i] <= 'z') ||
 		    (id[i] >= 'A' && id[i] <= 'Z') ||
 		    (id[i] >= '0' && id[i] <= '9')))
-			return tg_err_set(err, TG_ERR_PERM, NULL, "%s: '%s' has "
-			    "a character other than a letter or digit", field,
-			    id);
+			return tg_err_set(err, TG_ERR_PERM, NULL, "%s: '%s' "
+			    "has a character other than a letter or digit",
+			    field, id);
 	return 0;
 }
 
@@ -187,8 +187,8 @@ cache_check_policy(const struct tg_cache_sts_policy *p, struct tg_err *err)
 		if (cache_check_pattern(p->mx[i], err) != 0)
 			return -1;
 	if (p->body_len > TG_STS_BODY_MAX)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "body: longer than %d "
-		    "bytes", TG_STS_BODY_MAX);
+		return tg_err_set(err, TG_ERR_PERM, NULL, "body: longer "
+		    "than %d bytes", TG_STS_BODY_MAX);
 	if (cache_check_id("policy_id", p->id, 0, err) != 0)
 		return -1;
 	if (p->fetched_at < 0 || p->expires_at != p->fetched_at + p->max_age)
@@ -201,7 +201,8 @@ static int
 cache_check_attempt(const struct tg_cache_sts_attempt *a, struct tg_err *err)
 {
 	if (a->at < 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "attempt_at: negative");
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "attempt_at: negative");
 	if (cache_check_id("attempt_id", a->id, 1, err) != 0)
 		return -1;
 	if (strlen(a->result) > TG_CACHE_RESULT_MAX ||

@@ -248,7 +248,8 @@ tg_store_cert_set_tlsa_state(struct tg_store *st, int64_t id,
 	    " updated = ?3 WHERE id = ?1", &s, err);
 	if (r == 0)
 		r = tg_store_run(st, s, sqlite3_bind_int64(s, 1, id) |
-		    tg_db_bind_text(s, 2, tg_store_tlsa_state_name(tlsa_state)) |
+		    tg_db_bind_text(s, 2,
+		    tg_store_tlsa_state_name(tlsa_state)) |
 		    sqlite3_bind_int64(s, 3, (sqlite3_int64)tg_clock_now()),
 		    NULL, err);
 	return tg_store_write_end(st, r, err);
@@ -266,7 +267,8 @@ tg_store_cert_remove(struct tg_store *st, int64_t id, struct tg_err *err)
 	r = tg_db_prepare(st->db, "DELETE FROM certificates WHERE id = ?1", &s,
 	    err);
 	if (r == 0)
-		r = tg_store_run(st, s, sqlite3_bind_int64(s, 1, id), NULL, err);
+		r = tg_store_run(st, s, sqlite3_bind_int64(s, 1, id), NULL,
+		    err);
 	return tg_store_write_end(st, r, err);
 }
 

@@ -11,8 +11,8 @@
 #include "util/clock.h"
 
 #define DOMAIN_COLS							\
-	"id, name, inbound_route, sts_mode, sts_max_age, sts_policy_id,"	\
-	" sts_policy_changed, tlsrpt_rua, created, updated"
+	"id, name, inbound_route, sts_mode, sts_max_age,"		\
+	" sts_policy_id, sts_policy_changed, tlsrpt_rua, created, updated"
 
 void
 tg_store_domain_init(struct tg_store_domain *d)
@@ -204,7 +204,8 @@ tg_store_domain_update(struct tg_store *st, const struct tg_store_domain *d,
 		return -1;
 	r = domain_id(st, n.name, &id, err);
 	if (r == 0)
-		r = tg_db_prepare(st->db, "UPDATE domains SET inbound_route = ?2,"
+		r = tg_db_prepare(st->db,
+		    "UPDATE domains SET inbound_route = ?2,"
 		    " sts_mode = ?3, sts_max_age = ?4, sts_policy_id = ?5,"
 		    " sts_policy_changed = ?6, tlsrpt_rua = ?7, updated = ?8"
 		    " WHERE name = ?1", &s, err);
@@ -287,7 +288,8 @@ domain_load_mx(struct tg_store *st, struct domain_rec *r, struct tg_err *err)
 			    "more than %d stored mx patterns", d->name,
 			    TG_STS_MX_MAX);
 		else
-			rc = tg_db_column_text(s, 0, d->sts_mx[d->sts_mx_count++],
+			rc = tg_db_column_text(s, 0,
+			    d->sts_mx[d->sts_mx_count++],
 			    sizeof(d->sts_mx[0]), err);
 	}
 	sqlite3_finalize(s);

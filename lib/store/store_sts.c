@@ -66,7 +66,8 @@ tg_store_sts_served_set(struct tg_store *st,
 		    "the configuration store is open read-only");
 	if (tg_db_prepare(st->db, "INSERT INTO sts_served (" SERVED_COLS ")"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-	    " ON CONFLICT (domain) DO UPDATE SET policy_id = excluded.policy_id,"
+	    " ON CONFLICT (domain) DO UPDATE SET"
+	    " policy_id = excluded.policy_id,"
 	    " mode = excluded.mode, max_age = excluded.max_age,"
 	    " body = excluded.body, since = excluded.since,"
 	    " cover_until = excluded.cover_until,"

@@ -109,7 +109,8 @@ route_split(char *buf, char **host, char **port, struct tg_err *err)
 	colon = strchr(buf, ':');
 	if (colon != NULL && strchr(colon + 1, ':') != NULL)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "inbound_route: an "
-		    "IPv6 address must be in brackets, as in '[2001:db8::1]:25'");
+		    "IPv6 address must be in brackets, as in "
+		    "'[2001:db8::1]:25'");
 	if (colon != NULL) {
 		*colon = '\0';
 		*port = colon + 1;

@@ -535,8 +535,10 @@ cert_add_profile(X509 *x, X509 *issuer, int is_ca)
 		    cert_add_ext(x, issuer, NID_subject_key_identifier, "hash");
 	return cert_add_ext(x, issuer, NID_basic_constraints,
 	    "critical,CA:FALSE") &&
-	    cert_add_ext(x, issuer, NID_key_usage, "critical,digitalSignature") &&
-	    cert_add_ext(x, issuer, NID_ext_key_usage, "serverAuth,clientAuth") &&
+	    cert_add_ext(x, issuer, NID_key_usage,
+	    "critical,digitalSignature") &&
+	    cert_add_ext(x, issuer, NID_ext_key_usage,
+	    "serverAuth,clientAuth") &&
 	    cert_add_ext(x, issuer, NID_subject_key_identifier, "hash");
 }
 

@@ -50,7 +50,8 @@ enum tg_cert_md {
 struct tg_cert_names {
 	size_t n;				/* entries used in name[] */
 	int from_cn;				/* 1: name[0] is the CN */
-	size_t skipped;				/* unprintable/too long/over max */
+	size_t skipped;				/* unprintable/too
+						   long/over max */
 	char cn[TG_DNAME_MAX + 1];		/* "" if none/unprintable */
 	char name[TG_CERT_NAMES_MAX][TG_DNAME_MAX + 1];
 };
@@ -58,7 +59,8 @@ struct tg_cert_names {
 /* Parameters of a certificate to make. */
 struct tg_cert_template {
 	const char *cn;			/* subject CN; NULL: names[0] */
-	const char *const *names;	/* SAN dNSNames, borrowed; may be NULL */
+	const char *const *names;	/* SAN dNSNames, borrowed; may
+					   be NULL */
 	size_t n_names;
 	time_t not_before;		/* absolute times; not_after may be */
 	time_t not_after;		/* earlier (a "never valid" cert) */

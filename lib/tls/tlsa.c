@@ -383,7 +383,8 @@ tlsa_match_one(const struct tg_tlsa_rr *rr, STACK_OF(X509) *chain,
 
 	if (rr->usage == TG_TLSA_USAGE_DANE_EE) {
 		*depth = 0;
-		return n > 0 && tg_tlsa_matches_cert(rr, sk_X509_value(chain, 0));
+		return n > 0 &&
+		    tg_tlsa_matches_cert(rr, sk_X509_value(chain, 0));
 	}
 	for (d = 1; d < n; d++)
 		if (tg_tlsa_matches_cert(rr, sk_X509_value(chain, d))) {

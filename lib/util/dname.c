@@ -61,7 +61,8 @@ tg_dname_normalize(const char *name, char *out, size_t outlen,
 	labels = 0;
 	for (start = 0, i = 0; i <= len; i++) {
 		if (i == len || out[i] == '.') {
-			if (dname_check_label(out + start, i - start, err) != 0) {
+			if (dname_check_label(out + start, i - start,
+			    err) != 0) {
 				tg_err_prefix(err, "invalid domain name '%s'",
 				    out);
 				return -1;

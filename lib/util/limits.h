@@ -17,7 +17,7 @@
 #define TG_CONF_LINE_MAX	4096		/* bytes per line */
 #define TG_CONF_LIST_MAX	32		/* entries of a list key */
 #define TG_PATH_MAX		1024
-#define TG_CONF_TEXT_MAX	256		/* a free-text value, incl. NUL */
+#define TG_CONF_TEXT_MAX	256	/* a free-text value, incl. NUL */
 #define TG_CONF_USER_MAX	33		/* a login name, incl. NUL */
 #define TG_CONF_HOST_MAX	46		/* IP text, INET6_ADDRSTRLEN */
 
@@ -25,23 +25,25 @@
 #define TG_STORE_BUSY_TIMEOUT_MS 5000
 #define TG_STORE_TEXT_MAX	(64 * 1024)	/* any text column we write */
 #define TG_STS_MX_MAX		32		/* mx patterns per policy */
-#define TG_STORE_ROUTE_MAX	(TG_DNAME_MAX + 8)	/* "host:port", "[v6]:port" */
-#define TG_STORE_RUA_MAX	1024	/* TLS-RPT rua: all URIs, comma-joined */
+/* "host:port", "[v6]:port" */
+#define TG_STORE_ROUTE_MAX	(TG_DNAME_MAX + 8)
+#define TG_STORE_RUA_MAX	1024 /* TLS-RPT rua: all URIs, comma-joined */
 #define TG_STORE_RUA_URIS_MAX	8	/* URIs in one rua */
 #define TG_STORE_NOTE_MAX	256	/* free-text notes on config rows */
 #define TG_STORE_USER_MAX	64	/* admin user name */
 #define TG_STORE_HASH_MAX	255	/* PHC password hash string */
 #define TG_STORE_META_KEY_MAX	64
-#define TG_STS_ID_MAX		32	/* RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT) */
+/* RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT) */
+#define TG_STS_ID_MAX		32
 #define TG_CIDR_TEXT_MAX	49	/* INET6_ADDRSTRLEN - 1 + "/128" */
 
 /* DNS (RFC 7672 leaves these to the implementation; Postfix caps at 100). */
 #define TG_DNS_RR_MAX		100	/* records taken from one RRset */
 #define TG_DNS_CNAME_MAX	8	/* CNAME links followed */
 #define TG_DNS_TIMEOUT_S	30
-#define TG_DNS_WHY_MAX		256	/* bytes of a bogus reason / error text */
+#define TG_DNS_WHY_MAX		256 /* bytes of a bogus reason / error text */
 #define TG_DNS_SERVERS_MAX	32	/* forwarders, and stub entries */
-#define TG_DNS_SYNC_MAX		64	/* questions of one tg_dns_resolve_sync */
+#define TG_DNS_SYNC_MAX		64 /* questions of one tg_dns_resolve_sync */
 #define TG_DNS_TA_FILE_MAX	(64 * 1024)	/* trust anchor file bytes */
 
 /* TLSA. */
@@ -73,8 +75,8 @@
 #define TG_STS_FETCH_TIMEOUT_S	60
 #define TG_STS_MAX_AGE_MAX	31557600L
 #define TG_STS_RETRY_S		300	/* failed fetch: next try per id */
-#define TG_STS_REFRESH_S	86400	/* proactive refresh, at most this old */
-#define TG_STS_FETCHES_MAX	64	/* policy fetches in flight per client */
+#define TG_STS_REFRESH_S	86400 /* proactive refresh, at most this old */
+#define TG_STS_FETCHES_MAX	64 /* policy fetches in flight per client */
 
 /* TLS-RPT reports received and sent (RFC 8460; RELIABILITY ). */
 #define TG_RPT_JSON_MAX		(5 * 1024 * 1024) /* report JSON, inflated */
@@ -83,7 +85,7 @@
 #define TG_RPT_JSON_DEPTH_MAX	16	/* nesting of arrays/objects */
 #define TG_RPT_POLICIES_MAX	1000	/* policies[] of one report */
 #define TG_RPT_DETAILS_MAX	1000	/* failure-details[] of one policy */
-#define TG_RPT_STRINGS_MAX	128	/* policy-string[] / mx-host[] entries */
+#define TG_RPT_STRINGS_MAX	128 /* policy-string[] / mx-host[] entries */
 #define TG_RPT_FIELD_MAX	2048	/* any other string value, bytes */
 #define TG_RPT_MAIL_MAX		(10 * 1024 * 1024) /* a mailed report */
 #define TG_RPT_MAIL_HEADER_MAX	(64 * 1024) /* header section of it */
@@ -96,15 +98,19 @@
  * accepted; Postfix's smtpd_recipient_limit and message_size_limit are the
  * defaults here. */
 #define TG_SPOOL_RCPT_MAX	1000		/* recipients per message */
-#define TG_SPOOL_FIELD_MAX	1024		/* bytes of one envelope text field */
+#define TG_SPOOL_FIELD_MAX	1024	/* bytes of one envelope text field */
 #define TG_SPOOL_MSG_SIZE_DEFAULT 10240000	/* content bytes per message */
-#define TG_SPOOL_MSG_SIZE_MAX	(1024LL * 1024 * 1024)	/* ceiling for any size setting */
-#define TG_SPOOL_CHUNK		(64 * 1024)	/* content bytes per DATA record */
-#define TG_SPOOL_REASON_MAX	512		/* last-reason text per recipient, incl. NUL */
-#define TG_SPOOL_JNL_MAX	(4 * 1024 * 1024)	/* state journal bytes ever read */
-#define TG_SPOOL_JNL_COMPACT	(2 * 1024 * 1024)	/* journal size that triggers a rewrite */
+/* ceiling for any size setting */
+#define TG_SPOOL_MSG_SIZE_MAX	(1024LL * 1024 * 1024)
+#define TG_SPOOL_CHUNK		(64 * 1024) /* content bytes per DATA record */
+/* last-reason text per recipient, incl. NUL */
+#define TG_SPOOL_REASON_MAX	512
+/* state journal bytes ever read */
+#define TG_SPOOL_JNL_MAX	(4 * 1024 * 1024)
+/* journal size that triggers a rewrite */
+#define TG_SPOOL_JNL_COMPACT	(2 * 1024 * 1024)
 #define TG_SPOOL_QUEUE_MAX	1000000		/* messages in one spool */
-#define TG_SPOOL_BATCH_MAX	256		/* messages in one group commit */
+#define TG_SPOOL_BATCH_MAX	256	/* messages in one group commit */
 
 /* HTTPS fetch (net/fetch), used for MTA-STS policies (RFC 8461 §3.3). */
 #define TG_FETCH_URL_MAX	2048	/* bytes of a URL */
@@ -120,7 +126,7 @@
 #define TG_HTTP_PER_IP_MAX	32	/* connections from one address */
 #define TG_HTTP_IDLE_TIMEOUT_S	15	/* no traffic: close */
 #define TG_HTTP_REQUEST_TIMEOUT_S 30	/* a request, start to end */
-#define TG_HTTP_MEMORY_MAX	(16 * 1024)	/* pool per connection: header */
+#define TG_HTTP_MEMORY_MAX	(16 * 1024) /* pool per connection: header */
 #define TG_HTTP_BODY_MAX	(1024 * 1024)	/* POST body, default cap */
 #define TG_HTTP_REPLY_MAX	(1024 * 1024)	/* a prebuilt reply body */
 #define TG_HTTP_ROUTES_MAX	16	/* routes of one server */
@@ -152,18 +158,18 @@
 #define TG_SMTPD_HELO_MAX	255	/* EHLO/HELO argument */
 #define TG_SMTPD_ENVID_MAX	100	/* RFC 3461 §4.4 */
 #define TG_SMTPD_ORCPT_MAX	500	/* RFC 3461 §4.2 */
-#define TG_SMTPD_HDR_FIELD_MAX	(100 * 1024)	/* one field, folded lines too */
+#define TG_SMTPD_HDR_FIELD_MAX	(100 * 1024) /* one field, folded lines too */
 #define TG_SMTPD_HDR_SECTION_MAX (1024 * 1024)	/* the whole header */
 #define TG_SMTPD_HDR_COUNT_MAX	1000	/* header fields per message */
 /* RFC 5321 §6.3: Received fields at which a message is taken for a
  * loop (Postfix hopcount_limit). */
 #define TG_SMTPD_HOPS_MAX	50
 #define TG_SMTPD_ERRORS_MAX	20	/* error replies, then 421 and close */
-#define TG_SMTPD_DATA_TIMEOUT_S	300	/* DATA deadline, RFC 5321 §4.5.3.2.6 */
+#define TG_SMTPD_DATA_TIMEOUT_S	300 /* DATA deadline, RFC 5321 §4.5.3.2.6 */
 #define TG_SMTPD_MIN_DATA_RATE	500	/* bytes/s that extend the deadline */
 #define TG_SMTPD_SESSIONS_MAX	1000	/* sessions in all */
 #define TG_SMTPD_PER_CLIENT_MAX	200	/* per IPv4 address or IPv6 /64 */
-#define TG_SMTPD_OUTPUT_MAX	(64 * 1024)	/* replies queued: stop reading */
+#define TG_SMTPD_OUTPUT_MAX	(64 * 1024) /* replies queued: stop reading */
 #define TG_SMTPD_INPUT_MAX	(4 * TG_SMTP_LINE_MAX)	/* read ahead */
 #define TG_SMTPD_CLOSE_TIMEOUT_S 10	/* flushing the last reply */
 #define TG_SMTPD_LOG_INPUT_MAX	64	/* offending input bytes logged */
@@ -174,26 +180,28 @@
 #define TG_POLICY_TEXT_MAX	256	/* a reason, incl. NUL */
 #define TG_DELIVERY_TLSA_MAX	16	/* TLSA records kept per MX host */
 #define TG_DELIVERY_ADDRS_MAX	4	/* addresses tried per MX host */
-#define TG_DELIVERY_RCPT_MAX	TG_SPOOL_RCPT_MAX /* recipients per transaction */
+/* recipients per transaction */
+#define TG_DELIVERY_RCPT_MAX	TG_SPOOL_RCPT_MAX
 #define TG_DELIVERY_DOMAINS_MAX	10000	/* destinations tracked at once */
 #define TG_DELIVERY_BATCH_MAX	100	/* messages per domain per queue run */
 #define TG_DELIVERY_REUSE_MAX	100	/* messages over one connection */
 #define TG_DELIVERY_OPEN_MAX	512	/* messages open for delivery at once */
 #define TG_DELIVERY_IDLE_S	5	/* a kept connection waits this long */
 #define TG_DELIVERY_PLAN_TTL_S	60	/* a destination's decision is reused */
-#define TG_DSN_RETURN_MAX	50000	/* content bytes returned with RET=FULL */
-#define TG_DSN_MAX		(TG_DSN_RETURN_MAX + 64 * 1024) /* a whole DSN */
+#define TG_DSN_RETURN_MAX	50000 /* content bytes returned with RET=FULL */
+/* a whole DSN */
+#define TG_DSN_MAX		(TG_DSN_RETURN_MAX + 64 * 1024)
 
 /* TLS-RPT collector and reporter (rpt/collect, rpt/send, rptd). */
-#define TG_RPT_BODY_MAX		(1024 * 1024)	/* POSTed report body, default */
-#define TG_RPT_RATE_SLOTS	4096	/* sources tracked by the rate limiter */
+#define TG_RPT_BODY_MAX		(1024 * 1024) /* POSTed report body, default */
+#define TG_RPT_RATE_SLOTS	4096 /* sources tracked by the rate limiter */
 #define TG_RPT_RATE_DEFAULT	60	/* reports a minute per source */
 #define TG_RPT_DB_MAX_DEFAULT	(1024LL * 1024 * 1024) /* reports.db quota */
 #define TG_RPT_KEEP_DAYS	31	/* session results, our reports */
-#define TG_RPT_SEND_TRY_S	(24 * 3600)	/* RFC 8460 §5.4: retry a day */
+#define TG_RPT_SEND_TRY_S	(24 * 3600) /* RFC 8460 §5.4: retry a day */
 #define TG_RPT_SEND_BACKOFF_S	300	/* first retry; doubles */
 #define TG_RPT_SEND_BACKOFF_MAX_S (4 * 3600)	/* longest wait between tries */
-#define TG_RPT_SEND_DELAY_S	(4 * 3600)	/* random delay after midnight */
+#define TG_RPT_SEND_DELAY_S	(4 * 3600) /* random delay after midnight */
 #define TG_RPT_SEND_TIMEOUT_S	60	/* one POST or SMTP submission */
 #define TG_RPT_SEND_GZ_MAX	(900 * 1024)	/* one gzip'd report of ours */
 #define TG_RPT_SEND_REPLY_MAX	(64 * 1024)	/* reply body read from a rua */

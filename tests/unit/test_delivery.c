@@ -366,7 +366,7 @@ sts_cancel(void *ctx, void *handle)
 	free(l);
 }
 
-/* ---- fixture ----------------------------------------------------------------- */
+/* ---- fixture ------------------------------------------------------------ */
 
 struct fx {
 	char dir[64];
@@ -618,7 +618,7 @@ rlook(struct fx *f, const char *domain, struct rrow *r)
 	    &err), 0);
 }
 
-/* ---- tests -------------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------- */
 
 static const char *const RCPT_A[] = { "bob@a.example", NULL };
 
@@ -745,8 +745,8 @@ test_failover_backoff(void **state)
 static void
 test_partial_bounce_dsn(void **state)
 {
-	static const char *const rcpts[] = { "bob@a.example", "nobody@a.example",
-	    NULL };
+	static const char *const rcpts[] = { "bob@a.example",
+	    "nobody@a.example", NULL };
 	struct fx *f = *state;
 	char qid[TG_SPOOL_QID_LEN + 1];
 	struct tg_delivery_stats st;

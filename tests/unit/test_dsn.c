@@ -107,7 +107,8 @@ test_structure(void **state)
 	    "report-type=delivery-status;"));
 	assert_non_null(strstr(t, "Date: Tue, 14 Nov 2023 23:13:20 +0000"));
 	assert_non_null(strstr(t, "Content-Type: message/delivery-status"));
-	assert_non_null(strstr(t, "Reporting-MTA: dns; relay.inside.example\r\n"));
+	assert_non_null(strstr(t,
+	    "Reporting-MTA: dns; relay.inside.example\r\n"));
 	assert_non_null(strstr(t, "Original-Envelope-Id: env+1\r\n"));
 	assert_non_null(strstr(t, "Arrival-Date: Tue, 14 Nov 2023 22:13:20"));
 	assert_non_null(strstr(t, "\r\n\r\nFinal-Recipient: rfc822; "

@@ -17,10 +17,14 @@
 #include "core/log.h"
 #include "policy/policy.h"
 
-#define EE "3 1 1 0101010101010101010101010101010101010101010101010101010101010101"
-#define EE2 "3 1 1 0303030303030303030303030303030303030303030303030303030303030303"
-#define PKIXEE "1 1 1 0202020202020202020202020202020202020202020202020202020202020202"
-#define PKIXTA "0 0 1 0404040404040404040404040404040404040404040404040404040404040404"
+#define EE "3 1 1 01010101010101010101010101010101" \
+	"01010101010101010101010101010101"
+#define EE2 "3 1 1 03030303030303030303030303030303" \
+	"03030303030303030303030303030303"
+#define PKIXEE "1 1 1 02020202020202020202020202020202" \
+	"02020202020202020202020202020202"
+#define PKIXTA "0 0 1 04040404040404040404040404040404" \
+	"04040404040404040404040404040404"
 
 enum { S = TG_DNS_SECURE, I = TG_DNS_INSECURE, B = TG_DNS_BOGUS,
     X = TG_DNS_INDETERMINATE };
@@ -482,8 +486,9 @@ static void
 test_verify_pkix(void **state)
 {
 	static const struct row r = { "STS", OK, I, 0,
-	    { H_INSEC("mx.a.example") }, STS_ENFORCE, "mx.a.example,*.b.example",
-	    NOLOCAL, DEL, "", NULL, R(STS), { { 0 } } };
+	    { H_INSEC("mx.a.example") }, STS_ENFORCE,
+	    "mx.a.example,*.b.example", NOLOCAL, DEL, "", NULL, R(STS),
+	    { { 0 } } };
 	struct tg_policy_decision *out = calloc(1, sizeof(*out));
 	struct built *b = calloc(1, sizeof(*b));
 	struct tg_tls_verify v;
@@ -631,7 +636,8 @@ test_mx_limit(void **state)
 /* ---- never downgrade: every combination of one host's inputs ----------- */
 
 static void
-sweep_check(const struct tg_policy_input *in, const struct tg_policy_decision *o)
+sweep_check(const struct tg_policy_input *in,
+    const struct tg_policy_decision *o)
 {
 	const struct tg_policy_host *h = &in->hosts[0];
 	const struct tg_policy_host_decision *d = &o->hosts[0];

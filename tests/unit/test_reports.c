@@ -111,10 +111,10 @@ test_aggregate(void **state)
 	memset(&t, 0, sizeof(t));
 	assert_int_equal(tg_reports_sessions(f->r, "2026-12-03", NULL,
 	    tally_row, &t, &err), 0);
-	assert_int_equal(t.rows, 2);		/* one success, one failure row */
+	assert_int_equal(t.rows, 2);	/* one success, one failure row */
 	assert_int_equal(t.success, 5);
 	assert_int_equal(t.failure, 3);
-	assert_string_equal(t.last_result, "tlsa-invalid");	/* after success */
+	assert_string_equal(t.last_result, "tlsa-invalid"); /* after success */
 	assert_string_equal(t.last_ip, "198.51.100.7");
 	memset(&t, 0, sizeof(t));
 	assert_int_equal(tg_reports_sessions(f->r, "2026-12-04", "example.org",
@@ -199,10 +199,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_aggregate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aggregate, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_domains_and_prune, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup,
+		    teardown),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

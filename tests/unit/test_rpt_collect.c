@@ -250,8 +250,8 @@ test_fixtures_http(void **state)
 		stored++;
 		assert_int_equal(res.kept, c->kept);
 		memset(&t, 0, sizeof(t));
-		assert_int_equal(tg_reports_rx_get(f->db, res.id, get_totals, &t,
-		    &err), 0);
+		assert_int_equal(tg_reports_rx_get(f->db, res.id, get_totals,
+		    &t, &err), 0);
 		assert_int_equal(t.success, c->success);
 		assert_int_equal(t.failure, c->failure);
 		assert_int_equal(t.policies, (int64_t)c->kept);
@@ -554,8 +554,9 @@ test_injection_stored(void **state)
 
 	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
 		snprintf(json, sizeof(json), "{\"organization-name\":\"%s\","
-		    "\"date-range\":{\"start-datetime\":\"2024-05-01T00:00:00Z\","
-		    "\"end-datetime\":\"2024-05-01T23:59:59Z\"},\"contact-info\":"
+		    "\"date-range\":{\"start-datetime\":"
+		    "\"2024-05-01T00:00:00Z\",\"end-datetime\":"
+		    "\"2024-05-01T23:59:59Z\"},\"contact-info\":"
 		    "\"%s\",\"report-id\":\"%s\",\"policies\":[{\"policy\":{"
 		    "\"policy-type\":\"no-policy-found\",\"policy-domain\":"
 		    "\"receiver.example\"},\"summary\":{\"total-successful-"
@@ -665,9 +666,10 @@ test_quota_prunes_oldest(void **state)
 			noise[k] = (unsigned char)"abcdefghijklmnopqrstuvwxyz"
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[rand() % 62];
 		snprintf(org, sizeof(org), "Org %zu", i);
-		k = (size_t)snprintf(json, 1024, "{\"organization-name\":\"%s\","
-		    "\"date-range\":{\"start-datetime\":\"2024-05-01T00:00:00Z\","
-		    "\"end-datetime\":\"2024-05-01T23:59:59Z\"},\"report-id\":"
+		k = (size_t)snprintf(json, 1024, "{\"organization-name\":"
+		    "\"%s\",\"date-range\":{\"start-datetime\":"
+		    "\"2024-05-01T00:00:00Z\",\"end-datetime\":"
+		    "\"2024-05-01T23:59:59Z\"},\"report-id\":"
 		    "\"r\",\"policies\":[{\"policy\":{\"policy-type\":\"sts\","
 		    "\"policy-domain\":\"receiver.example\",\"policy-string\":"
 		    "[\"", org);
@@ -676,7 +678,8 @@ test_quota_prunes_oldest(void **state)
 				memcpy(json + k, "\",\"", 3);
 				k += 3;
 			}
-			memcpy(json + k, noise + j, n - j < 4000 ? n - j : 4000);
+			memcpy(json + k, noise + j,
+			    n - j < 4000 ? n - j : 4000);
 			k += n - j < 4000 ? n - j : 4000;
 		}
 		k += (size_t)snprintf(json + k, 1024, "\"]},\"summary\":{"

@@ -454,7 +454,8 @@ record(struct tg_reports *db, time_t when, const char *domain,
 
 #define STS_A "version: STSv1\nmode: enforce\nmx: mx.a.example\nmax_age: 86400"
 #define TLSA_B "3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b" \
-	"56664c5d3d6\n3 1 1 a9c0b5a8d36e4b0c7f2c1d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5" \
+	"56664c5d3d6\n" \
+	"3 1 1 a9c0b5a8d36e4b0c7f2c1d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5" \
 	"a4b3c2d1e0f9a"
 
 static void
@@ -468,8 +469,8 @@ record_day(struct tg_reports *db)
 	    "certificate-expired", 2);
 	record(db, t, "a.example", TG_REPORTS_NO_POLICY, "", "mx2.a.example",
 	    NULL, 1);
-	record(db, t, "b.example", TG_REPORTS_TLSA, TLSA_B, "mx.b.example", NULL,
-	    4);
+	record(db, t, "b.example", TG_REPORTS_TLSA, TLSA_B, "mx.b.example",
+	    NULL, 4);
 	record(db, t, "b.example", TG_REPORTS_TLSA, TLSA_B, "mx.b.example",
 	    "tlsa-invalid", 3);
 	record(db, t, "c.example", TG_REPORTS_NO_POLICY, "", "mx.c.example",
@@ -733,7 +734,8 @@ test_mailto(void **state)
 
 		if (cases[i].addr == NULL) {
 			if (rc == 0)
-				fail_msg("%s accepted as %s", cases[i].uri, out);
+				fail_msg("%s accepted as %s", cases[i].uri,
+				    out);
 			continue;
 		}
 		if (rc != 0)
@@ -767,7 +769,8 @@ test_mail(void **state)
 	assert_int_equal(strncmp(msg.data, "TLSGate-Report: v=1; mac=", 25), 0);
 	assert_true(tg_submark_check(f->key, msg.data, msg.len, &off));
 	assert_int_equal(strncmp(msg.data + off, "DKIM-Signature: ", 16), 0);
-	assert_non_null(strstr(msg.data, "\r\nTLS-Report-Domain: b.example\r\n"));
+	assert_non_null(strstr(msg.data,
+	    "\r\nTLS-Report-Domain: b.example\r\n"));
 	assert_non_null(strstr(msg.data,
 	    "\r\nTLS-Report-Submitter: gw.example\r\n"));
 	assert_non_null(strstr(msg.data, "Content-Type: multipart/report; "

@@ -44,7 +44,7 @@
 #define REFUSED		"198.51.100.7"
 #define WAIT_MS		5000
 
-/* ---- fixture -------------------------------------------------------------- */
+/* ---- fixture ------------------------------------------------------------ */
 
 struct client {
 	int fd;
@@ -196,7 +196,7 @@ teardown(void **state)
 	return 0;
 }
 
-/* ---- the client ----------------------------------------------------------- */
+/* ---- the client --------------------------------------------------------- */
 
 /* Run the server's loop a little: all that is ready, then up to 1 ms. */
 static void
@@ -444,7 +444,7 @@ after_received(const char *content, size_t n)
 	}
 }
 
-/* ---- the transaction -------------------------------------------------------- */
+/* ---- the transaction ---------------------------------------------------- */
 
 static void
 test_transaction(void **state)
@@ -644,7 +644,7 @@ test_address_forms(void **state)
 	assert_string_equal(F.rcpt0, "u@external.example");
 }
 
-/* ---- pipelining and greeting (RELIABILITY I-05) --------------------------- */
+/* ---- pipelining and greeting (RELIABILITY I-05) ------------------------- */
 
 static void
 test_pregreet_peek(void **state)
@@ -734,7 +734,7 @@ test_helo_session(void **state)
 	expect("503 5.5.1");
 }
 
-/* ---- smuggling (RELIABILITY I-01) -------------------------------------------- */
+/* ---- smuggling (RELIABILITY I-01) --------------------------------------- */
 
 static const struct {
 	const char *seq;
@@ -800,7 +800,7 @@ test_smuggling(void **state)
 	}
 }
 
-/* ---- limits (RELIABILITY I-06, I-07) -------------------------------------- */
+/* ---- limits (RELIABILITY I-06, I-07) ------------------------------------ */
 
 static void
 test_line_too_long(void **state)
@@ -930,7 +930,7 @@ test_session_limits(void **state)
 	expect_on(&F.c2, "220 ");
 }
 
-/* ---- timeouts (RELIABILITY I-08) -------------------------------------------- */
+/* ---- timeouts (RELIABILITY I-08) ---------------------------------------- */
 
 static void
 test_command_timeout(void **state)
@@ -973,7 +973,7 @@ test_data_rate(void **state)
 	assert_int_equal(tg_spool_count(F.spool), 0);
 }
 
-/* ---- STARTTLS (RFC 3207; RELIABILITY I-03, I-04) -------------------------- */
+/* ---- STARTTLS (RFC 3207; RELIABILITY I-03, I-04) ------------------------ */
 
 static void
 tls_handshake(struct client *c, const char *alpn, size_t alpnlen, int ok)
@@ -1098,7 +1098,7 @@ test_tls_timeout(void **state)
 	expect_closed();
 }
 
-/* ---- cross-protocol (RELIABILITY I-11) ------------------------------------ */
+/* ---- cross-protocol (RELIABILITY I-11) ---------------------------------- */
 
 static void
 test_http(void **state)
@@ -1119,7 +1119,7 @@ test_http(void **state)
 	expect_closed();
 }
 
-/* ---- the spool (RELIABILITY §1.9, Q-03) ---------------------------------- */
+/* ---- the spool (RELIABILITY §1.9, Q-03) -------------------------------- */
 
 static void
 data_transaction(void)
@@ -1233,7 +1233,7 @@ test_client_gone_at_end(void **state)
 	assert_int_equal(tg_spool_count(F.spool), F.nqueued);
 }
 
-/* ---- graceful stop ----------------------------------------------------------- */
+/* ---- graceful stop ------------------------------------------------------ */
 
 static void
 on_stopped(void *arg)

@@ -253,7 +253,7 @@ pl_check(void)
 	pl.checks++;
 }
 
-/* ---- the hooks -------------------------------------------------------------- */
+/* ---- the hooks ---------------------------------------------------------- */
 
 static int
 pl_fsync(int fd)
@@ -281,7 +281,7 @@ pl_fsync(int fd)
 /* Writes and renames are the system's: only fsync decides durability. */
 static const struct tg_spool_io pl_io = { NULL, pl_fsync, NULL };
 
-/* ---- the load -------------------------------------------------------------- */
+/* ---- the load ----------------------------------------------------------- */
 
 static struct tg_spool_rcpt pl_rcpt = { "bob@example.net", NULL, 0 };
 

@@ -107,7 +107,8 @@ boundaries(const struct tg_buf *b, size_t *out, size_t max)
 
 	while (off < b->len && n < max) {
 		out[n++] = off;
-		tg_spool_rec_hdr_get((const uint8_t *)b->data + off, &type, &len);
+		tg_spool_rec_hdr_get((const uint8_t *)b->data + off, &type,
+		    &len);
 		off += TG_SPOOL_REC_HDR + len;
 	}
 	assert_int_equal(off, b->len);
@@ -142,7 +143,7 @@ test_valid_object(void **state)
 	tg_buf_free(&b);
 }
 
-/* ---- The Q-04 table -------------------------------------------------------- */
+/* ---- The Q-04 table ----------------------------------------------------- */
 
 enum mut { TRUNC, FLIP, SETLEN, ZERO_END, APPEND, EMPTY, RENAMED };
 
@@ -189,12 +190,13 @@ make_specs(struct spec *sp, size_t max)
 	nb = boundaries(&b, bnd, 64);
 	for (i = 0; i < nb && n + 12 < max; i++) {
 		tg_spool_rec_hdr_get((uint8_t *)b.data + bnd[i], &type, &len);
-		sp[n++] = (struct spec){ TRUNC, bnd[i], 0 };	/* at boundary */
+		sp[n++] = (struct spec){ TRUNC, bnd[i], 0 }; /* at boundary */
 		sp[n++] = (struct spec){ TRUNC, bnd[i] + 1, 0 };
 		sp[n++] = (struct spec){ TRUNC, bnd[i] + 4, 0 };
 		sp[n++] = (struct spec){ TRUNC, bnd[i] + 5, 0 };
 		if (len > 1)
-			sp[n++] = (struct spec){ TRUNC, bnd[i] + 5 + len / 2, 0 };
+			sp[n++] = (struct spec){ TRUNC, bnd[i] + 5 + len / 2,
+			    0 };
 		sp[n++] = (struct spec){ TRUNC, bnd[i] + 5 + len - 1, 0 };
 		sp[n++] = (struct spec){ SETLEN, bnd[i], 0xffffffffu };
 		sp[n++] = (struct spec){ SETLEN, bnd[i], 0x7fffffffu };
@@ -553,7 +555,7 @@ test_fuzz(void **state)
 	tg_buf_free(&base);
 }
 
-/* ---- The journal parser --------------------------------------------------- */
+/* ---- The journal parser ------------------------------------------------- */
 
 static size_t
 jnl_build(uint8_t *out, const char *qid)

@@ -444,8 +444,8 @@ test_admin_users(void **state)
 	assert_string_equal(a.password_hash, hash);
 	assert_int_equal(a.created, 50);
 	assert_int_equal(a.last_login, 0);
-	assert_int_equal(tg_store_admin_set_last_login(f->st, "ALICE@example.org",
-	    12345, &err), 0);
+	assert_int_equal(tg_store_admin_set_last_login(f->st,
+	    "ALICE@example.org", 12345, &err), 0);
 	assert_int_equal(tg_store_admin_set_hash(f->st, "alice@example.org",
 	    "$scrypt$ln=17,r=8,p=1$x$y", &err), 0);
 	assert_int_equal(tg_store_admin_get(f->st, "alice@example.org", &a,

@@ -276,7 +276,8 @@ run(struct bench *b)
 
 	while (tg_stsclient_pending(b->c) > 0 &&
 	    tg_clock_mono_ms() < deadline) {
-		if (event_base_loop(b->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) != 0)
+		if (event_base_loop(b->base,
+		    EVLOOP_ONCE | EVLOOP_NONBLOCK) != 0)
 			usleep(1000);
 		else
 			usleep(100);

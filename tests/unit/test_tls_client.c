@@ -225,8 +225,8 @@ static const struct tcase cases[] = {
 	    0, 2, { { 3, 1, 1, SRC_OTHER }, { 2, 1, 1, SRC_CA } },
 	    1, 1, 1, 1, 1, NULL },
 	/* PKIX (MTA-STS), RFC 8461 §4.2. */
-	{ "PKIX good", SRV_GOOD, 1, TG_TLS_PKIX, NULL, MX, NULL, 0, 0, { { 0 } },
-	    1, 1, 1, -1, -1, NULL },
+	{ "PKIX good", SRV_GOOD, 1, TG_TLS_PKIX, NULL, MX, NULL, 0, 0,
+	    { { 0 } }, 1, 1, 1, -1, -1, NULL },
 	{ "PKIX wrong name", SRV_WRONGNAME, 1, TG_TLS_PKIX, NULL, MX, NULL, 0,
 	    0, { { 0 } }, 0, 0, 1, -1, -1, "certificate-host-mismatch" },
 	{ "PKIX partial wildcard", SRV_PARTIAL, 1, TG_TLS_PKIX, NULL, MX, NULL,
@@ -268,8 +268,8 @@ fill_records(const struct tcase *c, struct tg_tlsa_rr *rrs)
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		assert_int_equal(tg_tlsa_from_cert(src_cert(c->rr[i].src, c->srv),
-		    (uint8_t)c->rr[i].u, (uint8_t)c->rr[i].s,
+		assert_int_equal(tg_tlsa_from_cert(src_cert(c->rr[i].src,
+		    c->srv), (uint8_t)c->rr[i].u, (uint8_t)c->rr[i].s,
 		    (uint8_t)c->rr[i].m, &rrs[i], &err), 0);
 }
 

@@ -62,8 +62,8 @@ test_parse_text(void **state)
 			    err.msg);
 		if (!c->ok) {
 			if (c->offset >= 0 && err.offset != c->offset)
-				fail_msg("case %zu '%s': offset %ld, want %ld", i,
-				    c->text, err.offset, c->offset);
+				fail_msg("case %zu '%s': offset %ld, want %ld",
+				    i, c->text, err.offset, c->offset);
 			continue;
 		}
 		assert_int_equal(rr->usage, c->u);

@@ -24,7 +24,8 @@ static const struct sts_case sts_cases[] = {
 	{ "v=STSv1; id=abc; future=1", "abc" },		/* unknown ignored */
 	{ "v=STSv1;  id = abc ;", "abc" },
 	{ "v=STSv1; id=first; id=second", "first" },
-	{ "v=STSv1; id=123456789012345678901234567890ab", "123456789012345678901234567890ab" },
+	{ "v=STSv1; id=123456789012345678901234567890ab",
+	    "123456789012345678901234567890ab" },
 	{ "v=STSv1; id=123456789012345678901234567890abc", NULL }, /* 33 */
 	{ "v=STSv1; id=a-b", NULL },
 	{ "v=STSv1; id=", NULL },
