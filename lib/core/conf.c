@@ -63,8 +63,8 @@ static const struct conf_key keys[] = {
 	  DOC("Directory of the pid files.") },
 	{ KEY("user", T_USER, "user", user), .flags = F_EMPTY,
 	  DEF("tlsgate"),
-	  DOC("User the daemons switch to after binding; empty: do not "
-	      "switch.") },
+	  DOC("User a daemon started as root switches to after binding; "
+	      "empty: none.") },
 	{ KEY("log.dest", T_ENUM, "enum", log_dest), .info.allowed = log_dests,
 	  DEF("stderr"),
 	  DOC("Where log lines go: stderr, or syslog (mail facility).") },
@@ -685,8 +685,9 @@ tg_conf_check_reload(const struct tg_conf *old_conf,
 			continue;
 		tg_buf_reset(&a);
 		tg_buf_reset(&b);
-		if (conf_fmt_line_value(&keys[i], conf_cfield(old_conf, &keys[i]),
-		    &a) != 0 || conf_fmt_line_value(&keys[i],
+		if (conf_fmt_line_value(&keys[i],
+		    conf_cfield(old_conf, &keys[i]), &a) != 0 ||
+		    conf_fmt_line_value(&keys[i],
 		    conf_cfield(new_conf, &keys[i]), &b) != 0)
 			rc = tg_err_set(err, TG_ERR_TEMP, NULL,
 			    "out of memory");

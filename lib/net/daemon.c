@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/privs.h"
+#include "core/sandbox.h"
 #include "store/store.h"
 #include "util/limits.h"
 #include "util/path.h"
@@ -445,6 +446,28 @@ daemon_drop_privileges(const struct tg_conf *conf, struct tg_err *err)
 	return 0;
 }
 
+/*
+ * Everything is bound and open: give up what a daemon never needs again
+ * (core/sandbox). TLSGATE_SANDBOX_PROBE in the environment logs what a
+ * forbidden attempt gets (a test hook; the attempts are harmless).
+ */
+static int
+daemon_sandbox(struct tg_err *err)
+{
+	char probe[256];
+	int filtered;
+
+	if (tg_sandbox_enter(TG_SANDBOX_NO_LISTEN, &filtered, err) != 0)
+		return -1;
+	tg_log_info(NULL, "event=sandbox result=entered filter=%s",
+	    filtered ? "on" : "unavailable");
+	if (getenv("TLSGATE_SANDBOX_PROBE") != NULL) {
+		tg_sandbox_probe(probe, sizeof(probe));
+		tg_log_info(NULL, "event=sandbox-probe %s", probe);
+	}
+	return 0;
+}
+
 static int
 daemon_detach(struct tg_err *err)
 {
@@ -525,6 +548,8 @@ tg_daemon_run(struct tg_daemon *d, struct tg_err *err)
 	if (daemon_drop_privileges(conf, err) != 0)
 		return -1;
 	if (d->ops->start != NULL && d->ops->start(d, err) != 0)
+		return -1;
+	if (daemon_sandbox(err) != 0)
 		return -1;
 	if (daemon_add_events(d, err) != 0)
 		return -1;

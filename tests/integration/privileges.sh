@@ -4,7 +4,10 @@
 #   user, so nothing they make belongs to root; relayd binds port 25 as
 #   root, then runs as the user, and queues mail into the user's spool;
 #   a user that does not exist is named with the command that makes it,
-#   and the daemons refuse to start as root in its place.
+#   and the daemons refuse to start as root in its place. Each daemon,
+#   once started, is in its sandbox (core/sandbox, RELIABILITY P-01/P-02):
+#   the probe it runs with TLSGATE_SANDBOX_PROBE finds every forbidden
+#   thing refused.
 
 if [ "$(id -u)" != 0 ]; then
 	skip "privilege drop needs root"
@@ -49,6 +52,18 @@ check "relay allow as root" tg relay allow 127.0.0.0/8
 expect_eq "what the CLI made as root belongs to nobody" "" "$(root_owned)"
 check "the CLI still reads the store" tg domain show example.org
 
+# What each daemon's sandbox probe must find (ptrace stays allowed in a
+# build under AddressSanitizer, whose leak checker needs it).
+ptrace_word=denied
+ldd "$BIN/tlsgate" | grep -q libasan && ptrace_word=allowed
+sandboxed() { # LOG — the probe's findings, in a fixed order
+	sed -n 's/.*event=sandbox-probe //p' "$1" | tr ' ' '\n' |
+	    grep -E '^(exec|ptrace|packet-socket|raw-socket|listen|dumpable|no-new-privs|seccomp|caps|shadow)=' |
+	    tr '\n' ' '
+}
+want_sandbox="exec=denied ptrace=$ptrace_word packet-socket=denied raw-socket=denied listen=denied dumpable=0 no-new-privs=1 seccomp=2 caps=none shadow=denied "
+export TLSGATE_SANDBOX_PROBE=1
+
 mkdir -p "$P/run"
 "$BIN/tlsgate-relayd" -f -c "$conf" > "$T/relayd.log" 2>&1 &
 pid=$!
@@ -61,6 +76,8 @@ expect_eq "relayd runs as nobody (real, effective, saved, fs uid)" \
 	"$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")"
 expect_eq "and with nobody's groups only" "$(id -g nobody)" \
 	"$(awk '/^Groups:/ { print $2 }' "/proc/$pid/status")"
+expect_eq "relayd is in its sandbox" "$want_sandbox" \
+	"$(sandboxed "$T/relayd.log")"
 out=$(swaks --server 127.0.0.1:25 --from a@inside.example \
 	--to b@example.net --timeout 20 2>&1)
 expect_match "mail is accepted into nobody's spool" "<- +250 2.0.0 Ok: queued as" "$out"
@@ -80,6 +97,8 @@ for dmn in stsd rptd controllerd; do
 	check "$dmn starts" wait_for 15 grep -q "event=start result=ok" "$T/$dmn.log"
 	expect_eq "$dmn runs as nobody" "$NOBODY_UID $NOBODY_UID" \
 		"$(awk '/^Uid:/ { print $2, $3 }' "/proc/${pids[-1]}/status")"
+	expect_eq "$dmn is in its sandbox" "$want_sandbox" \
+		"$(sandboxed "$T/$dmn.log")"
 done
 check "stsd serves HTTPS on 443" wait_port 127.0.0.1 443
 check "rptd serves HTTPS on 8443" wait_port 127.0.0.1 8443
