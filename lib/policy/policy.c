@@ -35,6 +35,7 @@ tg_policy_rule_name(enum tg_policy_rule r)
 	case TG_POLICY_RULE_LOCAL: return "local";
 	case TG_POLICY_RULE_OPPORTUNISTIC: return "opportunistic";
 	case TG_POLICY_RULE_REPORT: return "report-submission";
+	case TG_POLICY_RULE_ROUTE: return "route";
 	}
 	return "?";
 }
@@ -315,6 +316,12 @@ decide_host(const struct tg_policy_input *in, const struct tg_policy_host *h,
 		    TG_TLS_OPPORTUNISTIC, 0);
 		return;
 	}
+	if (in->route) {
+		host_try(d, TG_POLICY_RULE_ROUTE, in->route_tls ?
+		    TG_POLICY_TLS_REQUIRE : TG_POLICY_TLS_MAY,
+		    TG_TLS_OPPORTUNISTIC, 0);
+		return;
+	}
 	if (rule_dane(in, h, d) && (d->action == TG_POLICY_SKIP ||
 	    d->authenticated || !dane_only(in)))
 		return;
@@ -352,6 +359,14 @@ assert_no_downgrade(const struct tg_policy_input *in,
 		return;
 	}
 	assert(d->rule != TG_POLICY_RULE_REPORT);
+	if (in->route) {
+		/* Not the Internet: the route says what TLS it needs. */
+		assert(d->rule == TG_POLICY_RULE_ROUTE);
+		if (in->route_tls)
+			assert(d->tls == TG_POLICY_TLS_REQUIRE);
+		return;
+	}
+	assert(d->rule != TG_POLICY_RULE_ROUTE);
 	if (host_has_usable_tlsa(h))
 		assert(d->tls == TG_POLICY_TLS_REQUIRE &&
 		    d->mode == TG_TLS_DANE && !d->report_only &&
@@ -407,7 +422,7 @@ decide_mx(const struct tg_policy_input *in, struct tg_policy_decision *out)
 		    "MX lookup for %s failed", in->domain);
 		return 1;
 	}
-	if (!in->report_submission && (in->sts.state ==
+	if (!in->report_submission && !in->route && (in->sts.state ==
 	    TG_POLICY_STS_UNAVAILABLE || in->local_unavailable)) {
 		/* Unknown is not "none": defer rather than downgrade. */
 		domain_out(out, TG_POLICY_DEFER, ST_TLS_TEMP, NULL,

@@ -62,6 +62,11 @@
  *         address rows every host is tried with opportunistic TLS and
  *         nothing is recorded for TLS-RPT. A bogus or failed MX answer
  *         still defers: the destination itself is unknown then.
+ * route   a destination with a fixed next hop (mxd: a hosted domain's
+ *         route to its internal mail server) is not the Internet: no MX,
+ *         TLSA, MTA-STS or local policy applies and nothing is recorded
+ *         for TLS-RPT; the route's host is tried with STARTTLS required
+ *         or opportunistic, as the route says, and not authenticated.
  * When every host is skipped the domain is deferred with the first
  * skipped host's reason. Permanent failure is never decided here: a
  * policy can only defer (RFC 8461 §5.1: re-check the policy first).
@@ -98,7 +103,8 @@ enum tg_policy_rule {
 	TG_POLICY_RULE_STS,		/* MTA-STS policy */
 	TG_POLICY_RULE_LOCAL,		/* tlsgate policy set DOMAIN ... */
 	TG_POLICY_RULE_OPPORTUNISTIC,	/* nothing else applies */
-	TG_POLICY_RULE_REPORT		/* our own TLS report (submark) */
+	TG_POLICY_RULE_REPORT,		/* our own TLS report (submark) */
+	TG_POLICY_RULE_ROUTE		/* a fixed next hop (mxd's routes) */
 };
 
 enum tg_policy_verdict {
@@ -161,6 +167,10 @@ struct tg_policy_input {
 	/* A verified report of our own (smtp/submark; RFC 8460 §5.3.1):
 	 * every host with an address is tried with opportunistic TLS. */
 	int report_submission;
+	/* A fixed next hop (the one host given; its addresses in hosts[0]):
+	 * route_tls 1 requires STARTTLS there, 0 is opportunistic. */
+	int route;
+	int route_tls;
 };
 
 enum tg_policy_action {

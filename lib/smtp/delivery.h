@@ -7,7 +7,9 @@
  *     tg_spool_msg_open), at most TG_DELIVERY_OPEN_MAX open at once, and
  *     grouping each message's undelivered recipients by destination
  *     domain into jobs;
- *   - per destination: resolving it — MX, A/AAAA, TLSA with the rules of
+ *   - per destination: its route, when params->route gives one (only
+ *     the route host's addresses are looked up), else resolving it —
+ *     MX, A/AAAA, TLSA with the rules of
  *     RFC 7672 §2.2.3 (no TLSA lookup for insecure addresses; a secure
  *     CNAME's target first, then the original name), the MTA-STS policy
  *     (through the tg_delivery_sts interface: policy/stsclient) and the
@@ -103,6 +105,18 @@ struct tg_delivery_sts {
 	void *ctx;
 };
 
+/* A fixed next hop for a destination domain (mxd: a hosted domain's
+ * route to its internal mail server), instead of its MX hosts. */
+struct tg_delivery_route {
+	char host[TG_DNS_NAME_SIZE];	/* name, or IPv4/IPv6 address */
+	unsigned port;			/* 0: the engine's port */
+	int require_tls;		/* STARTTLS required, else may */
+};
+
+/* 1 with *out when domain has a route, 0 when it goes by its MX. */
+typedef int (*tg_delivery_route_fn)(void *ctx, const char *domain,
+    struct tg_delivery_route *out);
+
 struct tg_delivery_params {
 	struct event_base *base;		/* borrowed: the loop */
 	struct tg_spool *spool;			/* borrowed, the owner's */
@@ -129,6 +143,12 @@ struct tg_delivery_params {
 	/* The report-submission key (smtp/submark), TG_SUBMARK_KEY_LEN
 	 * bytes, copied; NULL: no message is treated as our report. */
 	const unsigned char *report_key;
+	/* Fixed next hops, asked whenever a destination is decided; NULL:
+	 * every destination by its MX (RFC 5321 §5.1). A routed
+	 * destination gets no MX, TLSA or MTA-STS lookup, no local policy
+	 * and no TLS-RPT record (policy/policy: the route rule). */
+	tg_delivery_route_fn route;
+	void *route_ctx;			/* borrowed, to route */
 };
 
 /* Counters, for tests and status. */

@@ -31,8 +31,10 @@ dlv_rpt_record(struct tg_delivery *d, const struct dlv_plan *plan,
 	struct tg_reports_session s;
 	struct tg_err err;
 
-	/* RFC 8460 §5.3.1: a report's own sessions are left out. */
-	if (d->p.reports == NULL || plan->in.report_submission)
+	/* RFC 8460 §5.3.1: a report's own sessions are left out; a route
+	 * goes to a server of our own, not to the Internet. */
+	if (d->p.reports == NULL || plan->in.report_submission ||
+	    plan->in.route)
 		return;
 	memset(&s, 0, sizeof(s));
 	s.when = tg_clock_now();
@@ -302,7 +304,7 @@ sess_connect(struct dlv_sess *s)
 		    &s->verify);
 		tg_smtpc_params_init(&p);
 		p.addr = plan->host[s->host].addr[s->addr];
-		p.port = d->p.port;
+		p.port = plan->port != 0 ? plan->port : d->p.port;
 		p.helo_name = d->helo;
 		p.mx_host = plan->host[s->host].name;
 		p.tls = hd->tls == TG_POLICY_TLS_REQUIRE ?

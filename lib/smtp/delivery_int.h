@@ -79,6 +79,7 @@ struct dlv_host {
 struct dlv_plan {
 	int refs;
 	char domain[TG_DNS_NAME_SIZE];
+	unsigned port;				/* a route's; 0: p.port */
 	time_t made;				/* tg_clock_now */
 	long long made_ms;
 	struct dlv_host host[TG_POLICY_MX_MAX];

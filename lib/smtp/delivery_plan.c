@@ -1,10 +1,12 @@
 /*
  * smtp/delivery — see delivery.h. This file: resolving one destination
  * into a plan — MX, per host A/AAAA and TLSA, MTA-STS and the local
- * policy, all concurrently — and the policy decision over it.
+ * policy, all concurrently, or a route's host — and the policy decision
+ * over it.
  */
 #include "smtp/delivery_int.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,7 +207,7 @@ plan_on_addr(const struct tg_dns_answer *ans, void *arg)
 		/* RFC 7672 §2.2.3: TLSA only for secure addresses. */
 		if (h->naddr > 0 && in->addr_security == TG_DNS_SECURE &&
 		    r->plan->in.mx_security != TG_DNS_BOGUS &&
-		    !r->plan->in.report_submission)
+		    !r->plan->in.report_submission && !r->plan->in.route)
 			plan_tlsa_lookup(rh, h->is_cname ? h->canon : h->name);
 	}
 	plan_step_done(r);
@@ -344,7 +346,7 @@ plan_local(struct dlv_plan *plan, struct tg_store *store)
 	struct tg_err err;
 	int rc;
 
-	if (store == NULL || plan->in.report_submission)
+	if (store == NULL || plan->in.report_submission || plan->in.route)
 		return;
 	rc = tg_store_dest_get(store, plan->domain, &dp, &err);
 	if (rc == 0) {
@@ -394,9 +396,45 @@ plan_step_done(struct dlv_resolve *r)
 	plan_finish(r);
 }
 
+/*
+ * A route instead of the MX: one host, the route's. An address given as
+ * such needs no lookup; a name is looked up as an MX host would be
+ * (A and AAAA), its TLSA never.
+ */
+static void
+plan_route_start(struct dlv_resolve *r, const struct tg_delivery_route *rt)
+{
+	struct dlv_plan *plan = r->plan;
+	struct tg_policy_host *in = &plan->in_host[0];
+	struct dlv_host *h = &plan->host[0];
+	unsigned char bin[16];
+
+	plan->in.route = 1;
+	plan->in.route_tls = rt->require_tls;
+	plan->port = rt->port;
+	plan->in.mx_status = TG_DNS_OK;
+	plan->in.mx_security = TG_DNS_INDETERMINATE;
+	if (inet_pton(AF_INET, rt->host, bin) != 1 &&
+	    inet_pton(AF_INET6, rt->host, bin) != 1) {
+		plan_host_start(r, 0, rt->host, 0);
+		return;
+	}
+	tg_text_fmt(h->name, sizeof(h->name), "%s", rt->host);
+	tg_text_fmt(h->canon, sizeof(h->canon), "%s", rt->host);
+	tg_text_fmt(h->addr[0], sizeof(h->addr[0]), "%s", rt->host);
+	h->naddr = 1;
+	in->name = h->name;
+	in->tlsa_base = h->name;
+	in->addr_status = TG_DNS_OK;
+	in->addr_security = TG_DNS_INDETERMINATE;
+	plan->in.nhosts = 1;
+}
+
 void
 dlv_plan_start(struct dlv_dest *dest)
 {
+	struct tg_delivery_route rt;
+
 	struct dlv_resolve *r;
 
 	if (dest->res != NULL)
@@ -415,6 +453,13 @@ dlv_plan_start(struct dlv_dest *dest)
 	    dest->domain);
 	dest->res = r;
 	r->pending = 1;		/* held until every lookup is started */
+	memset(&rt, 0, sizeof(rt));
+	if (!dest->report && dest->d->p.route != NULL &&
+	    dest->d->p.route(dest->d->p.route_ctx, dest->domain, &rt) == 1) {
+		plan_route_start(r, &rt);
+		plan_step_done(r);
+		return;
+	}
 	if (plan_query(r, &r->qmx, dest->domain, TG_DNS_T_MX, plan_on_mx,
 	    r) != 0) {
 		r->plan->in.mx_status = TG_DNS_TEMPFAIL;

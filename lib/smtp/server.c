@@ -84,6 +84,7 @@ tg_smtpd_conf_unref(struct tg_smtpd_conf *c)
 		return;
 	SSL_CTX_free(c->tls);
 	free(c->nets);
+	free(c->domains);
 	free(c);
 }
 
@@ -275,7 +276,8 @@ tg_smtpd_arm(struct tg_smtpd_sess *s)
 static void
 sess_greet(struct tg_smtpd_sess *s)
 {
-	if (!tg_smtpd_conf_allows(s->conf, (struct sockaddr *)&s->sa)) {
+	if (!s->conf->inbound &&
+	    !tg_smtpd_conf_allows(s->conf, (struct sockaddr *)&s->sa)) {
 		/* RFC 5321 §3.1: 554 instead of 220, then wait for QUIT. */
 		s->phase = TG_SMTPD_REFUSED;
 		s->srv->stats.refused++;

@@ -2,7 +2,7 @@
  * smtp/server — the receiving side of SMTP: an ESMTP server on libevent,
  * one state machine per session, handing every accepted message to the
  * durable spool before it says 250. Used by relayd (mail from internal
- * networks); written so that mxd can share it.
+ * networks) and mxd (mail for the hosted domains, from anyone).
  *
  * Owns: sessions (accept, greeting, commands, DATA, STARTTLS, limits,
  * timeouts, replies, one log line per outcome), the client access check,
@@ -19,14 +19,24 @@
  *     envelope) and STARTTLS (RFC 3207) while TLS is available and not yet
  *     active. No AUTH, no CHUNKING: BDAT ends the session (its chunk would
  *     otherwise be read as commands).
- *   - Access (RELIABILITY I-09): a client whose address is in none of the
- *     configured networks gets "554 5.7.1" instead of the 220 greeting;
- *     every command but QUIT is then answered 503 (RFC 5321 §3.1), so
- *     nothing is ever accepted from it. Clients that are allowed may
- *     relay to any address (the relay sends everything to the Internet:
- *     the network list is the only gate); source routes are dropped,
- *     percent hacks, bang paths and quoted local parts pass as they are,
- *     malformed paths get 501/553 (smtp/smtpcmd).
+ *   - Access (RELIABILITY I-09), a relay's (relayd): a client whose
+ *     address is in none of the configured networks gets "554 5.7.1"
+ *     instead of the 220 greeting; every command but QUIT is then
+ *     answered 503 (RFC 5321 §3.1), so nothing is ever accepted from it.
+ *     Clients that are allowed may relay to any address (the relay sends
+ *     everything to the Internet: the network list is the only gate);
+ *     source routes are dropped, percent hacks, bang paths and quoted
+ *     local parts pass as they are, malformed paths get 501/553
+ *     (smtp/smtpcmd). <Postmaster> without a domain gets 550 5.1.1: a
+ *     relay has no mailboxes.
+ *   - Access, an inbound MX's (mxd, conf->inbound): any client may
+ *     connect, and the recipient is the gate: its domain must be one of
+ *     the configured (hosted) domains, else "554 5.7.1 Relay access
+ *     denied" (address literals too); a hosted domain marked "defer" (no
+ *     route yet) gets "451 4.3.5"; a local part with "%", "!" or a quoted
+ *     "@" gets "550 5.7.1", whatever the internal server would make of
+ *     it; <Postmaster> is taken as postmaster@ the first domain added
+ *     (RFC 5321 §4.5.1).
  *   - Pipelining (RFC 2920 §3.1, RELIABILITY I-05): input sent before the
  *     greeting, further commands pipelined behind EHLO, HELO, DATA, NOOP,
  *     VRFY or EXPN, or behind any command when the client did not say
@@ -111,6 +121,12 @@ struct tg_smtpd_conf {
 	size_t max_rcpt;	/* recipients; TG_SPOOL_RCPT_MAX (ceiling) */
 	struct tg_cidr *nets;	/* owned: allowed clients; none: nobody */
 	size_t nnets;
+	/* An inbound MX: any client, recipients in domains only (sorted,
+	 * lower case; tg_smtpd_conf_add_domain). */
+	int inbound;
+	struct tg_smtpd_domain *domains;	/* owned */
+	size_t ndomains;
+	char postmaster_domain[TG_DNAME_MAX + 1];	/* <Postmaster> */
 	SSL_CTX *tls;		/* owned reference; NULL: no STARTTLS */
 	int greet_delay_ms;	/* wait before the greeting; 0 */
 	int cmd_timeout_ms;	/* TG_SMTP_CMD_TIMEOUT_S */
@@ -131,6 +147,25 @@ struct tg_smtpd_conf *tg_smtpd_conf_new(void);
 /* Allow clients in net (copied). -1 (TG_ERR_TEMP) out of memory. */
 int tg_smtpd_conf_add_net(struct tg_smtpd_conf *c, const struct tg_cidr *net,
     struct tg_err *err);
+
+/* A hosted domain of an inbound server. */
+struct tg_smtpd_domain {
+	char name[TG_DNAME_MAX + 1];	/* lower case, no final dot */
+	int defer;			/* taken later: 451 4.3.5 for now */
+};
+
+/*
+ * Take recipients in name (normalised; a second add of the same name is
+ * ignored) on an inbound server; defer: answer 451 4.3.5 instead, for a
+ * domain that cannot be delivered yet. -1 with err: a bad name (PERM)
+ * or out of memory (TEMP).
+ */
+int tg_smtpd_conf_add_domain(struct tg_smtpd_conf *c, const char *name,
+    int defer, struct tg_err *err);
+
+/* The hosted domain name (any case, no final dot), or NULL. */
+const struct tg_smtpd_domain *tg_smtpd_conf_domain(
+    const struct tg_smtpd_conf *c, const char *name);
 
 /* Offer STARTTLS with ctx (a reference is taken; NULL: do not offer). */
 void tg_smtpd_conf_set_tls(struct tg_smtpd_conf *c, SSL_CTX *ctx);

@@ -178,6 +178,8 @@ do_rcpt(struct tg_smtpd_sess *s, const struct tg_smtpcmd *c)
 
 	rc = tg_smtpcmd_rcpt(c->arg, c->arglen, s->esmtp, s->mail.smtputf8,
 	    &r, &err);
+	if (rc == 0)
+		rc = tg_smtpd_rcpt_gate(s->conf, &r.path, &err);
 	if (rc == 0 && (r.path.flags & TG_SMTPCMD_P_POSTMASTER)) {
 		/* The relay has no mailboxes of its own. */
 		tg_err_set(&err, TG_ERR_PERM, "5.1.1", "Error: no local "

@@ -5,6 +5,7 @@
  * server.c       conf, sessions: accept, I/O, timers, replies, closing
  * server_cmd.c   the command table: one check and one proceed per verb
  * server_data.c  DATA: the envelope, Received, content, group commit
+ * server_rcpt.c  the recipients an inbound server takes (hosted domains)
  */
 #ifndef TG_SMTP_SERVER_INT_H
 #define TG_SMTP_SERVER_INT_H
@@ -102,6 +103,16 @@ struct tg_smtpd {
 };
 
 #define TG_SMTPD_SCRATCH	TG_SPOOL_CHUNK
+
+/* ---- server_rcpt.c ---- */
+
+/*
+ * May an inbound session take recipient p (its path may be rewritten:
+ * <Postmaster>)? 0, or the reply code with err. A relay's conf takes
+ * every recipient.
+ */
+int tg_smtpd_rcpt_gate(const struct tg_smtpd_conf *c,
+    struct tg_smtpcmd_path *p, struct tg_err *err);
 
 /* ---- server.c ---- */
 

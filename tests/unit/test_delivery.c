@@ -8,7 +8,7 @@
  * reported), MX failover, partial 5xx with one DSN, no DSN for <>,
  * expiry, connection reuse, concurrency limits, MTA-STS enforce (PKIX,
  * MX mismatch), dane-only, bogus and null MX, hold and flush,
- * multi-domain messages, backoff, TLS-RPT rows.
+ * multi-domain messages, backoff, TLS-RPT rows, fixed routes (mxd).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,6 +58,7 @@ struct conn_rec {
 	char tlsa_base[254];
 	size_t tlsa_n;
 	char host[254];
+	unsigned port;
 };
 
 struct txn_rec {
@@ -138,6 +139,7 @@ fk_record_conn(const struct tg_smtpc_params *p)
 	snprintf(r->tlsa_base, sizeof(r->tlsa_base), "%s",
 	    p->verify->tlsa_base ? p->verify->tlsa_base : "");
 	r->tlsa_n = p->verify->tlsa_n;
+	r->port = p->port;
 	snprintf(r->host, sizeof(r->host), "%s",
 	    p->verify->host ? p->verify->host : "");
 }
@@ -1183,6 +1185,120 @@ test_report_no_key(void **state)
 	assert_int_equal(fk.txns[0].len, strlen(content));
 }
 
+/* ---- routes (mxd: a hosted domain's internal mail server) ---------- */
+
+static int
+route_ours(void *ctx, const char *domain, struct tg_delivery_route *out)
+{
+	(void)ctx;
+	if (strcmp(domain, "ours.example") == 0) {
+		snprintf(out->host, sizeof(out->host), "192.0.2.50");
+		out->port = 2525;
+		return 1;
+	}
+	if (strcmp(domain, "named.example") == 0) {
+		snprintf(out->host, sizeof(out->host), "mail.inside.example");
+		out->require_tls = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* A routed domain goes to its route's host and port, with the TLS the
+ * route asks for and no verification; no MX, TLSA or MTA-STS lookup,
+ * no local policy, nothing recorded for TLS-RPT. Other domains of the
+ * same message still go by their MX. */
+static void
+test_route(void **state)
+{
+	static const char *const rcpts[] = { "bob@ours.example",
+	    "carol@named.example", "dave@a.example", NULL };
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1];
+	struct tg_err err;
+	struct rrow r;
+	size_t i, seen = 0;
+
+	f->p.route = route_ours;
+	engine(f);
+	/* A local policy that would refuse them, were it asked. */
+	assert_int_equal(tg_store_dest_set(f->st, "ours.example",
+	    TG_STORE_DEST_DANE_ONLY, NULL, &err), 0);
+	script(f, "mail.inside.example", TG_DNS_T_A, OK, S, "10.0.0.25");
+	script(f, "mail.inside.example", TG_DNS_T_AAAA, ND, S, NULL);
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", S,
+	    "3 1 1 " KEY);
+	add_server("192.0.2.50", TG_SMTPC_OK);
+	add_server("10.0.0.25", TG_SMTPC_OK);
+	add_server("192.0.2.1", TG_SMTPC_OK);
+	queue(f, "alice@outside.example", rcpts, qid);
+	run(f);
+	assert_int_equal(fk.nconns, 3);
+	assert_int_equal(fk.ntxns, 3);
+	for (i = 0; i < fk.nconns; i++) {
+		const struct conn_rec *c = &fk.conns[i];
+
+		if (strcmp(c->addr, "192.0.2.50") == 0) {
+			assert_int_equal(c->port, 2525);
+			assert_int_equal(c->tls, TG_SMTPC_TLS_MAY);
+			assert_int_equal(c->mode, TG_TLS_OPPORTUNISTIC);
+			seen |= 1;
+		} else if (strcmp(c->addr, "10.0.0.25") == 0) {
+			assert_int_equal(c->port, 25);	/* the engine's */
+			assert_string_equal(c->mx, "mail.inside.example");
+			assert_int_equal(c->tls, TG_SMTPC_TLS_REQUIRE);
+			assert_int_equal(c->mode, TG_TLS_OPPORTUNISTIC);
+			assert_int_equal(c->tlsa_n, 0);
+			seen |= 2;
+		} else {
+			assert_string_equal(c->addr, "192.0.2.1");
+			assert_int_equal(c->mode, TG_TLS_DANE);
+			seen |= 4;
+		}
+	}
+	assert_int_equal(seen, 7);
+	assert_int_equal(tg_spool_count(f->sp), 0);
+	assert_int_equal(tg_resolver_fake_count(f->res, "ours.example",
+	    TG_DNS_T_MX), 0);
+	assert_int_equal(tg_resolver_fake_count(f->res, "named.example",
+	    TG_DNS_T_MX), 0);
+	assert_int_equal(tg_resolver_fake_count(f->res,
+	    "_25._tcp.mail.inside.example", TG_DNS_T_TLSA), 0);
+	rlook(f, "ours.example", &r);
+	assert_int_equal(r.n, 0);
+	rlook(f, "named.example", &r);
+	assert_int_equal(r.n, 0);
+	rlook(f, "a.example", &r);
+	assert_int_equal(r.ok, 1);
+}
+
+/* A route whose server does not offer STARTTLS though the route asks
+ * for it: deferred, nothing sent. */
+static void
+test_route_tls_required(void **state)
+{
+	static const char *const rcpts[] = { "carol@named.example", NULL };
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1];
+	struct server *s;
+	struct qstate q;
+
+	f->p.route = route_ours;
+	engine(f);
+	script(f, "mail.inside.example", TG_DNS_T_A, OK, I, "10.0.0.25");
+	script(f, "mail.inside.example", TG_DNS_T_AAAA, ND, I, NULL);
+	s = add_server("10.0.0.25", TG_SMTPC_NO_STARTTLS);
+	(void)s;
+	queue(f, "alice@outside.example", rcpts, qid);
+	run(f);
+	assert_int_equal(fk.nconns, 1);
+	assert_int_equal(fk.conns[0].tls, TG_SMTPC_TLS_REQUIRE);
+	assert_int_equal(fk.ntxns, 0);
+	qlook(f, qid, &q);
+	assert_int_equal(q.found, 1);
+	assert_int_equal(q.st[0], TG_SPOOL_DEFERRED);
+}
+
 int
 main(void)
 {
@@ -1218,6 +1334,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_marker_forged,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_tls_required, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_report_no_key,
 		    setup, teardown),
 	};

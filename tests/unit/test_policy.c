@@ -604,6 +604,53 @@ test_report_submission(void **state)
 	free(out);
 }
 
+/*
+ * A route (mxd's hosted domains): whatever DANE, MTA-STS and the local
+ * policy would say, the host is tried with the route's TLS requirement,
+ * unauthenticated; MTA-STS or the local policy unreadable does not
+ * matter; a host without an address is still skipped.
+ */
+static void
+test_route(void **state)
+{
+	static const struct row r = { "dane + enforce + dane-only", OK, X, 0,
+	    { H_DANE("mail.inside.example") }, STS_UNAVAILABLE,
+	    "other.example", DANEONLY, DEL, "", NULL, R(ROUTE), { { 0 } } };
+	static const struct row noaddr = { "no address", OK, X, 0,
+	    { H_NOADDR("mail.inside.example") }, STS_NONE, NULL, NOLOCAL,
+	    DEFER, "", NULL, R(DNS), { { 0 } } };
+	struct tg_policy_decision *out = calloc(1, sizeof(*out));
+	struct built *b = calloc(1, sizeof(*b));
+	int tls;
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(b);
+	for (tls = 0; tls <= 1; tls++) {
+		build(&r, b);
+		b->in.route = 1;
+		b->in.route_tls = tls;
+		b->in.local_unavailable = 1;
+		tg_policy_decide(&b->in, out, NULL);
+		assert_int_equal(out->verdict, TG_POLICY_DELIVER);
+		assert_int_equal(out->rule, TG_POLICY_RULE_ROUTE);
+		assert_int_equal(out->hosts[0].action, TG_POLICY_TRY);
+		assert_int_equal(out->hosts[0].tls, tls ?
+		    TG_POLICY_TLS_REQUIRE : TG_POLICY_TLS_MAY);
+		assert_int_equal(out->hosts[0].mode, TG_TLS_OPPORTUNISTIC);
+		assert_false(out->hosts[0].authenticated);
+	}
+	build(&noaddr, b);
+	b->in.route = 1;
+	tg_policy_decide(&b->in, out, NULL);
+	assert_int_equal(out->verdict, TG_POLICY_DEFER);
+	assert_int_equal(out->hosts[0].action, TG_POLICY_SKIP);
+	assert_string_equal(tg_policy_rule_name(TG_POLICY_RULE_ROUTE),
+	    "route");
+	free(b);
+	free(out);
+}
+
 /* More MX hosts than TG_POLICY_MX_MAX: the rest are not considered. */
 static void
 test_mx_limit(void **state)
@@ -740,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_mx_limit),
 		cmocka_unit_test(test_local_unavailable),
 		cmocka_unit_test(test_report_submission),
+		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_names),
 	};

@@ -644,6 +644,95 @@ test_address_forms(void **state)
 	assert_string_equal(F.rcpt0, "u@external.example");
 }
 
+/* ---- an inbound MX's gate: the recipient (I-09) ------------------- */
+
+static void
+inbound_conf(void)
+{
+	struct tg_err err;
+
+	F.conf->inbound = 1;
+	assert_int_equal(tg_smtpd_conf_add_domain(F.conf, "Ours.Example.",
+	    0, &err), 0);
+	assert_int_equal(tg_smtpd_conf_add_domain(F.conf, "later.example",
+	    1, &err), 0);
+	assert_int_equal(tg_smtpd_conf_add_domain(F.conf, "ours.example", 0,
+	    &err), 0);
+	assert_int_equal(F.conf->ndomains, 2);
+	assert_int_equal(tg_smtpd_conf_add_domain(F.conf, "bad..name", 0,
+	    &err), -1);
+	assert_non_null(tg_smtpd_conf_domain(F.conf, "OURS.example"));
+	assert_null(tg_smtpd_conf_domain(F.conf, "ours.example."));
+	assert_null(tg_smtpd_conf_domain(F.conf, "sub.ours.example"));
+}
+
+/* Anyone may connect; only recipients in the hosted domains are taken,
+ * and nothing that routes mail on elsewhere. */
+static void
+test_inbound_gate(void **state)
+{
+	static const struct {
+		const char *rcpt, *reply;
+	} cases[] = {
+		{ "u@ours.example", "250 2.1.5" },
+		{ "U@OURS.Example", "250 2.1.5" },
+		{ "u@external.example", "554 5.7.1 <u@external.example>: "
+		    "Relay access denied" },
+		{ "u@sub.ours.example", "554 5.7.1" },
+		{ "u@[192.0.2.1]", "554 5.7.1" },
+		{ "u@ours.example.", "553 5.1.3" },
+		{ "u%external.example@ours.example", "550 5.7.1" },
+		{ "external.example!u@ours.example", "550 5.7.1" },
+		{ "\"u@external.example\"@ours.example", "550 5.7.1" },
+		{ "u@later.example", "451 4.3.5" },
+		{ "@ours.example:u@external.example", "554 5.7.1" },
+		{ "Postmaster", "250 2.1.5" },
+	};
+	size_t i;
+
+	(void)state;
+	inbound_conf();
+	F.conf->max_errors = 100;
+	connect_as_on(&F.c, REFUSED, NULL);	/* not in any network */
+	expect("220 ");
+	ehlo();
+	send_str("MAIL FROM:<a@sender.example>\r\n");
+	expect("250 ");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "RCPT TO:<%s>\r\n",
+		    cases[i].rcpt);
+		send_str(line);
+		expect(cases[i].reply);
+	}
+	send_str("DATA\r\n");
+	expect("354 ");
+	send_str("x\r\n.\r\n");
+	expect("250 ");
+	assert_int_equal(F.nrcpt, 3);
+	assert_string_equal(F.rcpt0, "u@ours.example");
+}
+
+/* An inbound server without a single hosted domain takes nothing, not
+ * even <Postmaster>. */
+static void
+test_inbound_no_domains(void **state)
+{
+	(void)state;
+	F.conf->inbound = 1;
+	connect_ok();
+	ehlo();
+	send_str("MAIL FROM:<a@sender.example>\r\n");
+	expect("250 ");
+	send_str("RCPT TO:<u@ours.example>\r\n");
+	expect("554 5.7.1");
+	send_str("RCPT TO:<Postmaster>\r\n");
+	expect("554 5.7.1");
+	send_str("DATA\r\n");
+	expect("554 5.5.1");
+}
+
 /* ---- pipelining and greeting (RELIABILITY I-05) ------------------------- */
 
 static void
@@ -1308,6 +1397,8 @@ main(void)
 		T(test_refused_client),
 		T(test_refused_until_errors),
 		T(test_address_forms),
+		T(test_inbound_gate),
+		T(test_inbound_no_domains),
 		T(test_pregreet_peek),
 		T(test_pregreet_delay),
 		T(test_pipelining),
