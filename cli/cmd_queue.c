@@ -1,12 +1,16 @@
 /*
- * tlsgate queue list|show|flush|delete|hold|release — the relay's queue.
+ * tlsgate queue [--inbound] list|show|flush|delete|hold|release — the
+ * relay's queue (spool_dir), or with --inbound mxd's (spool_dir/inbound:
+ * mail from the Internet on its way to the internal servers).
  *
- * The queue belongs to tlsgate-relayd, which holds the spool's lock; the
+ * The queue belongs to tlsgate-relayd (or tlsgate-mxd), which holds the
+ * spool's lock; the
  * CLI opens the spool read-only (smtp/spool.h): it reads messages and
  * their recipient journals, and appends hold, release and delete records
  * to the journals, which relayd honours when it next opens the message.
- * flush and release also signal relayd through its pid file (run_dir/
- * tlsgate-relayd.pid): SIGUSR1 makes every message due now, SIGUSR2 makes
+ * flush and release also signal the daemon through its pid file (run_dir/
+ * tlsgate-relayd.pid, tlsgate-mxd.pid): SIGUSR1 makes every message due
+ * now, SIGUSR2 makes
  * it re-read the journals of held messages. delete marks every recipient
  * not yet delivered as failed (no DSN is sent: nothing was tried); relayd
  * removes the message when it next looks at it, and `queue list` no
@@ -25,14 +29,22 @@
 #include "util/path.h"
 
 static const char queue_usage[] =
-    "usage: tlsgate queue list [--json]\n"
-    "       tlsgate queue show ID [--json]\n"
-    "       tlsgate queue flush\n"
-    "       tlsgate queue delete ID\n"
-    "       tlsgate queue hold ID\n"
-    "       tlsgate queue release ID\n"
+    "usage: tlsgate queue [--inbound] list [--json]\n"
+    "       tlsgate queue [--inbound] show ID [--json]\n"
+    "       tlsgate queue [--inbound] flush\n"
+    "       tlsgate queue [--inbound] delete ID\n"
+    "       tlsgate queue [--inbound] hold ID\n"
+    "       tlsgate queue [--inbound] release ID\n"
     "list shows every message with a recipient not yet delivered; flush\n"
-    "asks tlsgate-relayd to try every message now.\n";
+    "asks the daemon to try every message now. The queue is tlsgate-\n"
+    "relayd's (outbound); with --inbound it is tlsgate-mxd's (mail for\n"
+    "the hosted domains on its way to their internal servers).\n";
+
+/* Which queue: relayd's (outbound) or mxd's (--inbound). */
+static struct {
+	const char *daemon;		/* "relayd" or "mxd" */
+	const char *subdir;		/* below spool_dir: "" or "/inbound" */
+} queue_of = { "relayd", "" };
 
 /* The spool read-only; NULL after printing the error, or with *empty set
  * when relayd has never created its queue (nothing is queued then). */
@@ -48,24 +60,26 @@ queue_open(struct cli *cli, int *empty)
 	*empty = 0;
 	if (conf == NULL)
 		return NULL;
-	if (tg_path_fmt(path, sizeof(path), "%s/queue", conf->spool_dir) == 0 &&
-	    access(path, F_OK) != 0 && errno == ENOENT) {
+	if (tg_path_fmt(path, sizeof(path), "%s%s/queue", conf->spool_dir,
+	    queue_of.subdir) == 0 && access(path, F_OK) != 0 &&
+	    errno == ENOENT) {
 		*empty = 1;
 		return NULL;
 	}
-	if (tg_spool_open(conf->spool_dir, &o, &sp, &err) != 0) {
-		cli_fail(CLI_USAGE, "queue %s: %s", conf->spool_dir, err.msg);
+	if (tg_path_fmt(path, sizeof(path), "%s%s", conf->spool_dir,
+	    queue_of.subdir) != 0 || tg_spool_open(path, &o, &sp, &err) != 0) {
+		cli_fail(CLI_USAGE, "queue %s: %s", path, err.msg);
 		return NULL;
 	}
 	return sp;
 }
 
 /*
- * The pid of the running relayd: its pid file is locked (lockf) while it
+ * The pid of the queue's daemon: its pid file is locked (lockf) while it
  * runs. 0 when it does not run, -1 after printing an error.
  */
 static long
-queue_relayd_pid(struct cli *cli)
+queue_daemon_pid(struct cli *cli)
 {
 	const struct tg_conf *conf = cli_conf(cli);
 	char path[TG_PATH_MAX];
@@ -73,7 +87,7 @@ queue_relayd_pid(struct cli *cli)
 	int fd;
 
 	if (conf == NULL || tg_path_fmt(path, sizeof(path),
-	    "%s/tlsgate-relayd.pid", conf->run_dir) != 0)
+	    "%s/tlsgate-%s.pid", conf->run_dir, queue_of.daemon) != 0)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
@@ -89,17 +103,18 @@ queue_relayd_pid(struct cli *cli)
 	return fl.l_type == F_UNLCK ? 0 : (long)fl.l_pid;
 }
 
-/* Tell relayd (if it runs) with sig; 1 if told, 0 if not running, -1. */
+/* Tell the daemon (if it runs) with sig; 1 if told, 0 if not running,
+ * -1. */
 static int
 queue_signal(struct cli *cli, int sig)
 {
-	long pid = queue_relayd_pid(cli);
+	long pid = queue_daemon_pid(cli);
 
 	if (pid <= 0)
 		return (int)pid;
 	if (kill((pid_t)pid, sig) != 0) {
-		cli_fail(CLI_USAGE, "cannot signal tlsgate-relayd (pid %ld): "
-		    "%s", pid, strerror(errno));
+		cli_fail(CLI_USAGE, "cannot signal tlsgate-%s (pid %ld): %s",
+		    queue_of.daemon, pid, strerror(errno));
 		return -1;
 	}
 	return 1;
@@ -292,9 +307,10 @@ queue_flush(struct cli *cli, int argc, char **argv)
 	if ((rc = queue_signal(cli, SIGUSR1)) < 0)
 		return CLI_USAGE;
 	if (rc == 0)
-		return cli_fail(CLI_USAGE, "tlsgate-relayd is not running; "
-		    "it tries the queue when it starts");
-	printf("asked tlsgate-relayd to deliver the queue now\n");
+		return cli_fail(CLI_USAGE, "tlsgate-%s is not running; it "
+		    "tries the queue when it starts", queue_of.daemon);
+	printf("asked tlsgate-%s to deliver the queue now\n",
+	    queue_of.daemon);
 	return CLI_OK;
 }
 
@@ -364,6 +380,13 @@ cmd_queue(struct cli *cli, int argc, char **argv)
 	if (argc >= 2 && cli_wants_help(argc, argv)) {
 		fputs(queue_usage, stdout);
 		return CLI_OK;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--inbound") == 0) {
+		queue_of.daemon = "mxd";
+		queue_of.subdir = "/inbound";
+		argv[1] = argv[0];
+		return cli_dispatch(cli, "tlsgate queue --inbound",
+		    queue_commands, argc - 1, argv + 1);
 	}
 	return cli_dispatch(cli, "tlsgate queue", queue_commands, argc, argv);
 }

@@ -8,7 +8,7 @@ libssl-dev libunbound-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
 libevent-dev libjansson-dev zlib1g-dev libldns-dev libopendkim-dev libcmocka-dev
 sqlite3 jq openssl curl iproute2 procps psmisc util-linux python3 systemd
 dns-root-data knot knot-dnsutils knot-dnssecutils unbound unbound-anchor ldnsutils bind9-dnsutils
-postfix swaks nginx-light pebble lego postfix-mta-sts-resolver
+postfix swaks libnet-ssleay-perl libio-socket-ssl-perl nginx-light pebble lego postfix-mta-sts-resolver
 wrk hyperfine"
 
 missing=""

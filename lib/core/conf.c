@@ -38,6 +38,7 @@ _Static_assert(TG_LOG_STDERR == 0 && TG_LOG_SYSLOG == 1,
     "log.dest words follow enum tg_log_dest");
 
 static const char *const log_dests[] = { "stderr", "syslog", NULL };
+static const char *const route_tls_words[] = { "may", "encrypt", NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "err",
 	NULL };
 
@@ -119,6 +120,10 @@ static const struct conf_key keys[] = {
 	      relay_destination_concurrency), RANGE(1, 1000), RELOAD,
 	  DEF("20"),
 	  DOC("Outbound connections to one destination domain at once.") },
+	{ KEY("mx.route_tls", T_ENUM, "enum", mx_route_tls),
+	  .info.allowed = route_tls_words, RELOAD,
+	  DEF("may"),
+	  DOC("TLS from mxd to internal servers: may, or encrypt.") },
 	{ KEY("dns.trust_anchor_file", T_PATH, "path", dns_trust_anchor_file),
 	  DEF("/usr/share/dns/root.key"),
 	  DOC("DNSSEC trust anchor of the root zone (DS or DNSKEY records).") },

@@ -845,6 +845,14 @@ tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
 }
 
 void
+tg_delivery_set_route(struct tg_delivery *d, tg_delivery_route_fn route,
+    void *ctx)
+{
+	d->p.route = route;
+	d->p.route_ctx = ctx;
+}
+
+void
 tg_delivery_stats(const struct tg_delivery *d, struct tg_delivery_stats *out)
 {
 	*out = d->st;

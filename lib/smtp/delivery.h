@@ -212,6 +212,12 @@ void tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
     unsigned dest_sessions, long min_backoff, long max_backoff,
     long max_lifetime);
 
+/* Fixed next hops from now on (params->route; NULL: none). Call it
+ * before the first kick, or follow it with a reload
+ * (tg_delivery_set_limits), so that no destination keeps an old plan. */
+void tg_delivery_set_route(struct tg_delivery *d, tg_delivery_route_fn route,
+    void *ctx);
+
 /* Current counters. */
 void tg_delivery_stats(const struct tg_delivery *d,
     struct tg_delivery_stats *out);

@@ -104,6 +104,8 @@
 
 #include "smtp/dotstuff.h"
 #include "smtp/spool.h"
+#include "store/store.h"
+#include "tls/tls_server.h"
 #include "util/cidr.h"
 #include "util/err.h"
 #include "util/limits.h"
@@ -169,6 +171,17 @@ const struct tg_smtpd_domain *tg_smtpd_conf_domain(
 
 /* Offer STARTTLS with ctx (a reference is taken; NULL: do not offer). */
 void tg_smtpd_conf_set_tls(struct tg_smtpd_conf *c, SSL_CTX *ctx);
+
+/*
+ * Offer STARTTLS with the store's (st, borrowed) current MX certificate
+ * for hostname, else any current MX certificate. *cur is the daemon's
+ * loaded certificate (a reference, may be NULL): it is replaced only when
+ * the files differ and the new ones load; a certificate that cannot be
+ * loaded keeps the one in use (logged). Without any, STARTTLS is not
+ * offered. -1 with err when the store cannot be read.
+ */
+int tg_smtpd_conf_store_tls(struct tg_smtpd_conf *c, struct tg_store *st,
+    const char *hostname, struct tg_tls_server **cur, struct tg_err *err);
 
 void tg_smtpd_conf_ref(struct tg_smtpd_conf *c);
 void tg_smtpd_conf_unref(struct tg_smtpd_conf *c);	/* NULL-safe */

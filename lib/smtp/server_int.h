@@ -6,6 +6,7 @@
  * server_cmd.c   the command table: one check and one proceed per verb
  * server_data.c  DATA: the envelope, Received, content, group commit
  * server_rcpt.c  the recipients an inbound server takes (hosted domains)
+ * server_cert.c  the STARTTLS certificate from the store
  */
 #ifndef TG_SMTP_SERVER_INT_H
 #define TG_SMTP_SERVER_INT_H

@@ -57,11 +57,8 @@ check "pid file removed" test ! -e "$T/run/tlsgate-controllerd.pid"
 check_exit "bad usage exits 2" 2 "$BIN/tlsgate-controllerd" -x
 check_exit "missing config file exits 1 with a message" 1 \
 	"$BIN/tlsgate-controllerd" -f -c "$T/nope.conf"
-# Every built daemon shares the runtime's command line; the inbound MX is
-# not built yet and says so.
-for d in relayd stsd controllerd; do
+# Every daemon shares the runtime's command line.
+for d in relayd mxd stsd rptd controllerd; do
 	check "tlsgate-$d -h shows the runtime's usage" "$BIN/tlsgate-$d" -h
 	expect_match "tlsgate-$d usage names -c and -f" "-c FILE.*|-f" "$(last_output)"
 done
-check_fails "tlsgate-mxd says it is not built yet" "$BIN/tlsgate-mxd" -h
-expect_match "tlsgate-mxd names itself" "not built yet" "$(last_output)"

@@ -31,6 +31,7 @@ run_dir = $P/run
 user = nobody
 relay.hostname = gw.example.net
 relay.listen = 127.0.0.1:25
+mx.listen = 127.0.0.2:25
 sts.listen = 127.0.0.1:443
 rpt.listen = 127.0.0.1:8443
 report.org_name = Example
@@ -91,7 +92,7 @@ expect_eq "nothing belongs to root after all that" "" "$(root_owned)"
 
 # The other daemons: each runs as nobody and leaves nothing of root's.
 pids=()
-for dmn in stsd rptd controllerd; do
+for dmn in mxd stsd rptd controllerd; do
 	"$BIN/tlsgate-$dmn" -f -c "$conf" > "$T/$dmn.log" 2>&1 &
 	pids+=($!)
 	check "$dmn starts" wait_for 15 grep -q "event=start result=ok" "$T/$dmn.log"

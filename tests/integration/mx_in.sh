@@ -1,0 +1,157 @@
+# tlsgate-mxd, the inbound MX, on the lab network: it is mx.gw.test
+# (127.0.5.1, the MX of the signed zone gw.test) and hands mail for
+# gw.test to its route, the lab Postfix at mx.insecure.test (which files
+# it into the gw.test maildir). Checked on both sides — what the sender
+# was told, what the internal server received, what is left in mxd's
+# queue (`tlsgate queue --inbound`):
+#   - anyone may send to a hosted domain, over STARTTLS with the MX
+#     certificate; the message reaches the internal server whole;
+#   - the DANE-enforcing Postfix sender of the lab, with a TLSA record
+#     for mx.gw.test published by RFC 2136, delivers to mxd with
+#     "Verified TLS" (RFC 7672): the certificate mxd serves is the one
+#     whose TLSA record is published;
+#   - other domains are refused at RCPT (554 5.7.1, never an open
+#     relay), a hosted domain without a route gets 451 4.3.5, and
+#     percent-hack / bang paths get 550;
+#   - with the internal server down, mail is taken, kept in the inbound
+#     queue and delivered once it is back (tlsgate queue --inbound flush);
+#     a kill -9 meanwhile loses nothing;
+#   - mx.route_tls = encrypt: mail waits rather than go to an internal
+#     server without STARTTLS.
+
+. "$TOP/tests/net/net.sh"
+tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
+check "lab network up (dns mx sender)" tg_net_up dns mx sender
+
+MX=$TG_NET_GW_MX_ADDR
+LOG="$T/mxd.log"
+INTERNAL=127.0.1.3	# mx.insecure.test: Postfix, files mail by domain
+conf=$(tg_write_conf)
+cat "$TG_NET_CONF" >> "$conf"
+cat >> "$conf" <<CONF
+run_dir = $T/run
+user = ""
+relay.hostname = $TG_NET_GW_MX_NAME
+mx.listen = $MX:25
+queue.min_backoff = 2s
+queue.max_backoff = 4s
+store.poll_interval = 1
+CONF
+tg() { "$BIN/tlsgate" -c "$conf" "$@"; }
+check "tlsgate init" tg init
+check "gw.test hosted, routed to the internal server" \
+    tg domain add gw.test --route "$INTERNAL:25"
+check "unrouted.test hosted without a route" tg domain add unrouted.test
+
+mxd_start() {
+	local n
+	n=$(grep -c "event=start result=ok" "$LOG" 2>/dev/null)
+	"$BIN/tlsgate-mxd" -f -c "$conf" >> "$LOG" 2>&1 &
+	mxd_pid=$!
+	wait_for 15 bash -c "[ \$(grep -c 'event=start result=ok' '$LOG') -gt ${n:-0} ]" &&
+	    wait_port "$MX" 25 10
+}
+mxd_stop() { kill -TERM "$mxd_pid" 2>/dev/null; wait "$mxd_pid" 2>/dev/null; return 0; }
+# send TO ID [swaks options] — one message with X-Test-Id: ID
+send() {
+	local to=$1 id=$2; shift 2
+	swaks --server "$MX:25" --from "sender@outside.test" --to "$to" \
+	    --helo client.outside.test --header "X-Test-Id: $id" \
+	    --header "Subject: $id" --body "inbound $id" --timeout 20 "$@" \
+	    > "$T/swaks.$id.log" 2>&1
+}
+mail_with() { # DOMAIN ID — how many messages in the maildir carry ID
+	grep -l "X-Test-Id: $2\$" "$TG_NET_MAILDIR/$1"/new/* 2>/dev/null | wc -l
+}
+inbound_state() { # ADDRESS — its state in mxd's queue, "" when not queued
+	tg queue --inbound list --json |
+	    jq -r --arg a "$1" '[.[].recipients[] | select(.address == $a) | .state] | first // ""'
+}
+
+check "mxd starts" mxd_start
+expect_match "mxd takes the hosted domains" "event=mx-domains count=2 routed=1" \
+    "$(cat "$LOG")"
+expect_match "mxd offers STARTTLS with the MX certificate" \
+    "event=tls result=loaded cert=.*mx\.gw\.test" "$(cat "$LOG")"
+
+# ---- a message from anyone, over STARTTLS ------------------------------
+check "a message to a hosted domain is taken (STARTTLS)" \
+    send user@gw.test in-1 --tls
+expect_match "with TLS between the sender and mxd" "<~ +250 .*queued as" \
+    "$(cat "$T/swaks.in-1.log")"
+check "it reaches the internal server" tg_net_wait_mail gw.test 1 30
+expect_eq "exactly once" 1 "$(mail_with gw.test in-1)"
+msg=$(grep -l "X-Test-Id: in-1$" "$TG_NET_MAILDIR/gw.test"/new/* | head -1)
+expect_match "mxd's Received field, with ESMTPS" \
+    "by mx\.gw\.test \(tlsgate\) with ESMTPS id" "$(cat "$msg")"
+expect_match "the body arrives whole" "^inbound in-1" "$(cat "$msg")"
+expect_eq "nothing left in the inbound queue" "[]" \
+    "$(tg queue --inbound list --json | jq -c .)"
+expect_match "one delivery line, by route" \
+    "event=delivery .*domain=gw\.test .*policy=route .*result=delivered" \
+    "$(cat "$LOG")"
+
+# ---- refused at RCPT ----------------------------------------------------
+check_fails "another domain is refused (never an open relay)" \
+    send user@dane-ok.test out-1
+expect_match "554 5.7.1 Relay access denied" "<\*\* +554 5\.7\.1 .*Relay access denied" \
+    "$(cat "$T/swaks.out-1.log")"
+check_fails "a percent hack through a hosted domain is refused" \
+    send "user%dane-ok.test@gw.test" out-2
+expect_match "550 5.7.1" "<\*\* +550 5\.7\.1" "$(cat "$T/swaks.out-2.log")"
+check_fails "a hosted domain without a route is deferred at RCPT" \
+    send user@unrouted.test out-3
+expect_match "451 4.3.5" "<\*\* +451 4\.3\.5" "$(cat "$T/swaks.out-3.log")"
+expect_eq "nothing of these reached the lab" 0 \
+    "$(grep -l 'X-Test-Id: out-' "$TG_NET_MAILDIR"/*/new/* 2>/dev/null | wc -l)"
+
+# ---- the DANE-enforcing sender (RFC 7672) -------------------------------
+cert=$(ls "$T"/state/certs/mx.gw.test-*.pem | head -1)
+hash=$(openssl x509 -in "$cert" -noout -pubkey |
+    openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+check "TLSA 3 1 1 of mxd's key published for mx.gw.test" \
+    tg_net_update gw.test "update add _25._tcp.mx.gw.test. 60 TLSA 3 1 1 $hash"
+check "the sender takes a message for gw.test" \
+    tg_net_send sender@sender.test user@gw.test --header "X-Test-Id: dane-1"
+check "it reaches the internal server through mxd" \
+    wait_for 60 bash -c "[ \$(grep -l 'X-Test-Id: dane-1\$' '$TG_NET_MAILDIR/gw.test'/new/* 2>/dev/null | wc -l) -ge 1 ]"
+expect_match "the sender verified mxd by DANE" \
+    "Verified TLS connection established to mx\.gw\.test\[127\.0\.5\.1\]:25" \
+    "$(cat "$TG_NET_SENDER_LOG")"
+
+# ---- the internal server down: kept, not lost ---------------------------
+check "gw.test rerouted to a port where nothing listens" \
+    tg domain set gw.test --route "127.0.1.7:25"
+sleep 2
+check "a message is taken while the internal server is away" \
+    send user@gw.test down-1
+check "it is deferred in the inbound queue" \
+    wait_for 30 bash -c "grep -q 'event=delivery .*domain=gw\.test .*result=deferred' '$LOG'"
+expect_eq "queued, deferred" deferred "$(inbound_state user@gw.test)"
+kill -9 "$mxd_pid"; wait "$mxd_pid" 2>/dev/null
+check "mxd restarts after kill -9" mxd_start
+expect_eq "the message is still queued" deferred "$(inbound_state user@gw.test)"
+check "the internal server is back (the route again)" \
+    tg domain set gw.test --route "$INTERNAL:25"
+sleep 2
+check "queue --inbound flush asks mxd to try now" tg queue --inbound flush
+check "the message arrives" wait_for 30 bash -c \
+    "[ \$(grep -l 'X-Test-Id: down-1\$' '$TG_NET_MAILDIR/gw.test'/new/* 2>/dev/null | wc -l) -eq 1 ]"
+check "and leaves the queue" wait_for 10 bash -c \
+    "[ \"\$($BIN/tlsgate -c $conf queue --inbound list --json | jq length)\" = 0 ]"
+
+# ---- mx.route_tls = encrypt ---------------------------------------------
+mxd_stop
+echo "mx.route_tls = encrypt" >> "$conf"
+check "mx.nostarttls.test as the route (no STARTTLS there)" \
+    tg domain set gw.test --route "127.0.1.9:25"
+check "mxd restarts with mx.route_tls = encrypt" mxd_start
+check "a message is taken" send user@gw.test enc-1
+check "it waits rather than go in clear" \
+    wait_for 30 bash -c "grep -q 'event=delivery .*domain=gw\.test .*result=deferred' '$LOG'"
+expect_eq "queued, deferred" deferred "$(inbound_state user@gw.test)"
+expect_eq "nothing arrived in clear" 0 "$(mail_with gw.test enc-1)"
+mxd_stop
+expect_no_match "no sanitizer report in mxd's log" "Sanitizer|runtime error" \
+    "$(cat "$LOG")"
+tg_net_down
