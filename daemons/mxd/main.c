@@ -105,7 +105,8 @@ mxd_route(void *ctx, const char *domain, struct tg_delivery_route *out)
 	int found = 0;
 
 	tg_text_fmt(key.domain, sizeof(key.domain), "%s", domain);
-	r = bsearch(&key, ms->routes, ms->nroutes, sizeof(key), route_cmp);
+	r = ms->nroutes == 0 ? NULL : bsearch(&key, ms->routes, ms->nroutes,
+	    sizeof(key), route_cmp);
 	if (r != NULL) {
 		*out = r->to;
 		out->require_tls = snap->conf->mx_route_tls;
@@ -186,7 +187,9 @@ mxd_from_store(struct mxd *m, const struct tg_conf *conf,
 		return -1;
 	}
 	tg_store_close(st);
-	qsort(ms->routes, ms->nroutes, sizeof(*ms->routes), route_cmp);
+	if (ms->nroutes > 1)
+		qsort(ms->routes, ms->nroutes, sizeof(*ms->routes),
+		    route_cmp);
 	tg_log_info(NULL, "event=mx-domains count=%zu routed=%zu%s",
 	    ms->smtpd->ndomains, ms->nroutes, ms->smtpd->ndomains == 0 ?
 	    " action=\"every recipient is refused\"" : "");

@@ -34,8 +34,8 @@ tg_smtpd_conf_add_domain(struct tg_smtpd_conf *c, const char *name,
 	if (tg_dname_normalize(name, d.name, sizeof(d.name), err) != 0)
 		return -1;
 	d.defer = defer;
-	if (bsearch(&d, c->domains, c->ndomains, sizeof(d), domain_cmp) !=
-	    NULL)
+	if (c->ndomains > 0 && bsearch(&d, c->domains, c->ndomains,
+	    sizeof(d), domain_cmp) != NULL)
 		return 0;
 	v = realloc(c->domains, (c->ndomains + 1) * sizeof(*v));
 	if (v == NULL)
