@@ -14,20 +14,27 @@
  * so that nothing is taken that cannot be handed on. Mail to other
  * domains — the DSNs for messages the internal server refused after we
  * took them — goes out by MX under DANE and MTA-STS, as relayd's does.
+ * A recipient that is one of the hosted domains' TLS-RPT mailboxes (a
+ * mailto: of its rua) is not handed on: its copy goes into the report
+ * inbox for tlsgate-rptd (rpt/inbox), durably, before it is marked
+ * delivered (RFC 8460 §3: rptd checks the DKIM signature).
  *
  * The snapshot (net/daemon) holds the tg_smtpd_conf (host name, limits,
  * the hosted domains, the TLS context) and the routes; a reload (SIGHUP,
  * or a store change such as `tlsgate domain add`) applies to new
  * sessions and to every destination decided afterwards.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/listener.h>
 
 #include "core/log.h"
 #include "net/daemon.h"
+#include "rpt/inbox.h"
 #include "smtp/mta.h"
 #include "store/store.h"
 #include "util/path.h"
@@ -49,11 +56,18 @@ struct mxd_route {
 	struct tg_delivery_route to;
 };
 
+/* A TLS-RPT mailbox of a hosted domain (a mailto: of its rua). */
+struct mxd_mailbox {
+	char addr[TG_STORE_RUA_MAX + 1];	/* lower case */
+};
+
 /* The daemon's own part of a snapshot. */
 struct mxd_snap {
 	struct tg_smtpd_conf *smtpd;	/* owned reference */
 	struct mxd_route *routes;	/* owned, by domain */
 	size_t nroutes;
+	struct mxd_mailbox *mailboxes;	/* owned, sorted */
+	size_t nmailboxes, capmailboxes;
 };
 
 /* ---- routes -------------------------------------------------------- */
@@ -116,6 +130,138 @@ mxd_route(void *ctx, const char *domain, struct tg_delivery_route *out)
 	return found;
 }
 
+/* ---- TLS reports by mail --------------------------------------------- */
+
+static int
+mailbox_cmp(const void *a, const void *b)
+{
+	const struct mxd_mailbox *x = a, *y = b;
+
+	return strcmp(x->addr, y->addr);
+}
+
+/* The mailto: URIs of rua ("mailto:a@b,https://...", normalised by the
+ * store) into ms; -1 when out of memory. */
+static int
+mxd_add_mailboxes(struct mxd_snap *ms, const char *rua)
+{
+	const char *p = rua, *end;
+	struct mxd_mailbox *v;
+	size_t n, i;
+
+	for (; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n <= 7 || strncasecmp(p, "mailto:", 7) != 0 ||
+		    n - 7 >= sizeof(v->addr))
+			continue;
+		if (ms->nmailboxes == ms->capmailboxes) {
+			ms->capmailboxes = ms->capmailboxes == 0 ? 8 :
+			    ms->capmailboxes * 2;
+			v = realloc(ms->mailboxes, ms->capmailboxes *
+			    sizeof(*v));
+			if (v == NULL)
+				return -1;
+			ms->mailboxes = v;
+		}
+		v = &ms->mailboxes[ms->nmailboxes++];
+		for (i = 0; i < n - 7; i++)
+			v->addr[i] = (char)tolower((unsigned char)p[7 + i]);
+		v->addr[n - 7] = '\0';
+	}
+	return 0;
+}
+
+static int
+mxd_is_mailbox(const struct mxd_snap *ms, const char *addr)
+{
+	struct mxd_mailbox key;
+	size_t i, n = strlen(addr);
+
+	if (ms->nmailboxes == 0 || n >= sizeof(key.addr))
+		return 0;
+	for (i = 0; i <= n; i++)
+		key.addr[i] = (char)tolower((unsigned char)addr[i]);
+	return bsearch(&key, ms->mailboxes, ms->nmailboxes, sizeof(key),
+	    mailbox_cmp) != NULL;
+}
+
+static ssize_t
+mxd_read_msg(void *arg, void *buf, size_t cap, struct tg_err *err)
+{
+	return tg_spool_msg_read(arg, buf, cap, err);
+}
+
+/* Mark recipients i of m delivered into the inbox (which[i] set). */
+static void
+mxd_mark_inbox(struct tg_spool_msg *m, const char *qid, const char *which,
+    size_t n)
+{
+	const struct tg_spool_env *env = tg_spool_msg_env(m);
+	struct tg_err err;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!which[i])
+			continue;
+		if (tg_spool_mark(m, i, TG_SPOOL_DELIVERED, 0, "2.0.0 in the "
+		    "report inbox", &err) != 0)
+			tg_log_warn(NULL, "event=report-inbox queue_id=%s "
+			    "rcpt=<%s> result=unmarked error=\"%s\"", qid,
+			    env->rcpt[i].addr, err.msg);
+		else
+			tg_log_info(NULL, "event=report-inbox queue_id=%s "
+			    "rcpt=<%s> result=stored", qid, env->rcpt[i].addr);
+	}
+}
+
+/*
+ * tg_mta_local_fn: copies for TLS-RPT mailboxes go into the report
+ * inbox. When that fails they stay pending and go to the internal
+ * server with the rest: nothing is lost either way.
+ */
+static void
+mxd_local(void *ctx, struct tg_spool *sp, const char *qid,
+    const struct tg_spool_env *env)
+{
+	struct mxd *m = ctx;
+	struct tg_snapshot *snap = tg_daemon_snapshot(m->daemon);
+	struct mxd_snap *ms = snap->data;
+	char which[TG_SPOOL_RCPT_MAX], dir[TG_PATH_MAX];
+	struct tg_spool_msg *msg = NULL;
+	struct tg_err err;
+	size_t i, hits = 0;
+
+	for (i = 0; i < env->nrcpt && i < sizeof(which); i++) {
+		which[i] = (char)mxd_is_mailbox(ms, env->rcpt[i].addr);
+		hits += (size_t)which[i];
+	}
+	if (hits == 0)
+		goto out;
+	if (tg_inbox_dir(snap->conf, dir, sizeof(dir)) != 0) {
+		tg_err_set(&err, TG_ERR_PERM, NULL, "state_dir is too long");
+		goto failed;
+	}
+	if (tg_spool_msg_open(sp, qid, &msg, &err) != 0 ||
+	    tg_inbox_put(dir, qid, mxd_read_msg, msg, TG_RPT_MAIL_MAX,
+	    &err) != 0)
+		goto failed;
+	mxd_mark_inbox(msg, qid, which, i);
+	goto close;
+failed:
+	tg_log_warn(NULL, "event=report-inbox queue_id=%s result=failed "
+	    "error=\"%s\" action=\"handed to the internal server\"", qid,
+	    err.msg);
+close:
+	if (msg != NULL && tg_spool_msg_close(&msg, &err) < 0)
+		tg_log_warn(NULL, "event=report-inbox queue_id=%s "
+		    "result=close-failed error=\"%s\"", qid, err.msg);
+out:
+	tg_snapshot_unref(snap);
+}
+
 /* ---- snapshot ------------------------------------------------------ */
 
 struct domains_arg {
@@ -141,7 +287,8 @@ mxd_add_domain(const struct tg_store_domain *d, void *arg)
 		tg_log_warn(NULL, "event=mx-route domain=%s route=\"%s\" "
 		    "result=unusable action=\"mail for it is deferred\"",
 		    d->name, d->inbound_route);
-	if (tg_smtpd_conf_add_domain(a->sc, d->name, !routed, &err) != 0) {
+	if (tg_smtpd_conf_add_domain(a->sc, d->name, !routed, &err) != 0 ||
+	    mxd_add_mailboxes(a->ms, d->tlsrpt_rua) != 0) {
 		a->failed = 1;
 		return -1;
 	}
@@ -190,8 +337,12 @@ mxd_from_store(struct mxd *m, const struct tg_conf *conf,
 	if (ms->nroutes > 1)
 		qsort(ms->routes, ms->nroutes, sizeof(*ms->routes),
 		    route_cmp);
-	tg_log_info(NULL, "event=mx-domains count=%zu routed=%zu%s",
-	    ms->smtpd->ndomains, ms->nroutes, ms->smtpd->ndomains == 0 ?
+	if (ms->nmailboxes > 1)
+		qsort(ms->mailboxes, ms->nmailboxes, sizeof(*ms->mailboxes),
+		    mailbox_cmp);
+	tg_log_info(NULL, "event=mx-domains count=%zu routed=%zu "
+	    "report_mailboxes=%zu%s", ms->smtpd->ndomains, ms->nroutes,
+	    ms->nmailboxes, ms->smtpd->ndomains == 0 ?
 	    " action=\"every recipient is refused\"" : "");
 	return 0;
 }
@@ -205,6 +356,7 @@ mxd_snapshot_free(void *data)
 		return;
 	tg_smtpd_conf_unref(ms->smtpd);
 	free(ms->routes);
+	free(ms->mailboxes);
 	free(ms);
 }
 
@@ -281,6 +433,7 @@ mxd_start(struct tg_daemon *d, struct tg_err *err)
 {
 	struct mxd *m = tg_daemon_arg(d);
 	struct tg_snapshot *snap = tg_daemon_snapshot(m->daemon);
+	struct tg_mta_hooks hooks = { mxd_route, m, mxd_local, m };
 	char dir[TG_PATH_MAX];
 	int rc;
 
@@ -290,7 +443,7 @@ mxd_start(struct tg_daemon *d, struct tg_err *err)
 		    "spool_dir is too long");
 	else
 		rc = tg_mta_open(tg_daemon_base(m->daemon), snap->conf, dir,
-		    mxd_route, m, &m->mta, err);
+		    &hooks, &m->mta, err);
 	tg_snapshot_unref(snap);
 	return rc;
 }

@@ -169,7 +169,7 @@ relay_start(struct tg_daemon *d, struct tg_err *err)
 	int rc;
 
 	rc = tg_mta_open(tg_daemon_base(r->daemon), snap->conf,
-	    snap->conf->spool_dir, NULL, NULL, &r->mta, err);
+	    snap->conf->spool_dir, NULL, &r->mta, err);
 	tg_snapshot_unref(snap);
 	return rc;
 }

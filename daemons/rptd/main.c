@@ -7,8 +7,8 @@
  * <state_dir>/reports.db for the hosted domains of config.db only.
  * Sends our own daily reports about the mail our relay delivered
  * (rptd_out.c, rpt/send). Reports that arrive by mail come in through
- * the inbound MX (rpt/collect's tg_collect_mail) or `tlsgate report
- * import`.
+ * the inbound MX, which leaves them in the report inbox (rptd_mail.c),
+ * or `tlsgate report import`.
  *
  * The HTTPS server has its own thread (net/http); a report's body is
  * handed to the loop's thread when complete, where it is checked and
@@ -71,7 +71,8 @@ rptd_start(struct rptd *r, const struct tg_conf *conf)
 	r->started = 1;
 	if (tg_reports_open(conf->state_dir, 0, &r->db, &err) != 0 ||
 	    tg_http_start(r->http, &err) != 0 ||
-	    rptd_out_start(r, &err) != 0) {
+	    rptd_out_start(r, &err) != 0 ||
+	    rptd_mail_start(r, conf, &err) != 0) {
 		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
 		tg_daemon_request_stop(r->daemon);
 		return -1;
@@ -116,6 +117,7 @@ rptd_snapshot_changed(struct tg_daemon *d)
 			tg_log_err(NULL, "event=rpt-limits result=failed "
 			    "error=\"%s\"", err.msg);
 		rptd_out_changed(r);
+		rptd_mail_wake(r);
 		tg_log_info(NULL, "event=rpt-view domains=%zu certificates=%zu",
 		    tg_collect_domains_count(v->domains), v->ncerts);
 	}
@@ -130,6 +132,7 @@ rptd_stop(struct tg_daemon *d)
 	tg_http_free(r->http);
 	r->http = NULL;
 	rptd_out_free(r);
+	rptd_mail_free(r);
 	tg_daemon_stopped(d);
 }
 
@@ -194,6 +197,7 @@ main(int argc, char **argv)
 	}
 	tg_http_free(r.http);
 	rptd_out_free(&r);
+	rptd_mail_free(&r);
 	tg_reports_close(r.db);
 	tg_collect_limiter_free(r.limiter);
 	tg_daemon_free(r.daemon);

@@ -11,6 +11,8 @@
  *               collector presents
  * rptd_out.c    reporting: the timer that runs rpt/send (our daily
  *               reports) and prunes old rows
+ * rptd_mail.c   reports by mail: the report inbox mxd fills, checked
+ *               (DKIM) and stored on a thread of its own
  */
 #ifndef TG_RPTD_H
 #define TG_RPTD_H
@@ -29,6 +31,10 @@
 
 /* How often the reporting job looks for work (and at start). */
 #define RPTD_TICK_S	300
+/* How often the report inbox is looked at. */
+#define RPTD_MAIL_TICK_S	5
+
+struct rptd_mail;
 
 struct rptd_view {
 	struct tg_collect_domains *domains;	/* owned */
@@ -62,6 +68,7 @@ struct rptd {
 	int settings_changed;
 	char why_off[TG_ERR_MSG_MAX];	/* why reporting is off, logged once */
 	char pruned_day[11];
+	struct rptd_mail *mail;		/* owned: the report inbox's thread */
 };
 
 extern const struct tg_http_route rptd_routes[];
@@ -86,5 +93,12 @@ int rptd_limits_apply(struct rptd *r, const struct tg_conf *conf,
 int rptd_out_start(struct rptd *r, struct tg_err *err);
 void rptd_out_changed(struct rptd *r);
 void rptd_out_free(struct rptd *r);
+
+/* Reports by mail: start the inbox thread (conf borrowed for the call),
+ * ask it to look now, stop and free it (NULL-safe, joins the thread). */
+int rptd_mail_start(struct rptd *r, const struct tg_conf *conf,
+    struct tg_err *err);
+void rptd_mail_wake(struct rptd *r);
+void rptd_mail_free(struct rptd *r);
 
 #endif

@@ -14,6 +14,7 @@ struct tg_mta {
 	struct tg_spool *spool;		/* owned */
 	struct tg_delivery_env *delivery;	/* owned */
 	struct tg_smtpd *smtpd;		/* owned */
+	struct tg_mta_hooks hooks;
 };
 
 struct tg_smtpd_conf *
@@ -47,13 +48,14 @@ mta_on_queued(void *arg, const char *qid, const struct tg_spool_env *env)
 {
 	struct tg_mta *m = arg;
 
-	(void)env;
+	if (m->hooks.local != NULL)
+		m->hooks.local(m->hooks.local_ctx, m->spool, qid, env);
 	tg_delivery_kick(tg_delivery_env_engine(m->delivery), qid);
 }
 
 int
 tg_mta_open(struct event_base *base, const struct tg_conf *conf,
-    const char *spool_dir, tg_delivery_route_fn route, void *route_ctx,
+    const char *spool_dir, const struct tg_mta_hooks *hooks,
     struct tg_mta **out, struct tg_err *err)
 {
 	struct tg_mta *m = calloc(1, sizeof(*m));
@@ -62,6 +64,8 @@ tg_mta_open(struct event_base *base, const struct tg_conf *conf,
 	*out = NULL;
 	if (m == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	if (hooks != NULL)
+		m->hooks = *hooks;
 	memset(&opts, 0, sizeof(opts));
 	/* The spool's own cap is its ceiling: the configured limit, which
 	 * a reload may change, is enforced by the server. */
@@ -79,9 +83,9 @@ tg_mta_open(struct event_base *base, const struct tg_conf *conf,
 		tg_mta_free(m);
 		return -1;
 	}
-	if (route != NULL)
+	if (m->hooks.route != NULL)
 		tg_delivery_set_route(tg_delivery_env_engine(m->delivery),
-		    route, route_ctx);
+		    m->hooks.route, m->hooks.route_ctx);
 	tg_delivery_kick(tg_delivery_env_engine(m->delivery), NULL);
 	*out = m;
 	return 0;

@@ -34,14 +34,32 @@ struct tg_smtpd_conf *tg_mta_smtpd_conf(const struct tg_conf *conf,
     struct tg_err *err);
 
 /*
+ * A message the server has just committed (qid and env borrowed), before
+ * the engine sees it: a chance to deliver some recipients here and now,
+ * marking them in the spool (sp, borrowed) — mxd writes the copies for
+ * TLS report mailboxes into the report inbox. The engine delivers what
+ * is left.
+ */
+typedef void (*tg_mta_local_fn)(void *ctx, struct tg_spool *sp,
+    const char *qid, const struct tg_spool_env *env);
+
+/* What a daemon adds to the two halves; every member may be NULL. */
+struct tg_mta_hooks {
+	tg_delivery_route_fn route;	/* fixed next hops (mxd's routes) */
+	void *route_ctx;
+	tg_mta_local_fn local;		/* local delivery before the engine */
+	void *local_ctx;
+};
+
+/*
  * Open the spool in spool_dir (created when missing; owner mode), the
- * delivery engine for it (tg_delivery_env_open with conf; route and
- * route_ctx as in struct tg_delivery_params, may be NULL) and the
- * server, then start a queue run for what the spool holds. Call it as
- * the service user. Returns 0 with *out (tg_mta_free), or -1 with err.
+ * delivery engine for it (tg_delivery_env_open with conf) and the
+ * server, with hooks (copied; NULL: none), then start a queue run for
+ * what the spool holds. Call it as the service user. Returns 0 with *out
+ * (tg_mta_free), or -1 with err.
  */
 int tg_mta_open(struct event_base *base, const struct tg_conf *conf,
-    const char *spool_dir, tg_delivery_route_fn route, void *route_ctx,
+    const char *spool_dir, const struct tg_mta_hooks *hooks,
     struct tg_mta **out, struct tg_err *err);
 
 /* A session on the accepted socket fd (taken) from sa under sc (a

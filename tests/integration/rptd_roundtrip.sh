@@ -188,6 +188,78 @@ expect_eq "C: the mailed figures equal the sessions" \
     "$(jq -r '"\(.success) \(.failure) " + ([.policy_list[] |
     "\(.type):\(.success)/\(.failure)"] | sort | join(" "))' <<<"$cshow")"
 
+# ---- gateway D: the same mail through D's own MX into D's rptd -------------
+# D is mx.gw.test: its mxd takes the mail for tlsrpt@gw.test (a mailto:
+# of gw.test's rua) into the report inbox instead of handing it on, and
+# its rptd checks the signature and stores the report; the other
+# recipient of the same message goes to the internal server.
+mkdir -p "$T/d/state" "$T/d/run"
+{
+	echo "state_dir = $T/d/state"
+	echo "spool_dir = $T/d/spool"
+	echo "run_dir = $T/d/run"
+	echo 'user = ""'
+	echo "relay.hostname = $TG_NET_GW_MX_NAME"
+	echo "mx.listen = $TG_NET_GW_MX_ADDR:25"
+	echo "rpt.listen = 127.0.5.5:8443"
+	cat "$TG_NET_CONF"
+} > "$T/d.conf"
+tgd() { "$BIN/tlsgate" -c "$T/d.conf" "$@"; }
+d_reports() { tgd report list --json | jq length; }
+export -f tgd d_reports
+d_send() { # EML RCPTS — hand a mail to D's mxd
+	swaks --server "$TG_NET_GW_MX_ADDR:25" --from reports@sender.test \
+	    --to "$2" --data "$1" --timeout 20
+}
+check "D: init" tgd init
+check "D: hosts gw.test, reports to tlsrpt@gw.test, mail to the lab" \
+    tgd domain add gw.test --route "$TG_NET_IP_MX_STS_TEST:25" \
+    --rua mailto:tlsrpt@gw.test
+"$BIN/tlsgate-rptd" -f -c "$T/d.conf" > "$T/rptd-d.log" 2>&1 &
+rptd_d=$!
+"$BIN/tlsgate-mxd" -f -c "$T/d.conf" > "$T/mxd-d.log" 2>&1 &
+mxd_d=$!
+check "D: mxd listens on $TG_NET_GW_MX_ADDR:25" \
+    wait_port "$TG_NET_GW_MX_ADDR" 25
+check "D: rptd runs" \
+    wait_for 15 grep -q "event=start result=ok" "$T/rptd-d.log"
+before=$(tg_net_mail_count gw.test)
+check "D: mxd takes the signed report for tlsrpt@ and user@gw.test" \
+    d_send "$T/report.eml" tlsrpt@gw.test,user@gw.test
+check "D: the report mailbox's copy goes into the report inbox" \
+    wait_for 20 grep -q \
+    "event=report-inbox .*rcpt=<tlsrpt@gw.test> result=stored" \
+    "$T/mxd-d.log"
+check "D: rptd stores the report" \
+    wait_for 30 bash -c "[ \"\$(d_reports)\" = 1 ]"
+did=$(tgd report list --json | jq '.[0].id')
+dshow=$(tgd report show "$did" --json)
+expect_eq "D: by mail, authenticated by DKIM, the same figures" \
+    "dkim=pass d=sender.test s=tlsrpt mail 14 3" \
+    "$(jq -r '"\(.auth) \(.source) \(.success) \(.failure)"' <<<"$dshow")"
+expect_match "D: the inbox file was removed" "result=stored action=removed" \
+    "$(cat "$T/rptd-d.log")"
+expect_eq "D: the inbox is empty" "" "$(ls "$T/d/state/reports/inbox")"
+check "D: user@gw.test's copy reaches the internal server" \
+    tg_net_wait_mail gw.test $((before + 1)) 30
+sleep 1
+expect_eq "D: and only that copy" $((before + 1)) \
+    "$(tg_net_mail_count gw.test)"
+check "D: mxd takes the unsigned copy too (SMTP cannot know)" \
+    d_send "$T/unsigned.eml" tlsrpt@gw.test
+check "D: rptd refuses it as unauthenticated and removes it" \
+    wait_for 30 grep -q \
+    "event=report-mail file=.* result=unauthenticated action=removed" \
+    "$T/rptd-d.log"
+expect_eq "D: still one report" 1 "$(d_reports)"
+kill -TERM "$mxd_d" "$rptd_d"
+wait "$mxd_d"
+expect_eq "D: mxd stops cleanly" 0 "$?"
+wait "$rptd_d"
+expect_eq "D: rptd stops cleanly (the inbox thread joins)" 0 "$?"
+check "D: no sanitizer report in D's logs" bash -c \
+    "! grep -q 'Sanitizer\|runtime error' '$T/rptd-d.log' '$T/mxd-d.log'"
+
 # ---- A's record; a second run sends nothing again -------------------------------
 sent=$(tga report sent --json)
 expect_eq "A: four deliveries sent, insecure.test not requested" \
