@@ -104,7 +104,8 @@ seen_one(void *arg, const char *path, time_t mtime)
 static void
 test_put_and_each(void **state)
 {
-	static const char msg[] = "From: a@b\r\nSubject: report\r\n\r\nbody\r\n";
+	static const char msg[] =
+	    "From: a@b\r\nSubject: report\r\n\r\nbody\r\n";
 	struct src s = { msg, sizeof(msg) - 1, 0, 7, 0, 0 };
 	struct src s2 = { msg, sizeof(msg) - 1, 0, 100, 0, 0 };
 	struct seen seen = { { { 0 } }, 0 };
