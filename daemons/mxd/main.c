@@ -18,6 +18,9 @@
  * mailto: of its rua) is not handed on: its copy goes into the report
  * inbox for tlsgate-rptd (rpt/inbox), durably, before it is marked
  * delivered (RFC 8460 §3: rptd checks the DKIM signature).
+ * Every other recipient is verified with its route before RCPT is
+ * answered (mx.verify_recipients; smtp/rcptverify): one the internal
+ * server refuses is refused there and then.
  *
  * The snapshot (net/daemon) holds the tg_smtpd_conf (host name, limits,
  * the hosted domains, the TLS context) and the routes; a reload (SIGHUP,
@@ -186,6 +189,18 @@ mxd_is_mailbox(const struct mxd_snap *ms, const char *addr)
 		key.addr[i] = (char)tolower((unsigned char)addr[i]);
 	return bsearch(&key, ms->mailboxes, ms->nmailboxes, sizeof(key),
 	    mailbox_cmp) != NULL;
+}
+
+/* A report mailbox is ours, not the internal server's, to judge. */
+static int
+mxd_verify_skip(void *ctx, const char *addr)
+{
+	struct mxd *m = ctx;
+	struct tg_snapshot *snap = tg_daemon_snapshot(m->daemon);
+	int skip = mxd_is_mailbox(snap->data, addr);
+
+	tg_snapshot_unref(snap);
+	return skip;
 }
 
 static ssize_t
@@ -433,7 +448,8 @@ mxd_start(struct tg_daemon *d, struct tg_err *err)
 {
 	struct mxd *m = tg_daemon_arg(d);
 	struct tg_snapshot *snap = tg_daemon_snapshot(m->daemon);
-	struct tg_mta_hooks hooks = { mxd_route, m, mxd_local, m };
+	struct tg_mta_hooks hooks = { mxd_route, m, mxd_local, m,
+		mxd_verify_skip, m };
 	char dir[TG_PATH_MAX];
 	int rc;
 

@@ -124,6 +124,11 @@ static const struct conf_key keys[] = {
 	  .info.allowed = route_tls_words, RELOAD,
 	  DEF("may"),
 	  DOC("TLS from mxd to internal servers: may, or encrypt.") },
+	{ KEY("mx.verify_recipients", T_BOOL, "bool", mx_verify_recipients),
+	  RELOAD,
+	  DEF("yes"),
+	  DOC("Ask the internal server at RCPT time whether it takes a "
+	      "recipient.") },
 	{ KEY("dns.trust_anchor_file", T_PATH, "path", dns_trust_anchor_file),
 	  DEF("/usr/share/dns/root.key"),
 	  DOC("DNSSEC trust anchor of the root zone (DS or DNSKEY records).") },

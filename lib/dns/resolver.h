@@ -132,6 +132,10 @@ struct tg_resolver_config {
 	size_t nstub;
 	struct tg_resolver_stub stub[TG_DNS_SERVERS_MAX];
 	unsigned timeout_s;		/* per query; 0 = TG_DNS_TIMEOUT_S */
+	/* A hosts file answered from first (its answers are insecure), or
+	 * "": DNS only. For internal next hops (mxd's routes), never for
+	 * the Internet's MX hosts, whose DANE must not hang on a file. */
+	char hosts_file[TG_PATH_MAX];
 };
 
 /* The Debian dns-root-data trust anchor for the public root. */

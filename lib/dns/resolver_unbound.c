@@ -237,6 +237,10 @@ servers_apply(struct ub_ctx *ctx, const struct tg_resolver_config *cfg,
 	    (rc = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "do-not-query-localhost: %s", ub_strerror(rc));
+	if (cfg->hosts_file[0] != '\0' &&
+	    (rc = ub_ctx_hosts(ctx, cfg->hosts_file)) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "hosts file %s: %s",
+		    cfg->hosts_file, ub_strerror(rc));
 	return 0;
 }
 

@@ -267,8 +267,12 @@ struct tg_smtpc_txn {
 	enum tg_spool_ret ret;		/* RFC 3461 RET */
 	unsigned flags;			/* TG_SPOOL_F_* */
 	uint64_t size;			/* content bytes, for SIZE= */
-	tg_smtpc_read_fn read;
+	tg_smtpc_read_fn read;		/* NULL only with probe */
 	void *read_arg;
+	/* 1: no DATA — MAIL and RCPT, then RSET: which recipients the
+	 * server would take (recipient verification). The results are the
+	 * RCPT replies; nothing is delivered. */
+	int probe;
 };
 
 /* Per-step timeouts in milliseconds; 0 takes the default (in

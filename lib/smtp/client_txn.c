@@ -357,8 +357,8 @@ txn_finals(struct tg_smtpc *c)
 			r->final = tr->mail;
 		else if (r->rcpt.code == 0)
 			txn_conn_outcome(c, &r->final);
-		else if (r->rcpt.cls != TG_ERR_NONE)
-			r->final = r->rcpt;
+		else if (r->rcpt.cls != TG_ERR_NONE || c->txn->probe)
+			r->final = r->rcpt;	/* a probe stops at RCPT */
 		else if (c->final_seen && tr->data.cls == TG_ERR_NONE &&
 		    tr->data.code != 0) {
 			r->final = tr->data;
@@ -465,7 +465,7 @@ txn_send_group(struct tg_smtpc *c)
 	    i = txn_next_rcpt(c, i + 1))
 		if (txn_send_rcpt(c, i) < 0)
 			return -1;
-	return tg_smtpc_sendf(c, "DATA\r\n");
+	return c->txn->probe ? 0 : tg_smtpc_sendf(c, "DATA\r\n");
 }
 
 void
@@ -498,7 +498,8 @@ txn_check(const struct tg_smtpc_txn *t, struct tg_err *err)
 {
 	size_t i;
 
-	if (t->sender == NULL || t->rcpt == NULL || t->read == NULL)
+	if (t->sender == NULL || t->rcpt == NULL ||
+	    (t->read == NULL && !t->probe))
 		return tg_err_set(err, TG_ERR_BUG, NULL,
 		    "transaction without sender, recipients or reader");
 	if (t->nrcpt == 0 || t->nrcpt > TG_SPOOL_RCPT_MAX)
@@ -601,6 +602,11 @@ tg_smtpc_st_rcpt(struct tg_smtpc *c)
 	if (c->rcpt_at < c->txn->nrcpt) {
 		if (c->pipelining || txn_send_rcpt(c, c->rcpt_at) == 0)
 			tg_smtpc_enter(c, TG_SMTPC_STEP_RCPT);
+		return;
+	}
+	if (c->txn->probe) {
+		/* Every RCPT has its answer: that was the question. */
+		txn_finish(c, 1);
 		return;
 	}
 	if (c->pipelining) {

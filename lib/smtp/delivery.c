@@ -846,10 +846,11 @@ tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
 
 void
 tg_delivery_set_route(struct tg_delivery *d, tg_delivery_route_fn route,
-    void *ctx)
+    void *ctx, struct tg_resolver *resolver)
 {
 	d->p.route = route;
 	d->p.route_ctx = ctx;
+	d->p.route_resolver = resolver;
 }
 
 void

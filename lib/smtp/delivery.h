@@ -149,6 +149,8 @@ struct tg_delivery_params {
 	 * and no TLS-RPT record (policy/policy: the route rule). */
 	tg_delivery_route_fn route;
 	void *route_ctx;			/* borrowed, to route */
+	/* Looks up route host names (borrowed, on base); NULL: resolver. */
+	struct tg_resolver *route_resolver;
 };
 
 /* Counters, for tests and status. */
@@ -212,11 +214,12 @@ void tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
     unsigned dest_sessions, long min_backoff, long max_backoff,
     long max_lifetime);
 
-/* Fixed next hops from now on (params->route; NULL: none). Call it
- * before the first kick, or follow it with a reload
- * (tg_delivery_set_limits), so that no destination keeps an old plan. */
+/* Fixed next hops from now on (params->route, route_ctx and
+ * route_resolver; NULL: none, the resolver). Call it before the first
+ * kick, or follow it with a reload (tg_delivery_set_limits), so that no
+ * destination keeps an old plan. */
 void tg_delivery_set_route(struct tg_delivery *d, tg_delivery_route_fn route,
-    void *ctx);
+    void *ctx, struct tg_resolver *resolver);
 
 /* Current counters. */
 void tg_delivery_stats(const struct tg_delivery *d,
@@ -247,6 +250,22 @@ int tg_delivery_env_open(struct event_base *base, const struct tg_conf *conf,
 
 /* The engine (borrowed), or NULL for NULL. */
 struct tg_delivery *tg_delivery_env_engine(struct tg_delivery_env *e);
+
+/*
+ * Fixed next hops for the engine (tg_delivery_set_route), whose host
+ * names are looked up by a resolver of their own: the dns.* settings of
+ * conf (borrowed for the call) and /etc/hosts first, as an internal
+ * name may be known only there. 0, or -1 with err.
+ */
+int tg_delivery_env_set_route(struct tg_delivery_env *e,
+    const struct tg_conf *conf, tg_delivery_route_fn route, void *ctx,
+    struct tg_err *err);
+
+/* That resolver (borrowed; NULL before tg_delivery_env_set_route). */
+struct tg_resolver *tg_delivery_env_route_resolver(struct tg_delivery_env *e);
+
+/* The engine's TLS client context (borrowed). */
+SSL_CTX *tg_delivery_env_ssl_ctx(struct tg_delivery_env *e);
 
 /* A reloaded config: the reloadable limits. NULL-safe. */
 void tg_delivery_env_reload(struct tg_delivery_env *e,

@@ -57,14 +57,25 @@ weakest(enum tg_dns_security a, enum tg_dns_security b)
 	return rank[a] <= rank[b] ? a : b;
 }
 
+/* A route's host is an internal name: the route resolver, when there
+ * is one (it may answer from a hosts file). */
+static struct tg_resolver *
+plan_resolver(const struct dlv_dest *dest, const struct dlv_plan *plan)
+{
+	const struct tg_delivery_params *p = &dest->d->p;
+
+	return plan->in.route && p->route_resolver != NULL ?
+	    p->route_resolver : p->resolver;
+}
+
 static int
 plan_query(struct dlv_resolve *r, struct tg_dns_query **slot,
     const char *name, uint16_t type, tg_dns_cb *cb, void *arg)
 {
 	struct tg_err err;
 
-	*slot = tg_resolver_query(r->dest->d->p.resolver, name, type, cb, arg,
-	    &err);
+	*slot = tg_resolver_query(plan_resolver(r->dest, r->plan), name, type,
+	    cb, arg, &err);
 	if (*slot == NULL)
 		return -1;
 	r->pending++;
@@ -473,11 +484,12 @@ void
 dlv_plan_cancel(struct dlv_dest *dest)
 {
 	struct dlv_resolve *r = dest->res;
-	struct tg_resolver *res = dest->d->p.resolver;
+	struct tg_resolver *res;
 	size_t i;
 
 	if (r == NULL)
 		return;
+	res = plan_resolver(dest, r->plan);
 	if (r->qmx != NULL)
 		tg_resolver_cancel(res, r->qmx);
 	for (i = 0; i < TG_POLICY_MX_MAX; i++) {

@@ -24,6 +24,7 @@
 
 struct tg_delivery_env {
 	struct tg_resolver *resolver;		/* owned */
+	struct tg_resolver *route_resolver;	/* owned, may be NULL */
 	struct tg_fetch *fetch;			/* owned */
 	struct tg_cache *cache;			/* owned */
 	struct tg_stsclient *sts;		/* owned */
@@ -34,6 +35,7 @@ struct tg_delivery_env {
 	SSL_CTX *ctx;				/* owned */
 	struct tg_smtpc_cache *tls_cache;	/* owned */
 	struct tg_delivery *engine;		/* owned */
+	struct event_base *base;		/* borrowed */
 };
 
 /* MTA-STS: cache.db, net/fetch with the sts.* settings, the client. */
@@ -118,6 +120,7 @@ tg_delivery_env_open(struct event_base *base, const struct tg_conf *conf,
 	*out = NULL;
 	if (e == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	e->base = base;
 	tg_resolver_config_from_conf(conf, &rc);
 	if (tg_store_open_readonly(conf->state_dir, &e->store, &serr) != 0) {
 		e->store = NULL;
@@ -146,6 +149,39 @@ tg_delivery_env_engine(struct tg_delivery_env *e)
 	return e != NULL ? e->engine : NULL;
 }
 
+int
+tg_delivery_env_set_route(struct tg_delivery_env *e,
+    const struct tg_conf *conf, tg_delivery_route_fn route, void *ctx,
+    struct tg_err *err)
+{
+	struct tg_resolver_config rc;
+
+	if (e->route_resolver == NULL) {
+		tg_resolver_config_from_conf(conf, &rc);
+		tg_text_fmt(rc.hosts_file, sizeof(rc.hosts_file),
+		    "/etc/hosts");
+		e->route_resolver = tg_resolver_unbound_new(e->base, &rc, err);
+		if (e->route_resolver == NULL) {
+			tg_err_prefix(err, "route resolver");
+			return -1;
+		}
+	}
+	tg_delivery_set_route(e->engine, route, ctx, e->route_resolver);
+	return 0;
+}
+
+struct tg_resolver *
+tg_delivery_env_route_resolver(struct tg_delivery_env *e)
+{
+	return e != NULL ? e->route_resolver : NULL;
+}
+
+SSL_CTX *
+tg_delivery_env_ssl_ctx(struct tg_delivery_env *e)
+{
+	return e->ctx;
+}
+
 void
 tg_delivery_env_reload(struct tg_delivery_env *e, const struct tg_conf *conf)
 {
@@ -168,6 +204,7 @@ tg_delivery_env_free(struct tg_delivery_env *e)
 	tg_fetch_free(e->fetch);
 	tg_cache_close(e->cache);
 	tg_resolver_free(e->resolver);
+	tg_resolver_free(e->route_resolver);
 	tg_smtpc_cache_free(e->tls_cache);
 	SSL_CTX_free(e->ctx);
 	tg_reports_close(e->reports);

@@ -49,14 +49,21 @@ struct tg_mta_hooks {
 	void *route_ctx;
 	tg_mta_local_fn local;		/* local delivery before the engine */
 	void *local_ctx;
+	/* With routes and mx.verify_recipients: 1 for a recipient that is
+	 * not the internal server's to judge (local takes it). NULL: none. */
+	int (*verify_skip)(void *ctx, const char *addr);
+	void *verify_ctx;
 };
 
 /*
  * Open the spool in spool_dir (created when missing; owner mode), the
  * delivery engine for it (tg_delivery_env_open with conf) and the
  * server, with hooks (copied; NULL: none), then start a queue run for
- * what the spool holds. Call it as the service user. Returns 0 with *out
- * (tg_mta_free), or -1 with err.
+ * what the spool holds. With routes the server verifies inbound
+ * recipients with their route (smtp/rcptverify) while
+ * mx.verify_recipients is on: a refused one gets 550 5.1.1, one the
+ * route cannot answer for is taken. Call it as the service user.
+ * Returns 0 with *out (tg_mta_free), or -1 with err.
  */
 int tg_mta_open(struct event_base *base, const struct tg_conf *conf,
     const char *spool_dir, const struct tg_mta_hooks *hooks,

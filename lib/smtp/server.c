@@ -357,6 +357,7 @@ sess_kill(struct tg_smtpd_sess *s)
 	if (s->phase == TG_SMTPD_DEAD)
 		return;
 	s->phase = TG_SMTPD_DEAD;
+	tg_smtpd_verify_cancel(s);
 	if (s->in_commit)
 		tg_smtpd_commit_cancel(s);
 	if (s->bev != NULL) {
@@ -399,6 +400,7 @@ tg_smtpd_close(struct tg_smtpd_sess *s, const char *reason)
 		return;
 	if (s->end_reason == NULL)
 		s->end_reason = reason;
+	tg_smtpd_verify_cancel(s);
 	if (s->in_commit)
 		tg_smtpd_commit_cancel(s);
 	if (s->bev == NULL) {
@@ -429,6 +431,7 @@ sess_free(struct tg_smtpd_sess *s)
 {
 	struct tg_smtpd *srv = s->srv;
 
+	tg_smtpd_verify_cancel(s);
 	if (s->in_commit)
 		tg_smtpd_commit_cancel(s);
 	tg_smtpd_reset(s);

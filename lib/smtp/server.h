@@ -232,6 +232,41 @@ int tg_smtpd_accept(struct tg_smtpd *srv, evutil_socket_t fd,
 void tg_smtpd_shutdown(struct tg_smtpd *srv, void (*done)(void *arg),
     void *arg);
 
+/*
+ * Recipient verification (mxd, RELIABILITY I-10): an inbound session asks
+ * the verifier about every recipient its gate took — except postmaster,
+ * which RFC 5321 §4.5.1 says must be taken — and replies to that RCPT
+ * once the answer is in. Commands pipelined behind it wait (their
+ * replies keep their order, RFC 2920 §3.1); the wait is bounded by the
+ * command timeout (then "421 4.4.2"), and by the verifier's own budget.
+ */
+struct tg_smtpd_verdict {
+	int code;			/* 0: take it; else the reply code */
+	char status[8];			/* enhanced status, with code */
+	char text[TG_SMTPD_VERDICT_TEXT_MAX];	/* reply text, no CR/LF */
+};
+
+/* The answer to ask, once unless cancelled; v valid during the call. */
+typedef void (*tg_smtpd_verdict_cb)(void *arg,
+    const struct tg_smtpd_verdict *v);
+
+struct tg_smtpd_verifier {
+	/* Ask about addr (borrowed for the call): NULL with *now filled
+	 * when the answer is known at once; else a handle, and cb(arg,
+	 * ...) runs later from the loop, never inside ask. */
+	void *(*ask)(void *ctx, const char *addr, tg_smtpd_verdict_cb cb,
+	    void *arg, struct tg_smtpd_verdict *now);
+	/* The handle's answer is no longer wanted (the session ended). */
+	void (*cancel)(void *ctx, void *handle);
+	void *ctx;
+};
+
+/* Verify inbound recipients with v (copied; NULL or ask NULL: take every
+ * recipient the gate takes). Sessions waiting for an answer keep the
+ * verifier they asked: replace one only when none waits. */
+void tg_smtpd_set_verifier(struct tg_smtpd *srv,
+    const struct tg_smtpd_verifier *v);
+
 struct tg_smtpd_stats {
 	size_t active;		/* sessions now */
 	uint64_t sessions;	/* sessions started */

@@ -186,13 +186,23 @@ do_rcpt(struct tg_smtpd_sess *s, const struct tg_smtpcmd *c)
 		    "mailboxes here; give a domain");
 		rc = 550;
 	}
-	if (rc == 0 && rcpt_store(s, &r) != 0) {
-		tg_err_set(&err, TG_ERR_TEMP, "4.3.0", "Error: out of memory");
+	if (rc == 0 && (rc = tg_smtpd_rcpt_verify(s, &r, &err)) < 0)
+		return;		/* the answer comes later */
+	tg_smtpd_rcpt_answer(s, &r, rc, &err, c->arg, c->arglen);
+}
+
+void
+tg_smtpd_rcpt_answer(struct tg_smtpd_sess *s,
+    const struct tg_smtpcmd_rcpt *r, int rc, struct tg_err *err,
+    const char *arg, size_t arglen)
+{
+	if (rc == 0 && rcpt_store(s, r) != 0) {
+		tg_err_set(err, TG_ERR_TEMP, "4.3.0", "Error: out of memory");
 		rc = 451;
 	}
 	if (rc != 0) {
-		log_refused(s, c, rc, &err);
-		tg_smtpd_reply_parse(s, rc, &err);
+		tg_smtpd_log_input(s, "command", arg, arglen, rc, err);
+		tg_smtpd_reply_parse(s, rc, err);
 		return;
 	}
 	s->phase = TG_SMTPD_RCPT;

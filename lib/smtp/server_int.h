@@ -30,6 +30,7 @@ enum tg_smtpd_phase {
 	TG_SMTPD_READY,		/* EHLO/HELO done, no transaction */
 	TG_SMTPD_MAIL,		/* MAIL accepted, no recipient */
 	TG_SMTPD_RCPT,		/* one or more recipients */
+	TG_SMTPD_VERIFY,	/* a RCPT waits for the verifier's answer */
 	TG_SMTPD_DATA,		/* reading the content */
 	TG_SMTPD_COMMIT,	/* end of data seen, waiting for the spool */
 	TG_SMTPD_TLS,		/* TLS handshake */
@@ -61,6 +62,11 @@ struct tg_smtpd_sess {
 	struct tg_smtpcmd_mail mail;
 	struct tg_spool_rcpt *rcpt;	/* owned, nrcpt used */
 	size_t nrcpt, caprcpt;
+	/* a RCPT being verified (phase VERIFY) */
+	void *verify_q;			/* the verifier's handle */
+	struct tg_smtpcmd_rcpt *verify_rcpt;	/* owned */
+	enum tg_smtpd_phase verify_prev;	/* MAIL or RCPT */
+	struct tg_smtpd_verifier verify_by;	/* the one asked */
 	struct tg_spool_wmsg *wmsg;	/* owned while receiving */
 	char qid[TG_SPOOL_QID_LEN + 1];
 	struct tg_dotstuff dec;
@@ -98,6 +104,7 @@ struct tg_smtpd {
 	unsigned char *scratch;		/* owned: decoded DATA, one chunk */
 	struct tg_smtpd_batch *batch;	/* owned */
 	struct tg_smtpd_stats stats;
+	struct tg_smtpd_verifier verifier;	/* ask NULL: none */
 	int stopping;
 	void (*stop_done)(void *);
 	void *stop_arg;
@@ -114,6 +121,17 @@ struct tg_smtpd {
  */
 int tg_smtpd_rcpt_gate(const struct tg_smtpd_conf *c,
     struct tg_smtpcmd_path *p, struct tg_err *err);
+
+/*
+ * Verify recipient r (the gate took it) if the server has a verifier.
+ * 0: take it now; -1: the session waits in phase VERIFY and the answer
+ * goes to tg_smtpd_rcpt_answer later; else the reply code, with err.
+ */
+int tg_smtpd_rcpt_verify(struct tg_smtpd_sess *s,
+    const struct tg_smtpcmd_rcpt *r, struct tg_err *err);
+
+/* Drop a verification the session no longer waits for. */
+void tg_smtpd_verify_cancel(struct tg_smtpd_sess *s);
 
 /* ---- server.c ---- */
 
@@ -165,6 +183,12 @@ void tg_smtpd_reset(struct tg_smtpd_sess *s);
  * follows it in the buffer. */
 void tg_smtpd_command(struct tg_smtpd_sess *s, const char *line, size_t len,
     int pending);
+
+/* Reply to RCPT r: rc 0 takes it (250), else the refusal (rc, err),
+ * logged with the argument (len bytes). */
+void tg_smtpd_rcpt_answer(struct tg_smtpd_sess *s,
+    const struct tg_smtpcmd_rcpt *r, int rc, struct tg_err *err,
+    const char *arg, size_t arglen);
 
 /* ---- server_data.c ---- */
 

@@ -122,3 +122,96 @@ denied:
 	    p->addr);
 	return 554;
 }
+
+/* ---- verification (server.h, "Recipient verification") ---------------- */
+
+void
+tg_smtpd_set_verifier(struct tg_smtpd *srv, const struct tg_smtpd_verifier *v)
+{
+	if (v != NULL && v->ask != NULL)
+		srv->verifier = *v;
+	else
+		memset(&srv->verifier, 0, sizeof(srv->verifier));
+}
+
+/* RFC 5321 §4.5.1: postmaster is taken whatever the verifier says. */
+static int
+is_postmaster(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && at - addr == 10 &&
+	    strncasecmp(addr, "postmaster", 10) == 0;
+}
+
+/* A verdict into the reply code and err; 0 takes. */
+static int
+verdict_code(const struct tg_smtpd_verdict *vd, struct tg_err *err)
+{
+	if (vd->code == 0)
+		return 0;
+	tg_err_set(err, vd->code >= 500 ? TG_ERR_PERM : TG_ERR_TEMP,
+	    vd->status[0] != '\0' ? vd->status : NULL, "%s", vd->text);
+	return vd->code;
+}
+
+static void
+verify_answered(void *arg, const struct tg_smtpd_verdict *vd)
+{
+	struct tg_smtpd_sess *s = arg;
+	struct tg_smtpcmd_rcpt *r = s->verify_rcpt;
+	struct tg_err err;
+	char logarg[TG_SMTP_PATH_MAX + 8];
+	int n, rc;
+
+	s->verify_q = NULL;
+	s->verify_rcpt = NULL;
+	s->phase = s->verify_prev;
+	rc = verdict_code(vd, &err);
+	n = snprintf(logarg, sizeof(logarg), "TO:<%s>", r->path.addr);
+	tg_smtpd_rcpt_answer(s, r, rc, &err, logarg,
+	    n > 0 && (size_t)n < sizeof(logarg) ? (size_t)n : 0);
+	free(r);
+	/* Commands that waited behind this RCPT. */
+	tg_smtpd_arm(s);
+	tg_smtpd_process(s);
+}
+
+int
+tg_smtpd_rcpt_verify(struct tg_smtpd_sess *s,
+    const struct tg_smtpcmd_rcpt *r, struct tg_err *err)
+{
+	const struct tg_smtpd_verifier *v = &s->srv->verifier;
+	struct tg_smtpd_verdict now;
+
+	if (!s->conf->inbound || v->ask == NULL ||
+	    is_postmaster(r->path.addr))
+		return 0;
+	if ((s->verify_rcpt = malloc(sizeof(*r))) == NULL) {
+		tg_err_set(err, TG_ERR_TEMP, "4.3.0", "Error: out of memory");
+		return 451;
+	}
+	*s->verify_rcpt = *r;
+	memset(&now, 0, sizeof(now));
+	s->verify_q = v->ask(v->ctx, r->path.addr, verify_answered, s, &now);
+	if (s->verify_q == NULL) {
+		free(s->verify_rcpt);
+		s->verify_rcpt = NULL;
+		return verdict_code(&now, err);
+	}
+	s->verify_by = *v;
+	s->verify_prev = s->phase;
+	s->phase = TG_SMTPD_VERIFY;
+	tg_smtpd_arm(s);
+	return -1;
+}
+
+void
+tg_smtpd_verify_cancel(struct tg_smtpd_sess *s)
+{
+	if (s->verify_q != NULL)
+		s->verify_by.cancel(s->verify_by.ctx, s->verify_q);
+	s->verify_q = NULL;
+	free(s->verify_rcpt);
+	s->verify_rcpt = NULL;
+}

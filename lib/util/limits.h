@@ -154,6 +154,9 @@
  * §4.5.3 sizes and timeouts; the rest follow Postfix's smtpd defaults
  * (header_size_limit, smtpd_hard_error_limit, smtpd_min_data_rate). */
 #define TG_SMTPD_PATH_MAX	256	/* RFC 5321 §4.5.3.1.3, with <> */
+/* A verification's reply text: fits a reply line (512) with code and
+ * status. */
+#define TG_SMTPD_VERDICT_TEXT_MAX	400
 #define TG_SMTPD_DOMAIN_MAX	255	/* RFC 5321 §4.5.3.1.2 */
 #define TG_SMTPD_HELO_MAX	255	/* EHLO/HELO argument */
 #define TG_SMTPD_ENVID_MAX	100	/* RFC 3461 §4.4 */

@@ -13,6 +13,11 @@
 #   - other domains are refused at RCPT (554 5.7.1, never an open
 #     relay), a hosted domain without a route gets 451 4.3.5, and
 #     percent-hack / bang paths get 550;
+#   - a user the internal server refuses is refused at RCPT (550 5.1.1,
+#     an SMTP probe with a null sender, the answer cached), beside a
+#     known user in the same message; mx.verify_recipients = no turns it
+#     off; an internal server that is down or lacks STARTTLS under
+#     encrypt does not turn mail away (the sections below send to it);
 #   - with the internal server down, mail is taken, kept in the inbound
 #     queue and delivered once it is back (tlsgate queue --inbound flush);
 #     a kill -9 meanwhile loses nothing;
@@ -118,6 +123,39 @@ check "it reaches the internal server through mxd" \
 expect_match "the sender verified mxd by DANE" \
     "Verified TLS connection established to mx\.gw\.test\[127\.0\.5\.1\]:25" \
     "$(cat "$TG_NET_SENDER_LOG")"
+
+# ---- recipient verification at RCPT (RELIABILITY I-10) ------------------
+printf '%s\n' "nobody-here@gw.test 550 5.1.1 <nobody-here@gw.test>: User unknown in virtual mailbox table" \
+    > "$TG_NET_MX_DIR/etc/unknown_users"
+check "the internal server refuses an unknown user" tg_net_postconf mx \
+    "smtpd_recipient_restrictions = check_recipient_access texthash:$TG_NET_MX_DIR/etc/unknown_users, permit"
+sleep 2
+probes() { grep -c "event=rcpt-verify rcpt=\"nobody-here@gw.test\"" "$LOG"; }
+check_fails "mxd refuses that user at RCPT" send nobody-here@gw.test ver-1
+expect_match "550 5.1.1, with what the internal server said" \
+    "<\*\* +550 5\.1\.1 <nobody-here@gw\.test>: Recipient address rejected: the internal server said: 550 5\.1\.1 .*User unknown" \
+    "$(cat "$T/swaks.ver-1.log")"
+expect_match "the internal server was asked with a null sender" \
+    "NOQUEUE: reject: RCPT .*from=<> to=<nobody-here@gw\.test>" "$(cat "$TG_NET_MX_LOG")"
+expect_eq "one probe" 1 "$(probes)"
+expect_eq "nothing taken, nothing to bounce" "[]" \
+    "$(tg queue --inbound list --json | jq -c .)"
+check "a known user beside it, in one message" \
+    send "user@gw.test,nobody-here@gw.test" ver-2
+expect_match "the unknown one refused" "<\*\* +550 5\.1\.1" \
+    "$(cat "$T/swaks.ver-2.log")"
+expect_eq "the second refusal came from the cache" 1 "$(probes)"
+check "the known one gets the message" wait_for 30 bash -c \
+    "[ \$(grep -l 'X-Test-Id: ver-2\$' '$TG_NET_MAILDIR/gw.test'/new/* 2>/dev/null | wc -l) -eq 1 ]"
+echo "mx.verify_recipients = no" >> "$conf"
+kill -HUP "$mxd_pid"
+sleep 2
+check "mx.verify_recipients = no: the gate alone decides" \
+    send nobody-here@gw.test ver-3 --quit-after RCPT
+expect_match "250 to RCPT" "<- +250 2\.1\.5" "$(cat "$T/swaks.ver-3.log")"
+sed -i '/^mx.verify_recipients/d' "$conf"
+kill -HUP "$mxd_pid"
+sleep 2
 
 # ---- the internal server down: kept, not lost ---------------------------
 check "gw.test rerouted to a port where nothing listens" \

@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "smtp/probe.h"
+#include "support/listen.h"
 #include "support/pki.h"
 #include "tls/tls_client.h"
 
@@ -225,23 +226,11 @@ static void
 fake_start(struct fake *f, struct event_base *base, enum fake_mode mode,
     SSL_CTX *ctx)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
 	memset(f, 0, sizeof(*f));
 	f->base = base;
 	f->mode = mode;
 	f->ctx = ctx;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->lst = evconnlistener_new_bind(base, fake_accept, f,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-	    (struct sockaddr *)&sin, sizeof(sin));
-	assert_non_null(f->lst);
-	assert_int_equal(getsockname(evconnlistener_get_fd(f->lst),
-	    (struct sockaddr *)&sin, &len), 0);
-	f->port = ntohs(sin.sin_port);
+	f->lst = tg_test_listen(base, fake_accept, f, &f->port);
 }
 
 static void

@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "smtp/client.h"
+#include "support/listen.h"
 #include "support/pki.h"
 #include "tls/tls_client.h"
 #include "util/clock.h"
@@ -366,9 +367,6 @@ static void
 fake_start(struct fake *f, struct event_base *base, SSL_CTX *ctx,
     const struct fake_conf *conf)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
 	memset(f, 0, sizeof(*f));
 	f->base = base;
 	f->ctx = ctx;
@@ -378,16 +376,7 @@ fake_start(struct fake *f, struct event_base *base, SSL_CTX *ctx,
 	f->all = evbuffer_new();
 	f->clear = evbuffer_new();
 	f->log = evbuffer_new();
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->lst = evconnlistener_new_bind(base, fake_accept, f,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-	    (struct sockaddr *)&sin, sizeof(sin));
-	assert_non_null(f->lst);
-	assert_int_equal(getsockname(evconnlistener_get_fd(f->lst),
-	    (struct sockaddr *)&sin, &len), 0);
-	f->port = ntohs(sin.sin_port);
+	f->lst = tg_test_listen(base, fake_accept, f, &f->port);
 }
 
 static void
@@ -886,6 +875,47 @@ test_plain_txn(void **state)
 	assert_null(strstr(fake_log(&F), "SMTPUTF8"));
 	assert_null(strstr(fake_log(&F), "STARTTLS"));
 	check_plain_conn(&d);
+}
+
+/* A probe (recipient verification): MAIL and RCPT, then RSET, never
+ * DATA; the results are the RCPT replies; nothing is delivered. With and
+ * without pipelining. */
+static void
+test_probe(void **state)
+{
+	struct fake_conf plain = { .ehlo = "250 fake.example\r\n" };
+	struct tg_smtpc_params pp;
+	struct msg m;
+	struct drv d;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		fake_stop(&F);
+		fake_start(&F, w.base, w.server, k == 0 ? NULL : &plain);
+		msg_init(&m, "", "good@example.net", "bad@example.net");
+		m.txn.probe = 1;
+		m.txn.read = NULL;
+		m.txn.sender = "";
+		memset(&d, 0, sizeof(d));
+		d.txn[0] = &m.txn;
+		d.ntxn = 1;
+		params_for(&pp, TG_SMTPC_TLS_NONE, NULL);
+		pp.ctx = NULL;
+		drv_run(&d, &pp);
+		assert_int_equal(d.done, 1);
+		assert_int_equal(d.res[0].tr.delivered, 0);
+		assert_int_equal(d.res[0].tr.accepted, 1);
+		expect_outcome(&d.res[0].rr[0].rcpt, TG_ERR_NONE, "2.1.5");
+		expect_outcome(&d.res[0].rr[1].rcpt, TG_ERR_PERM, "5.1.1");
+		expect_outcome(&d.res[0].rr[0].final, TG_ERR_NONE, "2.1.5");
+		assert_int_equal(F.n_data, 0);
+		assert_int_equal(F.nmsg, 0);
+		assert_non_null(strstr(fake_log(&F), "MAIL FROM:<>"));
+		assert_non_null(strstr(fake_log(&F),
+		    "RCPT TO:<bad@example.net>\nRSET\n"));
+		assert_null(strstr(fake_log(&F), "DATA"));
+	}
 }
 
 /* A server with no extensions: no parameters at all, no pipelining;
@@ -2089,6 +2119,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		CT(test_plain_txn),
+		CT(test_probe),
 		CT(test_no_extensions),
 		CT(test_helo_fallback),
 		CT(test_dane_txn),

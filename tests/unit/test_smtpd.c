@@ -714,6 +714,188 @@ test_inbound_gate(void **state)
 	assert_string_equal(F.rcpt0, "u@ours.example");
 }
 
+/* ---- recipient verification (I-10) -------------------------------- */
+
+/* A scripted verifier: "now-ok"/"now-bad" answer at once, "later-ok"/
+ * "later-bad" from a timer, "never" not at all. */
+struct fake_vq {
+	struct event *ev;
+	tg_smtpd_verdict_cb cb;
+	void *arg;
+	int bad;
+};
+
+static struct {
+	int asked, cancelled, answered;
+	char last[300];
+	struct fake_vq *open[8];
+} V;
+
+static void
+fake_verdict(int bad, struct tg_smtpd_verdict *vd)
+{
+	memset(vd, 0, sizeof(*vd));
+	if (!bad)
+		return;
+	vd->code = 550;
+	snprintf(vd->status, sizeof(vd->status), "5.1.1");
+	snprintf(vd->text, sizeof(vd->text), "no such user here");
+}
+
+static void
+fake_vq_drop(struct fake_vq *q)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (V.open[i] == q)
+			V.open[i] = NULL;
+	event_free(q->ev);
+	free(q);
+}
+
+static void
+fake_vq_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct fake_vq *q = arg;
+	struct tg_smtpd_verdict vd;
+
+	(void)fd;
+	(void)what;
+	fake_verdict(q->bad, &vd);
+	V.answered++;
+	q->cb(q->arg, &vd);
+	fake_vq_drop(q);
+}
+
+static void *
+fake_ask(void *ctx, const char *addr, tg_smtpd_verdict_cb cb, void *arg,
+    struct tg_smtpd_verdict *now)
+{
+	struct timeval tv = { 0, 30000 };
+	struct fake_vq *q;
+	size_t i;
+
+	(void)ctx;
+	V.asked++;
+	snprintf(V.last, sizeof(V.last), "%s", addr);
+	if (strncmp(addr, "now-", 4) == 0) {
+		fake_verdict(strncmp(addr, "now-bad", 7) == 0, now);
+		return NULL;
+	}
+	q = calloc(1, sizeof(*q));
+	assert_non_null(q);
+	q->cb = cb;
+	q->arg = arg;
+	q->bad = strncmp(addr, "later-bad", 9) == 0;
+	q->ev = evtimer_new(F.base, fake_vq_fire, q);
+	assert_non_null(q->ev);
+	if (strncmp(addr, "never", 5) != 0)
+		evtimer_add(q->ev, &tv);
+	for (i = 0; i < 8 && V.open[i] != NULL; i++)
+		;
+	assert_true(i < 8);
+	V.open[i] = q;
+	return q;
+}
+
+static void
+fake_cancel(void *ctx, void *handle)
+{
+	(void)ctx;
+	V.cancelled++;
+	fake_vq_drop(handle);
+}
+
+static void
+verify_conf(void)
+{
+	struct tg_smtpd_verifier v = { fake_ask, fake_cancel, NULL };
+
+	memset(&V, 0, sizeof(V));
+	inbound_conf();
+	tg_smtpd_set_verifier(F.srv, &v);
+}
+
+/* Pipelined recipients: each RCPT is answered once its verification is
+ * in, in order, and the DATA behind them waits; postmaster and refused
+ * domains are not asked. */
+static void
+test_inbound_verify(void **state)
+{
+	(void)state;
+	verify_conf();
+	connect_as_on(&F.c, REFUSED, NULL);
+	expect("220 ");
+	ehlo();
+	send_str("MAIL FROM:<a@sender.example>\r\n"
+	    "RCPT TO:<later-ok@ours.example>\r\n"
+	    "RCPT TO:<later-bad@ours.example>\r\n"
+	    "RCPT TO:<now-bad@ours.example>\r\n"
+	    "RCPT TO:<now-ok@ours.example>\r\n"
+	    "RCPT TO:<Postmaster@Ours.Example>\r\n"
+	    "RCPT TO:<u@external.example>\r\n"
+	    "DATA\r\n");
+	expect("250 2.1.0");
+	expect("250 2.1.5");
+	assert_non_null(strstr(expect("550 5.1.1"), "no such user here"));
+	expect("550 5.1.1");
+	expect("250 2.1.5");
+	expect("250 2.1.5");
+	expect("554 5.7.1");
+	expect("354 ");
+	send_str("x\r\n.\r\n");
+	expect("250 ");
+	assert_int_equal(F.nrcpt, 3);
+	assert_string_equal(F.rcpt0, "later-ok@ours.example");
+	assert_int_equal(V.asked, 4);
+	assert_int_equal(V.answered, 2);
+	assert_int_equal(V.cancelled, 0);
+	/* Without a verifier every recipient the gate takes is taken. */
+	tg_smtpd_set_verifier(F.srv, NULL);
+	send_str("MAIL FROM:<a@sender.example>\r\n");
+	expect("250 ");
+	send_str("RCPT TO:<now-bad@ours.example>\r\n");
+	expect("250 2.1.5");
+	assert_int_equal(V.asked, 4);
+}
+
+/* A client that leaves, or times out, while its RCPT is being verified:
+ * the question is cancelled and no answer reaches a freed session. */
+static void
+test_inbound_verify_gone(void **state)
+{
+	(void)state;
+	verify_conf();
+	connect_as_on(&F.c, REFUSED, NULL);
+	expect("220 ");
+	ehlo();
+	send_str("MAIL FROM:<a@sender.example>\r\n");
+	expect("250 ");
+	send_str("RCPT TO:<never@ours.example>\r\n");
+	expect_quiet(100);
+	assert_int_equal(V.asked, 1);
+	client_close(&F.c);
+	{
+		long long end = tg_clock_mono_ms() + WAIT_MS;
+
+		while (V.cancelled == 0 && tg_clock_mono_ms() < end)
+			pump();
+	}
+	assert_int_equal(V.cancelled, 1);
+	/* The command timeout covers the wait. */
+	F.conf->cmd_timeout_ms = 200;
+	connect_as_on(&F.c, REFUSED, NULL);
+	expect("220 ");
+	ehlo();
+	send_str("MAIL FROM:<a@sender.example>\r\n");
+	expect("250 ");
+	send_str("RCPT TO:<never@ours.example>\r\n");
+	expect("421 4.4.2");
+	assert_int_equal(V.cancelled, 2);
+	assert_int_equal(V.answered, 0);
+}
+
 /* An inbound server without a single hosted domain takes nothing, not
  * even <Postmaster>. */
 static void
@@ -1399,6 +1581,8 @@ main(void)
 		T(test_address_forms),
 		T(test_inbound_gate),
 		T(test_inbound_no_domains),
+		T(test_inbound_verify),
+		T(test_inbound_verify_gone),
 		T(test_pregreet_peek),
 		T(test_pregreet_delay),
 		T(test_pipelining),

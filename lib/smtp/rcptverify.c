@@ -1,0 +1,588 @@
+/*
+ * smtp/rcptverify — recipient verification by SMTP probe (see
+ * rcptverify.h).
+ *
+ * A probe is one question to one route about one address: it looks up
+ * the route's host (unless it is an address), connects with smtp/client,
+ * sends the probe transaction and ends with QUIT. Its budget is one
+ * timer over all of it, from the first question on (waiting for a turn
+ * included). Questions about the same address while its probe
+ * waits or runs join that probe. The cache is a search tree (tsearch) by
+ * address, with a list in the order answers came for the eviction of the
+ * oldest.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "core/log.h"
+#include "smtp/rcptverify.h"
+#include "util/clock.h"
+#include "util/text.h"
+
+struct rv_entry {
+	TAILQ_ENTRY(rv_entry) age;	/* v->ages, oldest first */
+	time_t expires;
+	enum tg_rcptv_answer answer;
+	char text[TG_SMTPC_TEXT_MAX];
+	char key[TG_SMTP_PATH_MAX + 1];	/* lower case */
+};
+
+struct tg_rcptv_q {
+	TAILQ_ENTRY(tg_rcptv_q) link;	/* probe->qs */
+	struct rv_probe *probe;
+	tg_rcptv_cb cb;
+	void *arg;
+};
+
+TAILQ_HEAD(rv_qlist, tg_rcptv_q);
+
+struct rv_probe {
+	TAILQ_ENTRY(rv_probe) link;	/* v->active or v->waiting */
+	struct tg_rcptv *v;
+	int active;
+	struct tg_delivery_route route;
+	char addr[TG_SMTP_PATH_MAX + 1];	/* as first asked */
+	char key[TG_SMTP_PATH_MAX + 1];		/* lower case */
+	struct rv_qlist qs;
+	struct tg_dns_query *dns;	/* while looking up the host */
+	uint16_t dns_type;
+	struct tg_smtpc *c;		/* while connected */
+	struct event *begin;		/* starts the work from the loop */
+	struct event *timer;		/* the budget */
+	char ip[TG_DNS_ADDR_TEXT_SIZE];
+	struct tg_tls_verify verify;
+	struct tg_spool_rcpt rcpt;
+	struct tg_smtpc_txn txn;
+};
+
+TAILQ_HEAD(rv_probelist, rv_probe);
+TAILQ_HEAD(rv_entrylist, rv_entry);
+
+struct tg_rcptv {
+	struct tg_rcptv_params p;
+	char helo[TG_DNAME_MAX + 1];
+	struct rv_probelist active, waiting;
+	size_t nactive, nwaiting;
+	void *tree;			/* tsearch root of rv_entry */
+	struct rv_entrylist ages;
+	size_t nentries;
+	unsigned long probes, cached;
+};
+
+static const struct tg_delivery_smtp_ops rv_smtpc_ops = {
+	tg_smtpc_connect, tg_smtpc_send, tg_smtpc_usable, tg_smtpc_close,
+	tg_smtpc_free
+};
+
+static void probe_start(struct rv_probe *pr);
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rv_entry *)a)->key,
+	    ((const struct rv_entry *)b)->key);
+}
+
+static void
+key_of(const char *addr, char *key, size_t keylen)
+{
+	size_t i;
+
+	for (i = 0; addr[i] != '\0' && i + 1 < keylen; i++)
+		key[i] = (char)tolower((unsigned char)addr[i]);
+	key[i] = '\0';
+}
+
+/* ---- cache ----------------------------------------------------------- */
+
+static void
+entry_drop(struct tg_rcptv *v, struct rv_entry *e)
+{
+	tdelete(e, &v->tree, entry_cmp);
+	TAILQ_REMOVE(&v->ages, e, age);
+	v->nentries--;
+	free(e);
+}
+
+/* The live entry for key, or NULL (an expired one is dropped). */
+static struct rv_entry *
+cache_find(struct tg_rcptv *v, const char *key)
+{
+	struct rv_entry probe, *e;
+	void *hit;
+
+	tg_text_fmt(probe.key, sizeof(probe.key), "%s", key);
+	if ((hit = tfind(&probe, &v->tree, entry_cmp)) == NULL)
+		return NULL;
+	e = *(struct rv_entry **)hit;
+	if (e->expires > tg_clock_now())
+		return e;
+	entry_drop(v, e);
+	return NULL;
+}
+
+static void
+cache_put(struct tg_rcptv *v, const char *key,
+    const struct tg_rcptv_result *res)
+{
+	struct rv_entry *e, *old;
+	void *slot;
+
+	if (res->answer == TG_RCPTV_UNKNOWN)
+		return;
+	if ((e = cache_find(v, key)) != NULL)
+		entry_drop(v, e);
+	while (v->nentries >= TG_RCPTV_CACHE_MAX &&
+	    (old = TAILQ_FIRST(&v->ages)) != NULL)
+		entry_drop(v, old);
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return;		/* only a cache */
+	tg_text_fmt(e->key, sizeof(e->key), "%s", key);
+	e->answer = res->answer;
+	tg_text_fmt(e->text, sizeof(e->text), "%s", res->text);
+	e->expires = tg_clock_now() + (res->answer == TG_RCPTV_TAKEN ?
+	    TG_RCPTV_TAKEN_TTL_S : TG_RCPTV_REFUSED_TTL_S);
+	slot = tsearch(e, &v->tree, entry_cmp);
+	if (slot == NULL || *(struct rv_entry **)slot != e) {
+		free(e);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&v->ages, e, age);
+	v->nentries++;
+}
+
+void
+tg_rcptv_flush(struct tg_rcptv *v)
+{
+	struct rv_entry *e;
+
+	while ((e = TAILQ_FIRST(&v->ages)) != NULL)
+		entry_drop(v, e);
+}
+
+/* ---- probes ---------------------------------------------------------- */
+
+static void
+result_set(struct tg_rcptv_result *res, enum tg_rcptv_answer a,
+    const char *text)
+{
+	memset(res, 0, sizeof(*res));
+	res->answer = a;
+	tg_text_fmt(res->text, sizeof(res->text), "%s", text);
+}
+
+/* Stop whatever the probe is doing (no callback of it runs after). */
+static void
+probe_stop(struct rv_probe *pr, int shutting_down)
+{
+	if (pr->dns != NULL) {
+		tg_resolver_cancel(pr->v->p.resolver, pr->dns);
+		pr->dns = NULL;
+	}
+	if (pr->c != NULL) {
+		if (shutting_down)
+			pr->v->p.smtp->free(pr->c);
+		else
+			pr->v->p.smtp->close(pr->c);
+		pr->c = NULL;
+	}
+	if (pr->timer != NULL) {
+		event_free(pr->timer);
+		pr->timer = NULL;
+	}
+	if (pr->begin != NULL) {
+		event_free(pr->begin);
+		pr->begin = NULL;
+	}
+}
+
+static void
+probe_unlink(struct rv_probe *pr)
+{
+	struct tg_rcptv *v = pr->v;
+
+	if (pr->active) {
+		TAILQ_REMOVE(&v->active, pr, link);
+		v->nactive--;
+	} else {
+		TAILQ_REMOVE(&v->waiting, pr, link);
+		v->nwaiting--;
+	}
+}
+
+/* Start waiting probes while there is room. */
+static void
+probes_next(struct tg_rcptv *v)
+{
+	struct rv_probe *pr;
+
+	while (v->nactive < TG_RCPTV_ACTIVE_MAX &&
+	    (pr = TAILQ_FIRST(&v->waiting)) != NULL)
+		probe_start(pr);
+}
+
+/*
+ * The probe has its answer: cache it, tell every question (a callback
+ * may ask or cancel others: the list is taken one at a time), free it,
+ * start the next one.
+ */
+static void
+probe_finish(struct rv_probe *pr, const struct tg_rcptv_result *res)
+{
+	struct tg_rcptv *v = pr->v;
+	struct tg_rcptv_q *q;
+
+	probe_stop(pr, 0);
+	probe_unlink(pr);
+	cache_put(v, pr->key, res);
+	tg_log_info(NULL, "event=rcpt-verify rcpt=\"%s\" route=%s "
+	    "answer=%s text=\"%s\"", pr->addr, pr->route.host,
+	    res->answer == TG_RCPTV_TAKEN ? "taken" :
+	    res->answer == TG_RCPTV_REFUSED ? "refused" : "unknown",
+	    res->text);
+	while ((q = TAILQ_FIRST(&pr->qs)) != NULL) {
+		TAILQ_REMOVE(&pr->qs, q, link);
+		q->cb(q->arg, res);
+		free(q);
+	}
+	free(pr);
+	probes_next(v);
+}
+
+static void
+probe_fail(struct rv_probe *pr, const char *why)
+{
+	struct tg_rcptv_result res;
+
+	result_set(&res, TG_RCPTV_UNKNOWN, why);
+	probe_finish(pr, &res);
+}
+
+static void
+probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	probe_fail(arg, "no answer in time");
+}
+
+static void
+probe_on_done(struct tg_smtpc *c, const struct tg_smtpc_txn_result *tr,
+    void *arg)
+{
+	struct rv_probe *pr = arg;
+	const struct tg_smtpc_outcome *o;
+	struct tg_rcptv_result res;
+
+	(void)c;
+	o = tr->nrcpt == 1 ? &tr->rcpt[0].rcpt : &tr->mail;
+	if (tr->mail.cls != TG_ERR_NONE)
+		o = &tr->mail;		/* MAIL FROM:<> refused: no answer */
+	if (o->code >= 200 && o->code < 300)
+		result_set(&res, TG_RCPTV_TAKEN, o->text);
+	else if (o->code >= 500 && o->code < 600 && o != &tr->mail)
+		result_set(&res, TG_RCPTV_REFUSED, o->text);
+	else
+		result_set(&res, TG_RCPTV_UNKNOWN, o->text[0] != '\0' ?
+		    o->text : "no reply to RCPT");
+	probe_finish(pr, &res);
+}
+
+static void
+probe_on_ready(struct tg_smtpc *c, const struct tg_smtpc_conn *cr,
+    void *arg)
+{
+	struct rv_probe *pr = arg;
+	struct tg_err err;
+	char why[TG_SMTPC_TEXT_MAX + 64];
+
+	(void)c;
+	if (cr->status != TG_SMTPC_OK) {
+		tg_text_fmt(why, sizeof(why), "%s: %s",
+		    tg_smtpc_status_name(cr->status), cr->why.text);
+		probe_fail(pr, why);
+		return;
+	}
+	memset(&pr->txn, 0, sizeof(pr->txn));
+	pr->rcpt.addr = pr->addr;
+	pr->txn.sender = "";
+	pr->txn.rcpt = &pr->rcpt;
+	pr->txn.nrcpt = 1;
+	pr->txn.probe = 1;
+	if (pr->v->p.smtp->send(pr->c, &pr->txn, probe_on_done, pr,
+	    &err) != 0)
+		probe_fail(pr, err.msg);
+}
+
+static void
+probe_connect(struct rv_probe *pr)
+{
+	struct tg_rcptv *v = pr->v;
+	struct tg_smtpc_params sp;
+	struct tg_err err;
+	int ms = v->p.budget_ms;
+
+	tg_smtpc_params_init(&sp);
+	sp.addr = pr->ip;
+	sp.port = pr->route.port != 0 ? pr->route.port : 25;
+	sp.helo_name = v->helo;
+	sp.mx_host = pr->route.host;
+	sp.tls = pr->route.require_tls ? TG_SMTPC_TLS_REQUIRE :
+	    TG_SMTPC_TLS_MAY;
+	sp.ctx = v->p.ssl_ctx;
+	/* As delivery on a route: encrypted, not authenticated
+	 * (policy/policy: the route rule). */
+	memset(&pr->verify, 0, sizeof(pr->verify));
+	pr->verify.mode = TG_TLS_OPPORTUNISTIC;
+	pr->verify.host = pr->route.host;
+	sp.verify = &pr->verify;
+	/* Every step within the budget; the timer ends the whole. */
+	sp.tmo.connect_ms = sp.tmo.banner_ms = sp.tmo.helo_ms = ms;
+	sp.tmo.starttls_ms = sp.tmo.tls_ms = sp.tmo.mail_ms = ms;
+	sp.tmo.rcpt_ms = sp.tmo.rset_ms = sp.tmo.quit_ms = ms;
+	sp.tmo.idle_ms = ms;
+	pr->c = v->p.smtp->connect(v->p.base, &sp, probe_on_ready, pr, &err);
+	if (pr->c == NULL)
+		probe_fail(pr, err.msg);
+}
+
+static void
+probe_on_addr(const struct tg_dns_answer *ans, void *arg)
+{
+	struct rv_probe *pr = arg;
+	struct tg_err err;
+	char why[TG_DNS_NAME_SIZE + 64];
+	size_t i;
+
+	pr->dns = NULL;
+	for (i = 0; ans->status == TG_DNS_OK && i < ans->nrr; i++)
+		if (tg_dns_addr_text(ans->rr[i].type, ans->rr[i].data,
+		    ans->rr[i].len, pr->ip, sizeof(pr->ip), &err) == 0) {
+			probe_connect(pr);
+			return;
+		}
+	if (pr->dns_type == TG_DNS_T_A) {
+		/* No IPv4 address: try IPv6 before giving up. */
+		pr->dns_type = TG_DNS_T_AAAA;
+		pr->dns = tg_resolver_query(pr->v->p.resolver,
+		    pr->route.host, pr->dns_type, probe_on_addr, pr, &err);
+		if (pr->dns == NULL)
+			probe_fail(pr, err.msg);
+		return;
+	}
+	tg_text_fmt(why, sizeof(why), "no address for %s: %s",
+	    pr->route.host, tg_dns_status_name(ans->status));
+	probe_fail(pr, why);
+}
+
+/* From the probe's begin event, never inside tg_rcptv_ask: a probe
+ * that fails at once would otherwise answer inside it. */
+static void
+probe_begin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rv_probe *pr = arg;
+	struct tg_err err;
+	unsigned char bin[16];
+
+	(void)fd;
+	(void)what;
+	if (inet_pton(AF_INET, pr->route.host, bin) == 1 ||
+	    inet_pton(AF_INET6, pr->route.host, bin) == 1) {
+		tg_text_fmt(pr->ip, sizeof(pr->ip), "%s", pr->route.host);
+		probe_connect(pr);
+		return;
+	}
+	pr->dns_type = TG_DNS_T_A;
+	pr->dns = tg_resolver_query(pr->v->p.resolver, pr->route.host,
+	    pr->dns_type, probe_on_addr, pr, &err);
+	if (pr->dns == NULL)
+		probe_fail(pr, err.msg);
+}
+
+/* Waiting -> active; the work begins from an event of its own. */
+static void
+probe_start(struct rv_probe *pr)
+{
+	struct tg_rcptv *v = pr->v;
+
+	TAILQ_REMOVE(&v->waiting, pr, link);
+	v->nwaiting--;
+	TAILQ_INSERT_TAIL(&v->active, pr, link);
+	v->nactive++;
+	pr->active = 1;
+	v->probes++;
+	event_active(pr->begin, EV_TIMEOUT, 0);
+}
+
+/* ---- the API --------------------------------------------------------- */
+
+struct tg_rcptv *
+tg_rcptv_new(const struct tg_rcptv_params *p, struct tg_err *err)
+{
+	struct tg_rcptv *v;
+
+	if (p->base == NULL || p->resolver == NULL || p->ssl_ctx == NULL ||
+	    p->helo_name == NULL || p->helo_name[0] == '\0') {
+		tg_err_set(err, TG_ERR_BUG, NULL, "recipient verification "
+		    "without loop, resolver, TLS context or EHLO name");
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+		return NULL;
+	}
+	v->p = *p;
+	tg_text_fmt(v->helo, sizeof(v->helo), "%s", p->helo_name);
+	v->p.helo_name = v->helo;
+	if (v->p.smtp == NULL)
+		v->p.smtp = &rv_smtpc_ops;
+	if (v->p.budget_ms <= 0)
+		v->p.budget_ms = TG_RCPTV_BUDGET_S * 1000;
+	TAILQ_INIT(&v->active);
+	TAILQ_INIT(&v->waiting);
+	TAILQ_INIT(&v->ages);
+	return v;
+}
+
+static void
+probe_free_all(struct tg_rcptv *v, struct rv_probelist *list)
+{
+	struct rv_probe *pr;
+	struct tg_rcptv_q *q;
+
+	while ((pr = TAILQ_FIRST(list)) != NULL) {
+		probe_stop(pr, 1);
+		probe_unlink(pr);
+		while ((q = TAILQ_FIRST(&pr->qs)) != NULL) {
+			TAILQ_REMOVE(&pr->qs, q, link);
+			free(q);
+		}
+		free(pr);
+	}
+	(void)v;
+}
+
+void
+tg_rcptv_free(struct tg_rcptv *v)
+{
+	if (v == NULL)
+		return;
+	probe_free_all(v, &v->active);
+	probe_free_all(v, &v->waiting);
+	tg_rcptv_flush(v);
+	free(v);
+}
+
+static struct rv_probe *
+probe_new(struct tg_rcptv *v)
+{
+	struct rv_probe *pr;
+	struct timeval tv;
+
+	if ((pr = calloc(1, sizeof(*pr))) == NULL)
+		return NULL;
+	pr->v = v;
+	pr->begin = evtimer_new(v->p.base, probe_begin_cb, pr);
+	pr->timer = evtimer_new(v->p.base, probe_timer_cb, pr);
+	if (pr->begin == NULL || pr->timer == NULL) {
+		probe_stop(pr, 1);
+		free(pr);
+		return NULL;
+	}
+	/* The budget runs from the question: time spent waiting for a
+	 * turn counts, so that no client waits longer than that. */
+	tv.tv_sec = v->p.budget_ms / 1000;
+	tv.tv_usec = (v->p.budget_ms % 1000) * 1000;
+	evtimer_add(pr->timer, &tv);
+	return pr;
+}
+
+static struct rv_probe *
+probe_find(struct rv_probelist *list, const char *key)
+{
+	struct rv_probe *pr;
+
+	TAILQ_FOREACH(pr, list, link)
+		if (strcmp(pr->key, key) == 0)
+			return pr;
+	return NULL;
+}
+
+struct tg_rcptv_q *
+tg_rcptv_ask(struct tg_rcptv *v, const struct tg_delivery_route *route,
+    const char *addr, tg_rcptv_cb cb, void *arg, struct tg_rcptv_result *now)
+{
+	char key[TG_SMTP_PATH_MAX + 1];
+	struct rv_probe *pr;
+	struct rv_entry *e;
+	struct tg_rcptv_q *q;
+
+	if (strlen(addr) > TG_SMTP_PATH_MAX) {
+		result_set(now, TG_RCPTV_UNKNOWN, "address too long");
+		return NULL;
+	}
+	key_of(addr, key, sizeof(key));
+	if ((e = cache_find(v, key)) != NULL) {
+		result_set(now, e->answer, e->text);
+		now->cached = 1;
+		v->cached++;
+		return NULL;
+	}
+	if ((pr = probe_find(&v->active, key)) == NULL &&
+	    (pr = probe_find(&v->waiting, key)) == NULL) {
+		if (v->nwaiting >= TG_RCPTV_WAIT_MAX) {
+			result_set(now, TG_RCPTV_UNKNOWN, "too many "
+			    "verifications waiting");
+			return NULL;
+		}
+		if ((pr = probe_new(v)) == NULL) {
+			result_set(now, TG_RCPTV_UNKNOWN, "out of memory");
+			return NULL;
+		}
+		pr->route = *route;
+		tg_text_fmt(pr->addr, sizeof(pr->addr), "%s", addr);
+		tg_text_fmt(pr->key, sizeof(pr->key), "%s", key);
+		TAILQ_INIT(&pr->qs);
+		TAILQ_INSERT_TAIL(&v->waiting, pr, link);
+		v->nwaiting++;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		if (TAILQ_EMPTY(&pr->qs) && !pr->active) {
+			probe_stop(pr, 1);
+			probe_unlink(pr);
+			free(pr);
+		}
+		result_set(now, TG_RCPTV_UNKNOWN, "out of memory");
+		return NULL;
+	}
+	q->probe = pr;
+	q->cb = cb;
+	q->arg = arg;
+	TAILQ_INSERT_TAIL(&pr->qs, q, link);
+	probes_next(v);
+	return q;
+}
+
+void
+tg_rcptv_cancel(struct tg_rcptv *v, struct tg_rcptv_q *q)
+{
+	(void)v;
+	if (q == NULL)
+		return;
+	TAILQ_REMOVE(&q->probe->qs, q, link);
+	free(q);
+}
+
+void
+tg_rcptv_stats(const struct tg_rcptv *v, struct tg_rcptv_stats *out)
+{
+	out->probes = v->probes;
+	out->cached = v->cached;
+	out->active = v->nactive;
+	out->waiting = v->nwaiting;
+	out->entries = v->nentries;
+}
