@@ -129,6 +129,11 @@ static const struct conf_key keys[] = {
 	  DEF("yes"),
 	  DOC("Ask the internal server at RCPT time whether it takes a "
 	      "recipient.") },
+	{ KEY("mx.dsn_rate_limit", T_INT, "int", mx_dsn_rate_limit),
+	  RANGE(0, 100000), RELOAD,
+	  DEF("20"),
+	  DOC("DSNs mxd sends to one sender domain in an hour; 0: no "
+	      "limit.") },
 	{ KEY("dns.trust_anchor_file", T_PATH, "path", dns_trust_anchor_file),
 	  DEF("/usr/share/dns/root.key"),
 	  DOC("DNSSEC trust anchor of the root zone (DS or DNSKEY records).") },

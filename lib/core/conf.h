@@ -111,6 +111,7 @@ struct tg_conf {
 	int64_t relay_destination_concurrency;
 	int mx_route_tls;		/* 0 may, 1 encrypt (STARTTLS needed) */
 	int mx_verify_recipients;	/* probe the route at RCPT */
+	int64_t mx_dsn_rate_limit;	/* per sender domain and hour */
 
 	char dns_trust_anchor_file[TG_PATH_MAX];
 	struct tg_conf_addrs dns_forward;

@@ -354,6 +354,11 @@ msg_failures(struct dlv_msg *msg)
 	if (env->sender[0] != '\0') {
 		tg_buf_init(&b, TG_DSN_MAX);
 		rc = dsn_build(msg, &b, &err);
+		/* RELIABILITY I-10: backscatter is rate-limited. */
+		if (rc == 0 && msg->d->dsn_limit != NULL &&
+		    !tg_dsnlimit_take(msg->d->dsn_limit, env->sender,
+		    tg_clock_now()))
+			rc = 2;
 		if (rc == 0)
 			rc = dsn_queue(msg, &b, dqid, &err);
 		tg_buf_free(&b);
@@ -366,6 +371,11 @@ msg_failures(struct dlv_msg *msg)
 		msg->d->st.dsns++;
 		tg_log_info(NULL, "event=dsn queue_id=%s dsn_id=%s to=<%s> "
 		    "result=queued", msg->qid, dqid, env->sender);
+	} else if (rc == 2) {
+		msg->d->st.dsns_limited++;
+		tg_log_warn(NULL, "event=dsn queue_id=%s to=<%s> "
+		    "result=limited reason=\"more DSNs to the sender's domain "
+		    "than its limit in an hour\"", msg->qid, env->sender);
 	} else
 		tg_log_info(NULL, "event=dsn queue_id=%s result=none "
 		    "reason=\"%s\"", msg->qid, env->sender[0] == '\0' ?
@@ -813,6 +823,7 @@ tg_delivery_free(struct tg_delivery *d)
 		event_free(d->sig_flush);
 	if (d->sig_refresh != NULL)
 		event_free(d->sig_refresh);
+	tg_dsnlimit_free(d->dsn_limit);
 	free(d);
 }
 
@@ -842,6 +853,22 @@ tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
 		dest->plan = NULL;
 	}
 	dlv_slots_freed(d);
+}
+
+void
+tg_delivery_set_dsn_limit(struct tg_delivery *d, unsigned max)
+{
+	struct tg_err err;
+
+	if (max == 0) {
+		tg_dsnlimit_free(d->dsn_limit);
+		d->dsn_limit = NULL;
+	} else if (d->dsn_limit != NULL)
+		tg_dsnlimit_set_max(d->dsn_limit, max);
+	else if ((d->dsn_limit = tg_dsnlimit_new(max, TG_DSNLIMIT_WINDOW_S,
+	    &err)) == NULL)
+		tg_log_err(NULL, "event=dsn-limit result=failed error=\"%s\"",
+		    err.msg);
 }
 
 void

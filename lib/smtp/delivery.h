@@ -159,6 +159,8 @@ struct tg_delivery_stats {
 	unsigned long deferred;
 	unsigned long failed;
 	unsigned long dsns;		/* DSN messages queued */
+	unsigned long dsns_limited;	/* not written: the sender domain's
+					 * limit (tg_delivery_set_dsn_limit) */
 	unsigned long connections;	/* connection attempts */
 	unsigned long reused;		/* transactions on a kept connection */
 	unsigned long resolutions;	/* destination decisions made */
@@ -220,6 +222,14 @@ void tg_delivery_set_limits(struct tg_delivery *d, unsigned max_sessions,
  * destination keeps an old plan. */
 void tg_delivery_set_route(struct tg_delivery *d, tg_delivery_route_fn route,
     void *ctx, struct tg_resolver *resolver);
+
+/*
+ * At most max DSNs per sender domain per hour from now on (smtp/dsnlimit;
+ * 0: no limit, the default). Over it a DSN is not written: the
+ * recipients fail all the same, logged as event=dsn result=limited.
+ * mxd sets it (its senders are anyone); relayd's are its own users.
+ */
+void tg_delivery_set_dsn_limit(struct tg_delivery *d, unsigned max);
 
 /* Current counters. */
 void tg_delivery_stats(const struct tg_delivery *d,

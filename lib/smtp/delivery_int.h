@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "policy/policy.h"
 #include "smtp/delivery.h"
+#include "smtp/dsnlimit.h"
 #include "smtp/dsn.h"
 #include "smtp/submark.h"
 
@@ -152,6 +153,7 @@ struct tg_delivery {
 	struct event *sig_flush, *sig_refresh;	/* owned, or NULL */
 	int run_pending;
 	int stopping;
+	struct tg_dsnlimit *dsn_limit;		/* owned; NULL: no limit */
 	struct tg_delivery_stats st;
 };
 

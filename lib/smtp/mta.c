@@ -148,6 +148,9 @@ mta_verify_open(struct tg_mta *m, struct event_base *base,
 		return -1;
 	m->verify = conf->mx_verify_recipients;
 	tg_smtpd_set_verifier(m->smtpd, &v);
+	/* Its senders are anyone: backscatter is limited too. */
+	tg_delivery_set_dsn_limit(tg_delivery_env_engine(m->delivery),
+	    (unsigned)conf->mx_dsn_rate_limit);
 	return 0;
 }
 
@@ -211,6 +214,8 @@ tg_mta_reload(struct tg_mta *m, const struct tg_conf *conf)
 		/* Routes may have changed: ask afresh. */
 		m->verify = conf->mx_verify_recipients;
 		tg_rcptv_flush(m->rcptv);
+		tg_delivery_set_dsn_limit(tg_delivery_env_engine(m->delivery),
+		    (unsigned)conf->mx_dsn_rate_limit);
 	}
 }
 

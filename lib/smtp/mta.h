@@ -62,7 +62,9 @@ struct tg_mta_hooks {
  * what the spool holds. With routes the server verifies inbound
  * recipients with their route (smtp/rcptverify) while
  * mx.verify_recipients is on: a refused one gets 550 5.1.1, one the
- * route cannot answer for is taken. Call it as the service user.
+ * route cannot answer for is taken; and DSNs are limited to
+ * mx.dsn_rate_limit per sender domain and hour (its senders are anyone).
+ * Call it as the service user.
  * Returns 0 with *out (tg_mta_free), or -1 with err.
  */
 int tg_mta_open(struct event_base *base, const struct tg_conf *conf,

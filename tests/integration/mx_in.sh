@@ -22,7 +22,9 @@
 #     queue and delivered once it is back (tlsgate queue --inbound flush);
 #     a kill -9 meanwhile loses nothing;
 #   - mx.route_tls = encrypt: mail waits rather than go to an internal
-#     server without STARTTLS.
+#     server without STARTTLS;
+#   - DSNs for recipients refused after mxd took them are limited per
+#     sender domain (mx.dsn_rate_limit).
 
 . "$TOP/tests/net/net.sh"
 tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
@@ -189,6 +191,24 @@ check "it waits rather than go in clear" \
     wait_for 30 bash -c "grep -q 'event=delivery .*domain=gw\.test .*result=deferred' '$LOG'"
 expect_eq "queued, deferred" deferred "$(inbound_state user@gw.test)"
 expect_eq "nothing arrived in clear" 0 "$(mail_with gw.test enc-1)"
+mxd_stop
+
+# ---- DSNs after acceptance: limited per sender domain (I-10) -------------
+sed -i '/^mx.route_tls/d' "$conf"
+printf '%s\n' "mx.verify_recipients = no" "mx.dsn_rate_limit = 1" >> "$conf"
+check "gw.test routed to the internal server again" \
+    tg domain set gw.test --route "$INTERNAL:25"
+check "mxd restarts without verification, one DSN per domain and hour" \
+    mxd_start
+check "a message for the unknown user is taken" send nobody-here@gw.test dsn-1
+check "the internal server refuses it: a DSN to the sender" \
+    wait_for 30 bash -c "grep -q 'event=dsn .*to=<sender@outside.test> result=queued' '$LOG'"
+check "a second one to the same sender domain is taken" \
+    send nobody-here@gw.test dsn-2 --from other@OUTSIDE.test
+check "its DSN is not sent: over the limit" \
+    wait_for 30 bash -c "grep -q 'event=dsn .*to=<other@OUTSIDE.test> result=limited' '$LOG'"
+expect_eq "one DSN queued in all" 1 \
+    "$(grep -c 'event=dsn .*result=queued' "$LOG")"
 mxd_stop
 expect_no_match "no sanitizer report in mxd's log" "Sanitizer|runtime error" \
     "$(cat "$LOG")"

@@ -772,6 +772,43 @@ test_partial_bounce_dsn(void **state)
 	assert_int_equal(st.dsns, 1);
 }
 
+/* RELIABILITY I-10: with a limit of one DSN per sender domain, the
+ * second bounce to the same domain is not written (the recipient fails
+ * all the same); another domain still gets its DSN. */
+static void
+test_dsn_limit(void **state)
+{
+	static const char *const nobody[] = { "nobody@a.example", NULL };
+	static const char *const senders[] = { "alice@inside.example",
+	    "bob@INSIDE.example", "carol@other.example" };
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1];
+	struct tg_delivery_stats st;
+	size_t i;
+
+	tg_delivery_set_dsn_limit(f->d, 1);
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", I, NULL);
+	add_server("192.0.2.1", TG_SMTPC_OK)->rcpt_code[0] = 550;
+	script(f, "inside.example", TG_DNS_T_MX, TF, X, NULL);
+	script(f, "other.example", TG_DNS_T_MX, TF, X, NULL);
+	for (i = 0; i < 3; i++) {
+		queue(f, senders[i], nobody, qid);
+		run(f);
+	}
+	tg_delivery_stats(f->d, &st);
+	assert_int_equal(st.failed, 3);
+	assert_int_equal(st.dsns, 2);
+	assert_int_equal(st.dsns_limited, 1);
+	/* Two DSNs wait in the queue, nothing else. */
+	assert_int_equal(tg_spool_count(f->sp), 2);
+	/* No limit: every bounce has its DSN. */
+	tg_delivery_set_dsn_limit(f->d, 0);
+	queue(f, senders[1], nobody, qid);
+	run(f);
+	tg_delivery_stats(f->d, &st);
+	assert_int_equal(st.dsns, 3);
+}
+
 /* RFC 5321 §4.5.5: a bounce of a message from <> causes no DSN. */
 static void
 test_no_dsn_for_dsn(void **state)
@@ -1310,6 +1347,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failover_backoff, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_partial_bounce_dsn, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_dsn_limit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_dsn_for_dsn, setup,
 		    teardown),

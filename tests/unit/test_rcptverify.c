@@ -78,7 +78,8 @@ fake_line(struct fake *f, struct bufferevent *bev, const char *line)
 	int i;
 
 	if (strncasecmp(line, "EHLO", 4) == 0)
-		fake_say(bev, "250-internal.test\r\n250 ENHANCEDSTATUSCODES\r\n");
+		fake_say(bev, "250-internal.test\r\n"
+		    "250 ENHANCEDSTATUSCODES\r\n");
 	else if (strncasecmp(line, "MAIL", 4) == 0)
 		fake_say(bev, "250 2.1.0 Ok\r\n");
 	else if (strncasecmp(line, "RCPT TO:<", 9) == 0) {
