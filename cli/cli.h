@@ -72,6 +72,8 @@ int cli_sts_mode_check(struct cli *cli, const struct tg_store_domain *d);
 /* Commands. */
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_domain(struct cli *cli, int argc, char **argv);
+/* tlsgate domain verify (cmd_domain_verify.c) */
+int domain_verify(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_stscache(struct cli *cli, int argc, char **argv);

@@ -21,6 +21,7 @@ static const char domain_usage[] =
     "       tlsgate domain list [--json]\n"
     "       tlsgate domain show NAME [--json]\n"
     "       tlsgate domain remove NAME\n"
+    "       tlsgate domain verify LOCAL@NAME [--json]\n"
     "options of add and set:\n"
     "  --route HOST[:PORT]   internal mail server for inbound mail\n"
     "  --sts-mode MODE       MTA-STS mode we publish: off, none, testing, "
@@ -362,6 +363,8 @@ static const struct cli_command domain_commands[] = {
 	{ "show", domain_show, "show one domain's settings" },
 	{ "set", domain_set, "change a domain's settings" },
 	{ "remove", domain_remove, "remove a hosted domain" },
+	{ "verify", domain_verify, "ask the internal server about a "
+	    "recipient" },
 	{ NULL, NULL, NULL }
 };
 

@@ -75,34 +75,6 @@ struct mxd_snap {
 
 /* ---- routes -------------------------------------------------------- */
 
-/* "host", "host:port", "[v6]:port" (normalised by the store). */
-static int
-mxd_route_parse(const char *spec, struct tg_delivery_route *out)
-{
-	const char *end, *colon;
-	size_t n;
-
-	memset(out, 0, sizeof(*out));
-	if (spec[0] == '[') {
-		if ((end = strchr(spec, ']')) == NULL)
-			return -1;
-		n = (size_t)(end - spec - 1);
-		if (n == 0 || n >= sizeof(out->host))
-			return -1;
-		memcpy(out->host, spec + 1, n);
-		colon = end[1] == ':' ? end + 1 : NULL;
-	} else {
-		colon = strrchr(spec, ':');
-		n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-		if (n == 0 || n >= sizeof(out->host))
-			return -1;
-		memcpy(out->host, spec, n);
-	}
-	out->port = colon != NULL ? (unsigned)strtoul(colon + 1, NULL, 10) :
-	    25;
-	return out->port >= 1 && out->port <= 65535 ? 0 : -1;
-}
-
 static int
 route_cmp(const void *a, const void *b)
 {
@@ -296,7 +268,7 @@ mxd_add_domain(const struct tg_store_domain *d, void *arg)
 	struct mxd_route *v;
 	struct tg_err err;
 	int routed = d->inbound_route[0] != '\0' &&
-	    mxd_route_parse(d->inbound_route, &to) == 0;
+	    tg_delivery_route_parse(d->inbound_route, &to) == 0;
 
 	if (d->inbound_route[0] != '\0' && !routed)
 		tg_log_warn(NULL, "event=mx-route domain=%s route=\"%s\" "

@@ -113,6 +113,11 @@ struct tg_delivery_route {
 	int require_tls;		/* STARTTLS required, else may */
 };
 
+/* A route as the store keeps it ("host", "host:port", "[IPv6]:port";
+ * the port 25 when not given) into *out (require_tls 0). 0, or -1 for a
+ * malformed one. */
+int tg_delivery_route_parse(const char *spec, struct tg_delivery_route *out);
+
 /* 1 with *out when domain has a route, 0 when it goes by its MX. */
 typedef int (*tg_delivery_route_fn)(void *ctx, const char *domain,
     struct tg_delivery_route *out);

@@ -211,3 +211,30 @@ tg_delivery_env_free(struct tg_delivery_env *e)
 	tg_store_close(e->store);
 	free(e);
 }
+
+int
+tg_delivery_route_parse(const char *spec, struct tg_delivery_route *out)
+{
+	const char *end, *colon;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (spec[0] == '[') {
+		if ((end = strchr(spec, ']')) == NULL)
+			return -1;
+		n = (size_t)(end - spec - 1);
+		if (n == 0 || n >= sizeof(out->host))
+			return -1;
+		memcpy(out->host, spec + 1, n);
+		colon = end[1] == ':' ? end + 1 : NULL;
+	} else {
+		colon = strrchr(spec, ':');
+		n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+		if (n == 0 || n >= sizeof(out->host))
+			return -1;
+		memcpy(out->host, spec, n);
+	}
+	out->port = colon != NULL ? (unsigned)strtoul(colon + 1, NULL, 10) :
+	    25;
+	return out->port >= 1 && out->port <= 65535 ? 0 : -1;
+}

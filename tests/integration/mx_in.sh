@@ -15,8 +15,9 @@
 #     percent-hack / bang paths get 550;
 #   - a user the internal server refuses is refused at RCPT (550 5.1.1,
 #     an SMTP probe with a null sender, the answer cached), beside a
-#     known user in the same message; mx.verify_recipients = no turns it
-#     off; an internal server that is down or lacks STARTTLS under
+#     known user in the same message; `tlsgate domain verify` asks the
+#     same question from the command line; mx.verify_recipients = no
+#     turns it off; an internal server that is down or lacks STARTTLS under
 #     encrypt does not turn mail away (the sections below send to it);
 #   - with the internal server down, mail is taken, kept in the inbound
 #     queue and delivered once it is back (tlsgate queue --inbound flush);
@@ -149,6 +150,19 @@ expect_match "the unknown one refused" "<\*\* +550 5\.1\.1" \
 expect_eq "the second refusal came from the cache" 1 "$(probes)"
 check "the known one gets the message" wait_for 30 bash -c \
     "[ \$(grep -l 'X-Test-Id: ver-2\$' '$TG_NET_MAILDIR/gw.test'/new/* 2>/dev/null | wc -l) -eq 1 ]"
+out=$(tg domain verify nobody-here@gw.test); rc=$?
+expect_eq "tlsgate domain verify: refused, exit 1" 1 "$rc"
+expect_match "it says what the internal server said" \
+    "refused by the internal server $INTERNAL:25.*550 5\.1\.1 .*User unknown" \
+    "$(echo $out)"
+check "tlsgate domain verify: a known user is taken" \
+    tg domain verify user@gw.test
+expect_eq "the same as JSON" "taken" \
+    "$(tg domain verify User@gw.test --json | jq -r .answer)"
+tg domain verify user@dane-ok.test > /dev/null 2>&1; rc=$?
+expect_eq "a domain that is not hosted: usage error" 2 "$rc"
+tg domain verify user@unrouted.test > /dev/null 2>&1; rc=$?
+expect_eq "a hosted domain without a route: a problem" 1 "$rc"
 echo "mx.verify_recipients = no" >> "$conf"
 kill -HUP "$mxd_pid"
 sleep 2
