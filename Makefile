@@ -128,7 +128,7 @@ unit: tests
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 tests
-	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	@BUILD=build-asan SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
 
 run: deps

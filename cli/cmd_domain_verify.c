@@ -53,6 +53,7 @@ verify_ask(const struct tg_conf *conf, const struct tg_delivery_route *route,
 {
 	struct tg_resolver_config rc;
 	struct tg_rcptv_params p;
+	struct tg_rcptv_stats st;
 
 	tg_resolver_config_from_conf(conf, &rc);
 	/* As mxd looks up route names: /etc/hosts first. */
@@ -72,11 +73,18 @@ verify_ask(const struct tg_conf *conf, const struct tg_delivery_route *route,
 	if (tg_rcptv_ask(r->v, route, addr, verify_answer, r,
 	    &r->result) == NULL)
 		r->answered = 1;
-	/* Bounded: the verifier's budget answers every question. */
+	/* Bounded: the verifier's budget answers every question, and
+	 * limits the QUIT that follows. */
 	while (!r->answered)
 		if (event_base_dispatch(r->base) != 0)
 			return tg_err_set(err, TG_ERR_TEMP, NULL, "event loop "
 			    "failed");
+	for (;;) {
+		tg_rcptv_stats(r->v, &st);
+		if (st.closing == 0 ||
+		    event_base_loop(r->base, EVLOOP_ONCE) != 0)
+			break;
+	}
 	return 0;
 }
 

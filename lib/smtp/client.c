@@ -852,6 +852,8 @@ smtpc_destroy(struct tg_smtpc *c)
 		event_free(c->done_ev);
 	if (c->free_ev != NULL)
 		event_free(c->free_ev);
+	if (c->freed != NULL)
+		c->freed(c->freed_arg);
 	free(c);
 }
 
@@ -893,6 +895,15 @@ tg_smtpc_close(struct tg_smtpc *c)
 		event_active(c->free_ev, EV_TIMEOUT, 0);
 		return;
 	}
+}
+
+void
+tg_smtpc_close_notify(struct tg_smtpc *c, void (*freed)(void *arg),
+    void *arg)
+{
+	c->freed = freed;
+	c->freed_arg = arg;
+	tg_smtpc_close(c);
 }
 
 int

@@ -366,6 +366,15 @@ const struct tg_smtpc_conn *tg_smtpc_result(const struct tg_smtpc *c);
  */
 void tg_smtpc_close(struct tg_smtpc *c);
 
+/*
+ * tg_smtpc_close, and then freed(arg) once c's memory is released (from
+ * the event that releases it, or inside tg_smtpc_free): until then the
+ * caller may still tg_smtpc_free it — when shutting down, say — and
+ * afterwards it must not. freed must not use c.
+ */
+void tg_smtpc_close_notify(struct tg_smtpc *c, void (*freed)(void *arg),
+    void *arg);
+
 /* Free at once, without QUIT (shutting down). Not from inside c's own
  * callbacks. NULL-safe. */
 void tg_smtpc_free(struct tg_smtpc *c);

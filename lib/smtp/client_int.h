@@ -48,6 +48,8 @@ struct tg_smtpc {
 	long long start_ms;
 	int ready_due;			/* ready callback not run yet */
 	int closing;			/* tg_smtpc_close was called */
+	void (*freed)(void *arg);	/* tg_smtpc_close_notify */
+	void *freed_arg;
 	tg_smtpc_ready_cb ready_cb;
 	void *ready_arg;
 	/* The transaction (client_txn.c). */

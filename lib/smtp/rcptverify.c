@@ -62,6 +62,16 @@ struct rv_probe {
 TAILQ_HEAD(rv_probelist, rv_probe);
 TAILQ_HEAD(rv_entrylist, rv_entry);
 
+/* A connection saying QUIT after its probe ended: freed at shutdown if
+ * it is still there. */
+struct rv_linger {
+	TAILQ_ENTRY(rv_linger) link;	/* v->lingering */
+	struct tg_rcptv *v;
+	struct tg_smtpc *c;
+};
+
+TAILQ_HEAD(rv_lingerlist, rv_linger);
+
 struct tg_rcptv {
 	struct tg_rcptv_params p;
 	char helo[TG_DNAME_MAX + 1];
@@ -70,12 +80,9 @@ struct tg_rcptv {
 	void *tree;			/* tsearch root of rv_entry */
 	struct rv_entrylist ages;
 	size_t nentries;
+	struct rv_lingerlist lingering;
+	size_t nlingering;
 	unsigned long probes, cached;
-};
-
-static const struct tg_delivery_smtp_ops rv_smtpc_ops = {
-	tg_smtpc_connect, tg_smtpc_send, tg_smtpc_usable, tg_smtpc_close,
-	tg_smtpc_free
 };
 
 static void probe_start(struct rv_probe *pr);
@@ -175,6 +182,33 @@ result_set(struct tg_rcptv_result *res, enum tg_rcptv_answer a,
 	tg_text_fmt(res->text, sizeof(res->text), "%s", text);
 }
 
+static void
+linger_freed(void *arg)
+{
+	struct rv_linger *l = arg;
+
+	TAILQ_REMOVE(&l->v->lingering, l, link);
+	l->v->nlingering--;
+	free(l);
+}
+
+/* QUIT, and keep track until the connection is gone. */
+static void
+linger_close(struct tg_rcptv *v, struct tg_smtpc *c)
+{
+	struct rv_linger *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		tg_smtpc_close(c);	/* untracked: only at exit a leak */
+		return;
+	}
+	l->v = v;
+	l->c = c;
+	TAILQ_INSERT_TAIL(&v->lingering, l, link);
+	v->nlingering++;
+	tg_smtpc_close_notify(c, linger_freed, l);
+}
+
 /* Stop whatever the probe is doing (no callback of it runs after). */
 static void
 probe_stop(struct rv_probe *pr, int shutting_down)
@@ -185,9 +219,9 @@ probe_stop(struct rv_probe *pr, int shutting_down)
 	}
 	if (pr->c != NULL) {
 		if (shutting_down)
-			pr->v->p.smtp->free(pr->c);
+			tg_smtpc_free(pr->c);
 		else
-			pr->v->p.smtp->close(pr->c);
+			linger_close(pr->v, pr->c);
 		pr->c = NULL;
 	}
 	if (pr->timer != NULL) {
@@ -313,8 +347,7 @@ probe_on_ready(struct tg_smtpc *c, const struct tg_smtpc_conn *cr,
 	pr->txn.rcpt = &pr->rcpt;
 	pr->txn.nrcpt = 1;
 	pr->txn.probe = 1;
-	if (pr->v->p.smtp->send(pr->c, &pr->txn, probe_on_done, pr,
-	    &err) != 0)
+	if (tg_smtpc_send(pr->c, &pr->txn, probe_on_done, pr, &err) != 0)
 		probe_fail(pr, err.msg);
 }
 
@@ -345,7 +378,7 @@ probe_connect(struct rv_probe *pr)
 	sp.tmo.starttls_ms = sp.tmo.tls_ms = sp.tmo.mail_ms = ms;
 	sp.tmo.rcpt_ms = sp.tmo.rset_ms = sp.tmo.quit_ms = ms;
 	sp.tmo.idle_ms = ms;
-	pr->c = v->p.smtp->connect(v->p.base, &sp, probe_on_ready, pr, &err);
+	pr->c = tg_smtpc_connect(v->p.base, &sp, probe_on_ready, pr, &err);
 	if (pr->c == NULL)
 		probe_fail(pr, err.msg);
 }
@@ -438,13 +471,12 @@ tg_rcptv_new(const struct tg_rcptv_params *p, struct tg_err *err)
 	v->p = *p;
 	tg_text_fmt(v->helo, sizeof(v->helo), "%s", p->helo_name);
 	v->p.helo_name = v->helo;
-	if (v->p.smtp == NULL)
-		v->p.smtp = &rv_smtpc_ops;
 	if (v->p.budget_ms <= 0)
 		v->p.budget_ms = TG_RCPTV_BUDGET_S * 1000;
 	TAILQ_INIT(&v->active);
 	TAILQ_INIT(&v->waiting);
 	TAILQ_INIT(&v->ages);
+	TAILQ_INIT(&v->lingering);
 	return v;
 }
 
@@ -473,6 +505,9 @@ tg_rcptv_free(struct tg_rcptv *v)
 		return;
 	probe_free_all(v, &v->active);
 	probe_free_all(v, &v->waiting);
+	/* Each free calls linger_freed, which takes it off the list. */
+	while (!TAILQ_EMPTY(&v->lingering))
+		tg_smtpc_free(TAILQ_FIRST(&v->lingering)->c);
 	tg_rcptv_flush(v);
 	free(v);
 }
@@ -585,4 +620,5 @@ tg_rcptv_stats(const struct tg_rcptv *v, struct tg_rcptv_stats *out)
 	out->active = v->nactive;
 	out->waiting = v->nwaiting;
 	out->entries = v->nentries;
+	out->closing = v->nlingering;
 }

@@ -22,9 +22,9 @@
  * more wait their turn (at most TG_RCPTV_WAIT_MAX, beyond that UNKNOWN at
  * once); questions about an address whose probe runs share its answer.
  *
- * Owns: the probes, the cache. Does not own: the routes (the caller
- * gives one with each question), the loop, the resolver, the TLS
- * context, the SMTP client (all borrowed).
+ * Owns: the probes, their connections (smtp/client) until they are
+ * gone, the cache. Does not own: the routes (the caller gives one with
+ * each question), the loop, the resolver, the TLS context (borrowed).
  */
 #ifndef TG_SMTP_RCPTVERIFY_H
 #define TG_SMTP_RCPTVERIFY_H
@@ -69,8 +69,6 @@ struct tg_rcptv_params {
 	struct tg_resolver *resolver;		/* borrowed: route names */
 	SSL_CTX *ssl_ctx;			/* borrowed: TLS client */
 	const char *helo_name;			/* copied */
-	const struct tg_delivery_smtp_ops *smtp; /* borrowed; NULL:
-						  * smtp/client */
 	int budget_ms;				/* 0: TG_RCPTV_BUDGET_S */
 };
 
@@ -81,7 +79,8 @@ struct tg_rcptv_q;
 struct tg_rcptv *tg_rcptv_new(const struct tg_rcptv_params *p,
     struct tg_err *err);
 
-/* Every question cancelled (no callback), every probe closed. NULL-safe. */
+/* Every question cancelled (no callback), every probe and every
+ * connection still saying QUIT closed at once. NULL-safe. */
 void tg_rcptv_free(struct tg_rcptv *v);
 
 /*
@@ -106,6 +105,7 @@ struct tg_rcptv_stats {
 	unsigned long probes;		/* started */
 	unsigned long cached;		/* questions answered from the cache */
 	size_t active, waiting, entries;
+	size_t closing;			/* connections still saying QUIT */
 };
 void tg_rcptv_stats(const struct tg_rcptv *v, struct tg_rcptv_stats *out);
 

@@ -3,7 +3,10 @@
 # a program builds against the installed library with pkg-config alone.
 
 root="$T/root"
-check "make install DESTDIR" make -s -C "$TOP" BUILD="$BUILD" install DESTDIR="$root" PREFIX=/usr
+# The same flags as the build under test (make asan: SAN=1), so that
+# whatever install rebuilds links with the rest.
+check "make install DESTDIR" make -s -C "$TOP" BUILD="$BUILD" ${SAN:+SAN=$SAN} \
+    install DESTDIR="$root" PREFIX=/usr
 for f in usr/sbin/tlsgate-relayd usr/sbin/tlsgate-controllerd usr/bin/tlsgate \
     usr/lib/libtlsgate.so.0 usr/lib/libtlsgate.a usr/lib/pkgconfig/tlsgate.pc \
     usr/include/tlsgate/util/err.h usr/include/tlsgate/policy/check.h \
