@@ -23,12 +23,14 @@
 #include "util/clock.h"
 #include "util/text.h"
 
+/* One cached answer, key and text in the same allocation (a full cache
+ * is TG_RCPTV_CACHE_MAX of these: no fixed-size buffers). */
 struct rv_entry {
 	TAILQ_ENTRY(rv_entry) age;	/* v->ages, oldest first */
 	time_t expires;
 	enum tg_rcptv_answer answer;
-	char text[TG_SMTPC_TEXT_MAX];
-	char key[TG_SMTP_PATH_MAX + 1];	/* lower case */
+	const char *key;		/* lower case */
+	const char *text;		/* the reply; "" for TAKEN */
 };
 
 struct tg_rcptv_q {
@@ -122,7 +124,7 @@ cache_find(struct tg_rcptv *v, const char *key)
 	struct rv_entry probe, *e;
 	void *hit;
 
-	tg_text_fmt(probe.key, sizeof(probe.key), "%s", key);
+	probe.key = key;
 	if ((hit = tfind(&probe, &v->tree, entry_cmp)) == NULL)
 		return NULL;
 	e = *(struct rv_entry **)hit;
@@ -137,20 +139,28 @@ cache_put(struct tg_rcptv *v, const char *key,
     const struct tg_rcptv_result *res)
 {
 	struct rv_entry *e, *old;
+	const char *text;
+	size_t klen, tlen;
 	void *slot;
 
 	if (res->answer == TG_RCPTV_UNKNOWN)
 		return;
 	if ((e = cache_find(v, key)) != NULL)
 		entry_drop(v, e);
-	while (v->nentries >= TG_RCPTV_CACHE_MAX &&
+	while (v->nentries >= v->p.cache_max &&
 	    (old = TAILQ_FIRST(&v->ages)) != NULL)
 		entry_drop(v, old);
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	/* A refusal keeps the reply: the next question gets it too. */
+	text = res->answer == TG_RCPTV_REFUSED ? res->text : "";
+	klen = strlen(key) + 1;
+	tlen = strlen(text) + 1;
+	if ((e = calloc(1, sizeof(*e) + klen + tlen)) == NULL)
 		return;		/* only a cache */
-	tg_text_fmt(e->key, sizeof(e->key), "%s", key);
+	memcpy((char *)(e + 1), key, klen);
+	memcpy((char *)(e + 1) + klen, text, tlen);
+	e->key = (const char *)(e + 1);
+	e->text = e->key + klen;
 	e->answer = res->answer;
-	tg_text_fmt(e->text, sizeof(e->text), "%s", res->text);
 	e->expires = tg_clock_now() + (res->answer == TG_RCPTV_TAKEN ?
 	    TG_RCPTV_TAKEN_TTL_S : TG_RCPTV_REFUSED_TTL_S);
 	slot = tsearch(e, &v->tree, entry_cmp);
@@ -473,6 +483,8 @@ tg_rcptv_new(const struct tg_rcptv_params *p, struct tg_err *err)
 	v->p.helo_name = v->helo;
 	if (v->p.budget_ms <= 0)
 		v->p.budget_ms = TG_RCPTV_BUDGET_S * 1000;
+	if (v->p.cache_max == 0)
+		v->p.cache_max = TG_RCPTV_CACHE_MAX;
 	TAILQ_INIT(&v->active);
 	TAILQ_INIT(&v->waiting);
 	TAILQ_INIT(&v->ages);

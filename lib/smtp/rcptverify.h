@@ -17,7 +17,8 @@
  *
  * Cache: answers are kept in memory, TAKEN for TG_RCPTV_TAKEN_TTL_S,
  * REFUSED for TG_RCPTV_REFUSED_TTL_S, UNKNOWN not at all; at most
- * TG_RCPTV_CACHE_MAX addresses, the oldest answer goes first. Addresses
+ * TG_RCPTV_CACHE_MAX addresses (about 100 bytes each), the oldest answer
+ * goes first. Addresses
  * are compared in lower case. Probes: at most TG_RCPTV_ACTIVE_MAX at once;
  * more wait their turn (at most TG_RCPTV_WAIT_MAX, beyond that UNKNOWN at
  * once); questions about an address whose probe runs share its answer.
@@ -56,7 +57,7 @@ struct tg_rcptv_result {
 	enum tg_rcptv_answer answer;
 	int cached;			/* from the cache, no probe */
 	/* REFUSED: the server's reply ("550 5.1.1 ..."), escaped;
-	 * UNKNOWN: why. */
+	 * UNKNOWN: why; TAKEN: the reply, "" from the cache. */
 	char text[TG_SMTPC_TEXT_MAX];
 };
 
@@ -70,6 +71,7 @@ struct tg_rcptv_params {
 	SSL_CTX *ssl_ctx;			/* borrowed: TLS client */
 	const char *helo_name;			/* copied */
 	int budget_ms;				/* 0: TG_RCPTV_BUDGET_S */
+	size_t cache_max;			/* 0: TG_RCPTV_CACHE_MAX */
 };
 
 struct tg_rcptv;

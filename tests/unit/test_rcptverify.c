@@ -208,6 +208,8 @@ on_answer(void *arg, const struct tg_rcptv_result *res)
 	a->r[a->n++] = *res;
 }
 
+static size_t cache_max;	/* 0: the default */
+
 static struct tg_rcptv *
 verifier(int budget_ms)
 {
@@ -221,6 +223,7 @@ verifier(int budget_ms)
 	p.ssl_ctx = w.ctx;
 	p.helo_name = "mx.gw.test";
 	p.budget_ms = budget_ms;
+	p.cache_max = cache_max;
 	v = tg_rcptv_new(&p, &err);
 	assert_non_null(v);
 	return v;
@@ -258,6 +261,7 @@ setup(void **state)
 
 	(void)state;
 	memset(&w, 0, sizeof(w));
+	cache_max = 0;
 	w.base = event_base_new();
 	w.res = tg_resolver_fake_new(w.base);
 	w.ctx = tg_tls_client_ctx_new(NULL, &err);
@@ -361,6 +365,34 @@ test_cache(void **state)
 	assert_non_null(ask("good@example.test", &a, &now));
 	run_until(&a, 5);
 	assert_int_equal(F.n_rcpt, 5);
+}
+
+/* A full cache forgets its oldest answer first. */
+static void
+test_cache_bound(void **state)
+{
+	struct tg_rcptv_result now;
+	struct answers a = { 0 };
+	struct tg_rcptv_stats st;
+
+	(void)state;
+	cache_max = 2;
+	w.v = verifier(0);
+	ask("good1@example.test", &a, &now);
+	run_until(&a, 1);
+	ask("good2@example.test", &a, &now);
+	run_until(&a, 2);
+	ask("bad3@example.test", &a, &now);
+	run_until(&a, 3);
+	tg_rcptv_stats(w.v, &st);
+	assert_int_equal(st.entries, 2);
+	assert_null(ask("bad3@example.test", &a, &now));
+	assert_null(ask("good2@example.test", &a, &now));
+	assert_string_equal(now.text, "");
+	/* good1 was the oldest: asked again. */
+	assert_non_null(ask("good1@example.test", &a, &now));
+	run_until(&a, 4);
+	assert_int_equal(F.n_rcpt, 4);
 }
 
 /* Questions about one address while its probe runs share it; a
@@ -581,6 +613,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		CT(test_answers),
 		CT(test_cache),
+		CT(test_cache_bound),
 		CT(test_shared_and_cancel),
 		CT(test_budget),
 		CT(test_budget_waiting),
