@@ -30,41 +30,13 @@
 #   bench/relay/run.sh       (BUILD=build RUNS=5 N1K=2000 N100K=400)
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-build}
-case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
-RUNS=${RUNS:-5}
-N1K=${N1K:-2000}
-N100K=${N100K:-400}
-SESSIONS=${SESSIONS:-50}
-
-if [ "${RELAY_BENCH_INNER:-0}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || { echo "run as root (namespaces)" >&2; exit 2; }
-	for p in smtp-source postconf knotd unbound; do
-		command -v $p >/dev/null || { echo "needs $p" >&2; exit 2; }
-	done
-	[ -x "$BUILD/bin/tlsgate-relayd" ] || { echo "build first (make)" >&2; exit 2; }
-	export RELAY_BENCH_INNER=1 TOP BUILD RUNS N1K N100K SESSIONS
-	exec unshare --net --mount --pid --fork --kill-child --mount-proc \
-	    bash "$0" "$@"
-fi
-
-ip link set lo up
-T="$BUILD/bench-relay"
-rm -rf "$T"
-mkdir -p "$T"
-chmod 755 "$T" "$BUILD"
-export T TG_ISOLATED=1
-. "$TOP/tests/lib.sh"
-. "$TOP/tests/net/net.sh"
-cd "$T" || exit 1
-say() { echo "# $*" >&2; }
-die() { echo "bench: $*" >&2; exit 1; }
+. "$TOP/bench/lib.sh"
+bench_enter relay tlsgate-relayd "$@"
 
 SINK_ADDR=127.0.7.1
 RELAYD_ADDR=$TG_NET_GW_RELAY_ADDR	# 127.0.5.3
 POSTFIX_ADDR=127.0.5.4
 RCPT=user@dane-ok.test
-TICK=$(getconf CLK_TCK)
 
 # ---- the lab, the sink behind mx.dane-ok.test --------------------------------
 tg_net_up dns >/dev/null || die "lab network did not come up"
@@ -128,75 +100,15 @@ wait_port "$POSTFIX_ADDR" 25 15 || die "Postfix relay does not listen"
 POSTFIX_PID=$(tr -dc '0-9' < "$P/queue/pid/master.pid")
 
 # ---- measuring -------------------------------------------------------------------
-# The relay's processes: relayd, or Postfix's master and its children.
-pids_of() {
-	local root=$1 p
-	echo "$root"
-	for p in /proc/[0-9]*; do
-		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$root" ] &&
-		    echo "${p#/proc/}"
-	done
-}
-# CPU ticks the tree has used so far (children reaped by the root count
-# through its cutime/cstime).
-cpu_ticks() {
-	local root=$1 p t=0 v
-	for p in $(pids_of "$root"); do
-		v=$(awk -v r="$root" -v p="$p" '{ s = $14 + $15;
-		    if (p == r) s += $16 + $17; print s }' "/proc/$p/stat" 2>/dev/null)
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-# Sample the sum of PSS and RSS (kB) of the tree until $T/stop exists;
-# write the peaks to FILE.
-sample_mem() {
-	local root=$1 out=$2 pss rss maxp=0 maxr=0 p v w
-	while [ ! -e "$T/stop" ]; do
-		pss=0 rss=0
-		for p in $(pids_of "$root"); do
-			# A process may be gone, or a zombie, by now.
-			v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
-			w=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-			pss=$((pss + ${v:-0}))
-			rss=$((rss + ${w:-0}))
-		done
-		[ "$pss" -gt "$maxp" ] && maxp=$pss
-		[ "$rss" -gt "$maxr" ] && maxr=$rss
-		sleep 0.2
-	done
-	echo "$maxp $maxr" > "$out"
-}
 
-# run KIND SIZE N — one measured run; appends "msgs/s cpu_ms/msg pss_kB
-# rss_kB" to $T/KIND-SIZE.
+# run KIND SIZE N — one measured run of relayd or Postfix.
 run() {
-	local kind=$1 size=$2 n=$3 addr pid c0 cpu0 cpu1 t0 t1 mem
-	case "$kind" in
-	relayd) addr=$RELAYD_ADDR pid=$RELAYD_PID ;;
-	postfix) addr=$POSTFIX_ADDR pid=$POSTFIX_PID ;;
+	case "$1" in
+	relayd) bench_run relayd "$RELAYD_ADDR" "$RELAYD_PID" "$2" "$3" \
+	    -f sender@insecure.test -t "$RCPT" ;;
+	postfix) bench_run postfix "$POSTFIX_ADDR" "$POSTFIX_PID" "$2" "$3" \
+	    -f sender@insecure.test -t "$RCPT" ;;
 	esac
-	c0=$(sink_count)
-	rm -f "$T/stop"
-	sample_mem "$pid" "$T/mem" &
-	local sampler=$!
-	cpu0=$(cpu_ticks "$pid")
-	t0=$(date +%s%N)
-	smtp-source -s "$SESSIONS" -m "$n" -l "$size" -f sender@insecure.test \
-	    -t "$RCPT" -M client.gw.test "$addr:25" > "$T/source.log" 2>&1 ||
-	    say "smtp-source: $(tail -n1 "$T/source.log")"
-	wait_for 600 bash -c "[ \$(cat '$T/sink.count' 2>/dev/null || echo 0) -ge $((c0 + n)) ]" ||
-	    say "$kind: only $(( $(sink_count) - c0 )) of $n arrived"
-	t1=$(date +%s%N)
-	cpu1=$(cpu_ticks "$pid")
-	: > "$T/stop"
-	wait "$sampler"
-	mem=$(cat "$T/mem")
-	awk -v n="$n" -v t0="$t0" -v t1="$t1" -v c="$((cpu1 - cpu0))" \
-	    -v tick="$TICK" -v mem="$mem" 'BEGIN { split(mem, m, " ");
-	    printf "%.1f %.3f %d %d\n", n / ((t1 - t0) / 1e9),
-	    c / tick * 1000 / n, m[1], m[2] }' >> "$T/$kind-$size"
-	say "$kind $size bytes: $(tail -n1 "$T/$kind-$size")"
 }
 
 # Warm-up: one message through each, so that DNS and TLS caches are as
@@ -219,38 +131,9 @@ for i in $(seq "$RUNS"); do
 done
 
 # ---- report ------------------------------------------------------------------------
-# stat_col FILE K FMT — median and min-max of column K
-stat_col() {
-	cut -d' ' -f"$2" "$1" | sort -g | awk -v f="$3" '{ v[NR] = $1 } END {
-	    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-	    printf f " (" f "-" f ")", m, v[1], v[NR] }'
-}
-median() { cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END {
-	    print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-
 echo
 echo "relay benchmark: $SESSIONS sessions, runs=$RUNS, $(nproc) CPUs, $(uname -r)"
-echo "medians (min-max); ratio = relayd / Postfix"
-for size in 1024 102400; do
-	n=$N1K; [ "$size" = 102400 ] && n=$N100K
-	echo
-	echo "== $((size / 1024)) KB messages, $n per run =="
-	printf '%-24s %-26s %-26s %s\n' figure relayd postfix ratio
-	for k in 1 2 3 4; do
-		case $k in
-		1) f="messages/s" fmt="%.1f" ;;
-		2) f="CPU ms/message" fmt="%.2f" ;;
-		3) f="peak PSS kB (sum)" fmt="%.0f" ;;
-		4) f="peak RSS kB (sum)" fmt="%.0f" ;;
-		esac
-		printf '%-24s %-26s %-26s %s\n' "$f" \
-		    "$(stat_col "$T/relayd-$size" $k "$fmt")" \
-		    "$(stat_col "$T/postfix-$size" $k "$fmt")" \
-		    "$(ratio "$(median "$T/relayd-$size" $k)" "$(median "$T/postfix-$size" $k)")"
-	done
-done
-echo
+bench_report relayd postfix
 echo "relayd deliveries logged as DANE-verified: $(grep -c 'verify="dane verified" result=delivered' "$R/relayd.log")"
 echo "Postfix deliveries logged as Verified TLS: $(grep -c 'Verified TLS connection established' "$P/maillog")"
 kill "$RELAYD_PID" 2>/dev/null
