@@ -149,3 +149,33 @@ bench_report() {
 	done
 	echo
 }
+
+# bench_postfix NAME ADDR — a Postfix instance postfix-NAME of the lab
+# listening on ADDR:25, with the main.cf lines read from standard input
+# after the common ones; sets P (its directory) and POSTFIX_PID.
+bench_postfix() {
+	P="$TG_NET_DIR/postfix-$1"
+	mkdir -p "$P/etc"
+	{ _tgn_main_common "$P"; cat; } > "$P/etc/main.cf"
+	{ _tgn_master_common; printf '%s:25 inet n - n - - smtpd\n' "$2"; } \
+	    > "$P/etc/master.cf"
+	_tgn_postfix_start "$P" && _tgn_postfix_started "$P" ||
+	    die "Postfix $1 did not start"
+	wait_port "$2" 25 15 || die "Postfix $1 does not listen"
+	POSTFIX_PID=$(tr -dc '0-9' < "$P/queue/pid/master.pid")
+}
+
+# bench_runs A B — RUNS rounds of both sizes, A then B each time (the
+# caller's run KIND SIZE N measures one).
+bench_runs() {
+	local i size n kind
+	for i in $(seq "$RUNS"); do
+		for size in 1024 102400; do
+			n=$N1K
+			[ "$size" = 102400 ] && n=$N100K
+			for kind in "$@"; do
+				run "$kind" "$size" "$n"
+			done
+		done
+	done
+}

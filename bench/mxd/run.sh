@@ -65,11 +65,7 @@ MXD_PID=$!
 wait_port "$MXD_ADDR" 25 15 || die "mxd does not listen"
 
 # ---- Postfix as the same MX (tests/net/postfix.sh's instance helpers) ------------
-P="$TG_NET_DIR/postfix-pmx"
-mkdir -p "$P/etc"
-{
-	_tgn_main_common "$P"
-	cat <<MAIN
+bench_postfix pmx "$POSTFIX_ADDR" <<MAIN
 myhostname = pmx.gw.test
 inet_interfaces = $POSTFIX_ADDR
 relay_domains = gw.test
@@ -83,13 +79,6 @@ smtp_tls_security_level = may
 smtp_tls_session_cache_database = btree:\${data_directory}/smtp_scache
 default_process_limit = 200
 MAIN
-} > "$P/etc/main.cf"
-{ _tgn_master_common; printf '%s:25 inet n - n - - smtpd\n' "$POSTFIX_ADDR"; } \
-    > "$P/etc/master.cf"
-_tgn_postfix_start "$P" && _tgn_postfix_started "$P" ||
-    die "Postfix MX did not start"
-wait_port "$POSTFIX_ADDR" 25 15 || die "Postfix MX does not listen"
-POSTFIX_PID=$(tr -dc '0-9' < "$P/queue/pid/master.pid")
 
 # run KIND SIZE N — one measured run of mxd or Postfix.
 run() {
@@ -115,15 +104,7 @@ for kind in mxd postfix; do
 	[ "$(sink_count)" -ge $((c + 20)) ] || die "$kind does not deliver to the sink"
 done
 
-for i in $(seq "$RUNS"); do
-	for size in 1024 102400; do
-		n=$N1K
-		[ "$size" = 102400 ] && n=$N100K
-		for kind in mxd postfix; do
-			run "$kind" "$size" "$n"
-		done
-	done
-done
+bench_runs mxd postfix
 
 echo
 echo "mxd benchmark: $SESSIONS sessions, runs=$RUNS, $(nproc) CPUs, $(uname -r)"

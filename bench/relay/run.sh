@@ -72,11 +72,7 @@ RELAYD_PID=$!
 wait_port "$RELAYD_ADDR" 25 15 || die "relayd does not listen"
 
 # ---- Postfix as the same relay (tests/net/postfix.sh's instance helpers) ---------
-P="$TG_NET_DIR/postfix-prelay"
-mkdir -p "$P/etc"
-{
-	_tgn_main_common "$P"
-	cat <<MAIN
+bench_postfix prelay "$POSTFIX_ADDR" <<MAIN
 myhostname = prelay.gw.test
 inet_interfaces = $POSTFIX_ADDR
 relay_domains = dane-ok.test
@@ -91,13 +87,6 @@ smtp_tls_CAfile = $TG_NET_CA_CERT
 smtp_tls_session_cache_database = btree:\${data_directory}/smtp_scache
 default_process_limit = 200
 MAIN
-} > "$P/etc/main.cf"
-{ _tgn_master_common; printf '%s:25 inet n - n - - smtpd\n' "$POSTFIX_ADDR"; } \
-    > "$P/etc/master.cf"
-_tgn_postfix_start "$P" && _tgn_postfix_started "$P" ||
-    die "Postfix relay did not start"
-wait_port "$POSTFIX_ADDR" 25 15 || die "Postfix relay does not listen"
-POSTFIX_PID=$(tr -dc '0-9' < "$P/queue/pid/master.pid")
 
 # ---- measuring -------------------------------------------------------------------
 
@@ -120,15 +109,7 @@ for kind in relayd postfix; do
 	rm -f "$T/$kind-1024"
 done
 
-for i in $(seq "$RUNS"); do
-	for size in 1024 102400; do
-		n=$N1K
-		[ "$size" = 102400 ] && n=$N100K
-		for kind in relayd postfix; do
-			run "$kind" "$size" "$n"
-		done
-	done
-done
+bench_runs relayd postfix
 
 # ---- report ------------------------------------------------------------------------
 echo
