@@ -108,17 +108,18 @@ CONF
 	echo "$T/tlsgate.conf"
 }
 
-# tg_build_recorder OUT — build tests/integration/helpers/record_sessions.c
+# tg_build_helper NAME OUT — build tests/integration/helpers/NAME.c
 # against the library of this build (with the sanitizers when the
 # library has them) into OUT.
-tg_build_recorder() {
+tg_build_helper() {
 	local san=""
 	nm "$BUILD/lib/libtlsgate.a" 2>/dev/null | grep -q __asan_ &&
 	    san="-fsanitize=address,undefined"
-	cc -std=c11 -D_GNU_SOURCE $san -I"$TOP/lib" -o "$1" \
-	    "$TOP/tests/integration/helpers/record_sessions.c" \
+	cc -std=c11 -D_GNU_SOURCE $san -I"$TOP/lib" -o "$2" \
+	    "$TOP/tests/integration/helpers/$1.c" \
 	    "$BUILD/lib/libtlsgate.a" \
 	    $(pkg-config --libs openssl libunbound libcurl libmicrohttpd \
 	    sqlite3 libevent libevent_openssl jansson zlib ldns opendkim) \
 	    -lpthread -lm
 }
+tg_build_recorder() { tg_build_helper record_sessions "$1"; }
