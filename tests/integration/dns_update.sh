@@ -10,7 +10,11 @@
 #   - the retired digest deleted alone (§2.5.4): the other stays;
 #   - a wrong secret (BADSIG), an unknown key (BADKEY), a zone the server
 #     does not serve, and no server at all are each told apart, and none
-#     changes anything.
+#     changes anything;
+#   - dns/visible: the set the zone holds is visible at every authoritative
+#     server and secure to the validating resolver; another set, one
+#     record short, or one in an unsigned zone (served, but insecure) is
+#     not; an RRset expected absent and absent is.
 
 . "$TOP/tests/net/net.sh"
 tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
@@ -71,4 +75,29 @@ out=$("$T/dnsupdate" 127.0.0.1 9 "$KEY" gw.test add "$OWNER 60 IN TLSA 3 1 1 $A"
 expect_eq "no server: exit 1" 1 "$rc"
 expect_match "a temporary failure" "^temporary .*cannot connect" "$out"
 expect_eq "none of them changed the zone" "311$B" "$(tlsa)"
+
+# ---- visible everywhere? (dns/visible, RFC-CHECKLIST 24) ---------------------
+check "the visibility helper builds" tg_build_helper dnsvisible "$T/dnsvisible"
+conf=$(tg_write_conf)
+cat "$TG_NET_CONF" >> "$conf"
+vis() { "$T/dnsvisible" "$conf" "$@"; }
+check "the published set: at every authoritative server, and secure" \
+    vis gw.test "$OWNER" TLSA "3 1 1 $B"
+expect_match "with its TTL" "^visible: visible at 1 of 1 servers .*ttl=60" \
+    "$(vis gw.test "$OWNER" TLSA "3 1 1 $B")"
+out=$(vis gw.test "$OWNER" TLSA "3 1 1 $A"); rc=$?
+expect_eq "a set the zone does not hold: not visible (exit 1)" 1 "$rc"
+expect_match "the server says what it has" \
+    "^not-visible: 0 of 1 servers; ns\.test\. \($TG_NET_DNS_ADDR\) has other records" "$out"
+out=$(vis gw.test "$OWNER" TLSA "3 1 1 $A" "3 1 1 $B"); rc=$?
+expect_eq "one record short: not visible" 1 "$rc"
+expect_match "counted" "has 1 record, want 2" "$out"
+check "an RRset in an unsigned zone" tg_net_update insecure.test \
+    "update add _25._tcp.mx.insecure.test. 60 TLSA 3 1 1 $A"
+out=$(vis insecure.test _25._tcp.mx.insecure.test. TLSA "3 1 1 $A"); rc=$?
+expect_eq "served, but not secure: not visible" 1 "$rc"
+expect_match "the resolver's answer is insecure" \
+    "every server has it; the validating resolver: the answer is insecure" "$out"
+check "no such RRset, as expected: visible" \
+    vis gw.test _25._tcp.none.gw.test. TLSA
 tg_net_down
