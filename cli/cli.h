@@ -82,5 +82,6 @@ int cmd_policy(struct cli *cli, int argc, char **argv);
 int cmd_relay(struct cli *cli, int argc, char **argv);
 int cmd_sts(struct cli *cli, int argc, char **argv);
 int cmd_report(struct cli *cli, int argc, char **argv);
+int cmd_cert(struct cli *cli, int argc, char **argv);
 
 #endif

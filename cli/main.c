@@ -32,6 +32,7 @@ static const struct cli_command commands[] = {
 	{ "sts", cmd_sts, "set the MTA-STS policy of a hosted domain, show "
 	    "what to publish" },
 	{ "report", cmd_report, "TLS reports (RFC 8460): received, ours" },
+	{ "cert", cmd_cert, "list certificates; the TLSA records to publish" },
 	{ NULL, NULL, NULL }
 };
 

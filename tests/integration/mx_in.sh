@@ -117,6 +117,11 @@ expect_eq "nothing of these reached the lab" 0 \
 cert=$(ls "$T"/state/certs/mx.gw.test-*.pem | head -1)
 hash=$(openssl x509 -in "$cert" -noout -pubkey |
     openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+expect_match "tlsgate cert tlsa prints that record (computed here with openssl)" \
+    "^_25\._tcp\.mx\.gw\.test\. IN TLSA 3 1 1 $hash ; current" "$(tg cert tlsa)"
+expect_eq "tlsgate cert list --json: the MX certificate, current" \
+    "mx.gw.test mx current $hash" \
+    "$(tg cert list --json | jq -r '.[] | select(.state == "current") | "\(.name) \(.role) \(.state) \(.spki_sha256)"')"
 check "TLSA 3 1 1 of mxd's key published for mx.gw.test" \
     tg_net_update gw.test "update add _25._tcp.mx.gw.test. 60 TLSA 3 1 1 $hash"
 check "the sender takes a message for gw.test" \

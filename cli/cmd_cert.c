@@ -1,0 +1,148 @@
+/*
+ * tlsgate cert list|tlsa — the certificates in the store, and the TLSA
+ * records the MX host name needs.
+ *
+ * `cert tlsa` prints, in zone-file form, the records to publish for the
+ * MX name (relay.hostname unless given): DANE-EE, SPKI, SHA-256 ("3 1
+ * 1", RFC 7671 §5.1; what `tlsgate check` expects) for the current
+ * certificate and, when there is one, for the next, which must be
+ * published beside it before it is used (RFC 7671 §8.1).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+struct cert_list {
+	json_t *json;		/* NULL: a table */
+	size_t n;
+};
+
+static void
+cert_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, len, "-");
+	else
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int
+cert_list_one(const struct tg_store_cert *c, void *arg)
+{
+	struct cert_list *l = arg;
+	char nb[32], na[32];
+
+	cert_time(c->not_before, nb, sizeof(nb));
+	cert_time(c->not_after, na, sizeof(na));
+	l->n++;
+	if (l->json != NULL)
+		return json_array_append_new(l->json, json_pack("{s:I, s:s, "
+		    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+		    (json_int_t)c->id, "name", c->name, "role",
+		    tg_store_cert_role_name(c->role), "state",
+		    tg_store_cert_state_name(c->state), "tlsa_state",
+		    tg_store_tlsa_state_name(c->tlsa_state), "spki_sha256",
+		    c->spki_sha256, "not_before", nb, "not_after", na,
+		    "cert_path", c->cert_path, "key_path", c->key_path));
+	printf("%-4lld %-30s %-5s %-7s %-9s %s  %.16s...\n",
+	    (long long)c->id, c->name, tg_store_cert_role_name(c->role),
+	    tg_store_cert_state_name(c->state),
+	    tg_store_tlsa_state_name(c->tlsa_state), na, c->spki_sha256);
+	return 0;
+}
+
+static int
+cert_list(struct cli *cli, int argc, char **argv)
+{
+	struct cert_list l = { NULL, 0 };
+	struct tg_store *st;
+	struct tg_err err;
+	int rc;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+		return cli_fail(CLI_USAGE, "usage: tlsgate cert list [--json]");
+	if ((st = cli_store_open(cli, 1)) == NULL)
+		return CLI_USAGE;
+	if (argc == 2)
+		l.json = json_array();
+	else
+		printf("%-4s %-30s %-5s %-7s %-9s %-20s  %s\n", "ID", "NAME",
+		    "ROLE", "STATE", "TLSA", "NOT AFTER", "SPKI SHA-256");
+	rc = tg_store_cert_list(st, NULL, -1, cert_list_one, &l, &err);
+	tg_store_close(st);
+	if (rc != 0) {
+		json_decref(l.json);
+		return cli_fail(CLI_USAGE, "%s", err.msg);
+	}
+	return l.json != NULL ? cli_print_json(l.json) : CLI_OK;
+}
+
+/* The MX certificates that need a record: current and next. */
+struct cert_tlsa {
+	const struct tg_store_cert *found[2];	/* current, next */
+	struct tg_store_cert keep[2];
+};
+
+static int
+cert_tlsa_one(const struct tg_store_cert *c, void *arg)
+{
+	struct cert_tlsa *t = arg;
+	int i = c->state == TG_STORE_CERT_CURRENT ? 0 :
+	    c->state == TG_STORE_CERT_NEXT ? 1 : -1;
+
+	if (i >= 0 && t->found[i] == NULL) {
+		t->keep[i] = *c;
+		t->found[i] = &t->keep[i];
+	}
+	return 0;
+}
+
+static int
+cert_tlsa(struct cli *cli, int argc, char **argv)
+{
+	const struct tg_conf *conf;
+	struct cert_tlsa t;
+	struct tg_store *st;
+	struct tg_err err;
+	const char *name;
+	int rc, i;
+
+	if (argc > 2)
+		return cli_fail(CLI_USAGE, "usage: tlsgate cert tlsa [NAME]");
+	if ((conf = cli_conf(cli)) == NULL ||
+	    (st = cli_store_open(cli, 1)) == NULL)
+		return CLI_USAGE;
+	name = argc == 2 ? argv[1] : conf->relay_hostname;
+	memset(&t, 0, sizeof(t));
+	rc = tg_store_cert_list(st, name, TG_STORE_CERT_MX, cert_tlsa_one, &t,
+	    &err);
+	tg_store_close(st);
+	if (rc != 0)
+		return cli_fail(CLI_USAGE, "%s", err.msg);
+	if (t.found[0] == NULL)
+		return cli_fail(CLI_PROBLEMS, "no current MX certificate for "
+		    "%s (tlsgate init makes the first)", name);
+	for (i = 0; i < 2; i++)
+		if (t.found[i] != NULL)
+			printf("_25._tcp.%s. IN TLSA 3 1 1 %s ; %s\n", name,
+			    t.found[i]->spki_sha256, i == 0 ? "current: "
+			    "served now" : "next: publish beside the "
+			    "current one before it is used");
+	return CLI_OK;
+}
+
+static const struct cli_command cert_commands[] = {
+	{ "list", cert_list, "the certificates in the store" },
+	{ "tlsa", cert_tlsa, "the TLSA records the MX name needs" },
+	{ NULL, NULL, NULL }
+};
+
+int
+cmd_cert(struct cli *cli, int argc, char **argv)
+{
+	return cli_dispatch(cli, "tlsgate cert", cert_commands, argc, argv);
+}
