@@ -112,6 +112,12 @@ struct tg_conf {
 	int mx_route_tls;		/* 0 may, 1 encrypt (STARTTLS needed) */
 	int mx_verify_recipients;	/* probe the route at RCPT */
 	int64_t mx_dsn_rate_limit;	/* per sender domain and hour */
+	/* DANE rollover (controllerd): off while update_server is empty. */
+	struct tg_conf_addrs dane_update_server;
+	char dane_tsig_key_file[TG_PATH_MAX];
+	char dane_zone[TG_DNAME_MAX + 1];
+	int64_t dane_tlsa_ttl;
+	int64_t dane_renew_before;
 
 	char dns_trust_anchor_file[TG_PATH_MAX];
 	struct tg_conf_addrs dns_forward;

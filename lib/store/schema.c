@@ -106,6 +106,12 @@ static const char *const config_migrations[] = {
 	"  updated INTEGER NOT NULL\n"
 	") STRICT;\n"
 	"PRAGMA user_version = 2;\n",
+	/* 3: the times the DANE rollover waits from (tls/rollover). */
+	"ALTER TABLE certificates ADD COLUMN\n"
+	"  tlsa_visible_at INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE certificates ADD COLUMN\n"
+	"  state_since INTEGER NOT NULL DEFAULT 0;\n"
+	"PRAGMA user_version = 3;\n",
 };
 
 const struct tg_db_schema tg_schema_config = {

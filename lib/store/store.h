@@ -303,6 +303,8 @@ struct tg_store_cert {
 	enum tg_store_cert_state state;
 	enum tg_store_tlsa_state tlsa_state;
 	time_t tlsa_published_at;		/* 0 = never */
+	time_t tlsa_visible_at;			/* entered 'visible'; 0 */
+	time_t state_since;			/* state last changed; 0 */
 	time_t created, updated;		/* set by the store */
 };
 
@@ -331,7 +333,8 @@ int tg_store_cert_promote(struct tg_store *st, int64_t id,
     struct tg_err *err);
 
 /* Set the TLSA state; entering 'published' records now as
- * tlsa_published_at. 0, NOTFOUND or -1. */
+ * tlsa_published_at, entering 'visible' as tlsa_visible_at. 0, NOTFOUND
+ * or -1. */
 int tg_store_cert_set_tlsa_state(struct tg_store *st, int64_t id,
     enum tg_store_tlsa_state tlsa_state, struct tg_err *err);
 

@@ -12,7 +12,8 @@
 
 #define CERT_COLS							\
 	"id, name, role, cert_path, key_path, spki_sha256, not_before,"	\
-	" not_after, state, tlsa_state, tlsa_published_at, created, updated"
+	" not_after, state, tlsa_state, tlsa_published_at, created, updated,"\
+	" tlsa_visible_at, state_since"
 
 /* Check c and write the normalised certificate into n. */
 static int
@@ -83,8 +84,9 @@ tg_store_cert_add(struct tg_store *st, const struct tg_store_cert *c,
 	cert_current_taken(&n, dup, sizeof(dup));
 	r = tg_db_prepare(st->db, "INSERT INTO certificates (name, role,"
 	    " cert_path, key_path, spki_sha256, not_before, not_after, state,"
-	    " tlsa_state, tlsa_published_at, created, updated) VALUES (?1, ?2,"
-	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)", &s, err);
+	    " tlsa_state, tlsa_published_at, created, updated, state_since)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,"
+	    " ?11)", &s, err);
 	if (r == 0)
 		r = tg_store_run(st, s, tg_db_bind_text(s, 1, n.name) |
 		    tg_db_bind_text(s, 2, tg_store_cert_role_name(n.role)) |
@@ -136,6 +138,8 @@ cert_row(sqlite3_stmt *s, void *rec, struct tg_err *err)
 	c->tlsa_published_at = (time_t)sqlite3_column_int64(s, 10);
 	c->created = (time_t)sqlite3_column_int64(s, 11);
 	c->updated = (time_t)sqlite3_column_int64(s, 12);
+	c->tlsa_visible_at = (time_t)sqlite3_column_int64(s, 13);
+	c->state_since = (time_t)sqlite3_column_int64(s, 14);
 	return 0;
 }
 
@@ -170,7 +174,8 @@ cert_write_state(struct tg_store *st, const struct tg_store_cert *c,
 	sqlite3_stmt *s;
 
 	if (tg_db_prepare(st->db, "UPDATE certificates SET state = ?2,"
-	    " updated = ?3 WHERE id = ?1", &s, err) != 0)
+	    " state_since = CASE WHEN state <> ?2 THEN ?3 ELSE state_since"
+	    " END, updated = ?3 WHERE id = ?1", &s, err) != 0)
 		return -1;
 	cert_current_taken(c, dup, sizeof(dup));
 	return tg_store_run(st, s, sqlite3_bind_int64(s, 1, c->id) |
@@ -245,6 +250,8 @@ tg_store_cert_set_tlsa_state(struct tg_store *st, int64_t id,
 	r = tg_db_prepare(st->db, "UPDATE certificates SET tlsa_state = ?2,"
 	    " tlsa_published_at = CASE WHEN ?2 = 'published' AND"
 	    " tlsa_state <> 'published' THEN ?3 ELSE tlsa_published_at END,"
+	    " tlsa_visible_at = CASE WHEN ?2 = 'visible' AND"
+	    " tlsa_state <> 'visible' THEN ?3 ELSE tlsa_visible_at END,"
 	    " updated = ?3 WHERE id = ?1", &s, err);
 	if (r == 0)
 		r = tg_store_run(st, s, sqlite3_bind_int64(s, 1, id) |

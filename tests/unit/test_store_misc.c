@@ -363,7 +363,18 @@ test_cert_tlsa_published_at(void **state)
 	assert_int_equal(tg_store_cert_get(f->st, id, &got, &err), 0);
 	assert_int_equal(got.tlsa_state, TG_STORE_TLSA_VISIBLE);
 	assert_int_equal(got.tlsa_published_at, 200);
+	assert_int_equal(got.tlsa_visible_at, 300);
 	assert_int_equal(got.updated, 300);
+	assert_int_equal(got.state_since, 100);
+	/* The rollover's clocks: visible since, retired since. */
+	tg_clock_set(400);
+	assert_int_equal(tg_store_cert_set_tlsa_state(f->st, id,
+	    TG_STORE_TLSA_VISIBLE, &err), 0);
+	assert_int_equal(tg_store_cert_set_state(f->st, id,
+	    TG_STORE_CERT_RETIRED, &err), 0);
+	assert_int_equal(tg_store_cert_get(f->st, id, &got, &err), 0);
+	assert_int_equal(got.tlsa_visible_at, 300);
+	assert_int_equal(got.state_since, 400);
 	tg_clock_set(0);
 	assert_int_equal(tg_store_tlsa_state_parse("retiring", &t, &err), 0);
 	assert_int_equal(t, TG_STORE_TLSA_RETIRING);
