@@ -1,6 +1,6 @@
 /*
- * tlsgate cert list|tlsa — the certificates in the store, and the TLSA
- * records the MX host name needs.
+ * tlsgate cert list|tlsa|rollover — the certificates in the store, the
+ * TLSA records the MX host name needs, and a new (next) MX key.
  *
  * `cert tlsa` prints, in zone-file form, the records to publish for the
  * MX name (relay.hostname unless given): DANE-EE, SPKI, SHA-256 ("3 1
@@ -13,6 +13,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "tls/certfile.h"
+
+#define CERT_NEXT_DAYS	365
 
 struct cert_list {
 	json_t *json;		/* NULL: a table */
@@ -135,9 +138,56 @@ cert_tlsa(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
+static int
+cert_rollover(struct cli *cli, int argc, char **argv)
+{
+	const struct tg_conf *conf;
+	struct tg_store_cert rec;
+	struct cert_tlsa t;
+	struct tg_store *st;
+	struct tg_err err;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_fail(CLI_USAGE, "usage: tlsgate cert rollover");
+	if ((conf = cli_conf(cli)) == NULL ||
+	    (st = cli_store_open(cli, 0)) == NULL)
+		return CLI_USAGE;
+	memset(&t, 0, sizeof(t));
+	rc = tg_store_cert_list(st, conf->relay_hostname, TG_STORE_CERT_MX,
+	    cert_tlsa_one, &t, &err);
+	if (rc == 0 && t.found[0] == NULL)
+		rc = tg_err_set(&err, TG_ERR_PERM, NULL, "no current MX "
+		    "certificate for %s (tlsgate init makes the first)",
+		    conf->relay_hostname);
+	if (rc == 0 && t.found[1] != NULL)
+		rc = tg_err_set(&err, TG_ERR_PERM, NULL, "a rollover is under "
+		    "way already: the next key is %.16s...",
+		    t.found[1]->spki_sha256);
+	if (rc == 0 && (tg_certfile_make(conf->state_dir, conf->relay_hostname,
+	    CERT_NEXT_DAYS, TG_STORE_CERT_NEXT, &rec, &err) != 0 ||
+	    tg_store_cert_add(st, &rec, NULL, &err) != 0))
+		rc = -1;
+	tg_store_close(st);
+	if (rc != 0)
+		return cli_fail(CLI_USAGE, "%s", err.msg);
+	printf("next key for %s: %s\n", conf->relay_hostname, rec.spki_sha256);
+	if (conf->dane_update_server.n > 0)
+		printf("controllerd publishes its TLSA record beside the "
+		    "current one and switches to it once the record has been "
+		    "visible everywhere for two TTLs\n");
+	else
+		printf("publish its record beside the current one (tlsgate "
+		    "cert tlsa); dane.update_server is not set, so "
+		    "controllerd does not do it\n");
+	return CLI_OK;
+}
+
 static const struct cli_command cert_commands[] = {
 	{ "list", cert_list, "the certificates in the store" },
 	{ "tlsa", cert_tlsa, "the TLSA records the MX name needs" },
+	{ "rollover", cert_rollover, "make the next MX key now" },
 	{ NULL, NULL, NULL }
 };
 

@@ -19,7 +19,7 @@
 
 #include "cli.h"
 #include "core/privs.h"
-#include "tls/cert.h"
+#include "tls/certfile.h"
 #include "util/clock.h"
 #include "util/path.h"
 
@@ -60,47 +60,12 @@ init_has_cert(const struct tg_store_cert *c, void *arg)
 	return 0;
 }
 
-/* Fill the store record of a certificate file. */
-static int
-init_cert_record(const char *name, const char *cert_path,
-    const char *key_path, struct tg_store_cert *rec, struct tg_err *err)
-{
-	unsigned char md[TG_CERT_DIGEST_MAX];
-	STACK_OF(X509) *chain = NULL;
-	size_t mdlen, i;
-	int rc;
-
-	memset(rec, 0, sizeof(*rec));
-	if (tg_cert_chain_load_file(cert_path, &chain, err) != 0)
-		return -1;
-	rc = tg_cert_digest(sk_X509_value(chain, 0), TG_CERT_PART_SPKI,
-	    TG_CERT_MD_SHA256, md, &mdlen, err);
-	if (rc == 0)
-		rc = tg_cert_validity(sk_X509_value(chain, 0), &rec->not_before,
-		    &rec->not_after, err);
-	tg_cert_chain_free(chain);
-	if (rc != 0)
-		return -1;
-	for (i = 0; i < mdlen; i++)
-		snprintf(rec->spki_sha256 + 2 * i, 3, "%02x", md[i]);
-	snprintf(rec->name, sizeof(rec->name), "%s", name);
-	snprintf(rec->cert_path, sizeof(rec->cert_path), "%s", cert_path);
-	snprintf(rec->key_path, sizeof(rec->key_path), "%s", key_path);
-	rec->role = TG_STORE_CERT_MX;
-	rec->state = TG_STORE_CERT_CURRENT;
-	rec->tlsa_state = TG_STORE_TLSA_NONE;
-	return 0;
-}
-
 static int
 init_first_cert(const struct tg_conf *conf, struct tg_store *st)
 {
-	char key_path[TG_PATH_MAX], cert_path[TG_PATH_MAX], dir[TG_PATH_MAX];
-	const char *names[1] = { conf->relay_hostname };
 	struct tg_store_cert rec;
 	struct tg_err err;
 	int found = 0;
-	long stamp = (long)tg_clock_now();
 
 	if (tg_store_cert_list(st, conf->relay_hostname, TG_STORE_CERT_MX,
 	    init_has_cert, &found, &err) != 0)
@@ -110,24 +75,12 @@ init_first_cert(const struct tg_conf *conf, struct tg_store *st)
 		    conf->relay_hostname);
 		return 0;
 	}
-	if (tg_path_fmt(dir, sizeof(dir), "%s/keys", conf->state_dir) != 0 ||
-	    tg_path_fmt(key_path, sizeof(key_path), "%s/keys/%s-%ld.key",
-	    conf->state_dir, conf->relay_hostname, stamp) != 0 ||
-	    tg_path_fmt(cert_path, sizeof(cert_path), "%s/certs/%s-%ld.pem",
-	    conf->state_dir, conf->relay_hostname, stamp) != 0)
-		return cli_fail(CLI_USAGE, "state_dir path is too long");
-	if (init_mkdir(dir, 0700) != 0)
-		return CLI_USAGE;
-	tg_path_fmt(dir, sizeof(dir), "%s/certs", conf->state_dir);
-	if (init_mkdir(dir, 0755) != 0)
-		return CLI_USAGE;
-	if (tg_cert_make_self_signed(names, 1, INIT_CERT_DAYS, key_path,
-	    cert_path, &err) != 0 ||
-	    init_cert_record(conf->relay_hostname, cert_path, key_path, &rec,
-	    &err) != 0 || tg_store_cert_add(st, &rec, NULL, &err) != 0)
+	if (tg_certfile_make(conf->state_dir, conf->relay_hostname,
+	    INIT_CERT_DAYS, TG_STORE_CERT_CURRENT, &rec, &err) != 0 ||
+	    tg_store_cert_add(st, &rec, NULL, &err) != 0)
 		return cli_fail(CLI_USAGE, "first certificate: %s", err.msg);
 	printf("certificate for %s: created (self-signed, %d days)\n  %s\n",
-	    conf->relay_hostname, INIT_CERT_DAYS, cert_path);
+	    conf->relay_hostname, INIT_CERT_DAYS, rec.cert_path);
 	return 0;
 }
 

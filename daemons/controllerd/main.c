@@ -6,14 +6,18 @@
  * certificate watch: at start, on every reload and every hour it reads the
  * certificates from the store and logs one line per certificate with its
  * expiry, as a warning when fewer than 21 days are left.
- * Not built yet: ACME renewal, the TLSA rollover state machine with DNS
- * updates, MTA-STS id bumps, the admin API and the web console.
+ * With dane.update_server set it also runs the DANE rollover of the MX
+ * name (ctl_rollover.c): a look now, on every store change, and then when
+ * the rollover says.
+ * Not built yet: ACME renewal, MTA-STS id bumps, the admin API and the
+ * web console.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "core/log.h"
+#include "ctl.h"
 #include "net/daemon.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -24,6 +28,7 @@
 struct controller {
 	struct tg_daemon *daemon;	/* borrowed */
 	struct event *cert_timer;	/* owned */
+	struct event *roll_timer;	/* owned: the next rollover look */
 };
 
 static int
@@ -68,9 +73,32 @@ controller_on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+controller_on_roll(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *ctl = arg;
+	struct tg_snapshot *snap = tg_daemon_snapshot(ctl->daemon);
+	struct timeval tv = { 0, 0 };
+	long next;
+
+	(void)fd;
+	(void)what;
+	next = ctl_rollover_run(snap->conf);
+	tg_snapshot_unref(snap);
+	if (next > 0) {
+		tv.tv_sec = next;
+		evtimer_add(ctl->roll_timer, &tv);
+	}
+}
+
+static void
 controller_snapshot_changed(struct tg_daemon *d)
 {
-	controller_cert_watch(tg_daemon_arg(d));
+	struct controller *ctl = tg_daemon_arg(d);
+
+	controller_cert_watch(ctl);
+	/* A new key, a new setting: look at the rollover now. */
+	if (ctl->roll_timer != NULL)
+		event_active(ctl->roll_timer, EV_TIMEOUT, 0);
 }
 
 static const struct tg_daemon_ops controller_ops = {
@@ -82,7 +110,7 @@ main(int argc, char **argv)
 {
 	struct timeval iv = { CERT_WATCH_INTERVAL_S, 0 };
 	struct tg_daemon_args args;
-	struct controller ctl = { NULL, NULL };
+	struct controller ctl = { NULL, NULL, NULL };
 	struct tg_err err;
 	int rc;
 
@@ -99,13 +127,18 @@ main(int argc, char **argv)
 	}
 	ctl.cert_timer = event_new(tg_daemon_base(ctl.daemon), -1, EV_PERSIST,
 	    controller_on_timer, &ctl);
-	if (ctl.cert_timer == NULL || event_add(ctl.cert_timer, &iv) != 0 ||
+	ctl.roll_timer = evtimer_new(tg_daemon_base(ctl.daemon),
+	    controller_on_roll, &ctl);
+	if (ctl.cert_timer == NULL || ctl.roll_timer == NULL ||
+	    event_add(ctl.cert_timer, &iv) != 0 ||
 	    tg_daemon_run(ctl.daemon, &err) != 0) {
 		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
 		rc = 1;
 	}
 	if (ctl.cert_timer != NULL)
 		event_free(ctl.cert_timer);
+	if (ctl.roll_timer != NULL)
+		event_free(ctl.roll_timer);
 	tg_daemon_free(ctl.daemon);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "core/privs.h"
 #include "stsd.h"
 #include "tls/cert.h"
+#include "tls/certfile.h"
 #include "util/clock.h"
 #include "util/path.h"
 
@@ -46,30 +47,9 @@ static int
 cert_record(const char *host, const char *cert_path, const char *key_path,
     struct tg_store_cert *rec, struct tg_err *err)
 {
-	unsigned char md[TG_CERT_DIGEST_MAX];
-	STACK_OF(X509) *chain = NULL;
-	size_t mdlen = 0, i;
-	int rc;
-
-	memset(rec, 0, sizeof(*rec));
-	if (tg_cert_chain_load_file(cert_path, &chain, err) != 0)
+	if (tg_certfile_record(host, cert_path, key_path, rec, err) != 0)
 		return -1;
-	rc = tg_cert_digest(sk_X509_value(chain, 0), TG_CERT_PART_SPKI,
-	    TG_CERT_MD_SHA256, md, &mdlen, err);
-	if (rc == 0)
-		rc = tg_cert_validity(sk_X509_value(chain, 0), &rec->not_before,
-		    &rec->not_after, err);
-	tg_cert_chain_free(chain);
-	if (rc != 0)
-		return -1;
-	for (i = 0; i < mdlen; i++)
-		snprintf(rec->spki_sha256 + 2 * i, 3, "%02x", md[i]);
-	snprintf(rec->name, sizeof(rec->name), "%s", host);
-	snprintf(rec->cert_path, sizeof(rec->cert_path), "%s", cert_path);
-	snprintf(rec->key_path, sizeof(rec->key_path), "%s", key_path);
 	rec->role = TG_STORE_CERT_STS;
-	rec->state = TG_STORE_CERT_CURRENT;
-	rec->tlsa_state = TG_STORE_TLSA_NONE;
 	return 0;
 }
 

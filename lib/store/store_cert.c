@@ -215,8 +215,9 @@ tg_store_cert_promote(struct tg_store *st, int64_t id, struct tg_err *err)
 	r = cert_fetch(st, id, &c, err);
 	if (r == 0)
 		r = tg_db_prepare(st->db, "UPDATE certificates SET state ="
-		    " 'retired', updated = ?4 WHERE name = ?1 AND role = ?2"
-		    " AND state = 'current' AND id <> ?3", &s, err);
+		    " 'retired', state_since = ?4, updated = ?4 WHERE name = ?1"
+		    " AND role = ?2 AND state = 'current' AND id <> ?3", &s,
+		    err);
 	if (r == 0) {
 		r = tg_store_run(st, s, tg_db_bind_text(s, 1, c.name) |
 		    tg_db_bind_text(s, 2, tg_store_cert_role_name(c.role)) |

@@ -324,17 +324,24 @@ test_cert_rollover(void **state)
 	assert_perm_msg(err, "already current");
 	take_census(f->st, &after);
 	assert_census_equal(&before, &after);
+	tg_clock_set(4000);
 	assert_int_equal(tg_store_cert_promote(f->st, new_id, &err), 0);
 	assert_int_equal(tg_store_cert_get(f->st, new_id, &got, &err), 0);
 	assert_int_equal(got.state, TG_STORE_CERT_CURRENT);
+	assert_int_equal(got.state_since, 4000);
+	/* The rollover keeps the old record one TTL from this moment. */
 	assert_int_equal(tg_store_cert_get(f->st, old_id, &got, &err), 0);
 	assert_int_equal(got.state, TG_STORE_CERT_RETIRED);
+	assert_int_equal(got.state_since, 4000);
 	assert_int_equal(tg_store_cert_get(f->st, sts_id, &got, &err), 0);
 	assert_int_equal(got.state, TG_STORE_CERT_CURRENT);
 	/* Promoting the current one again changes nothing but the time. */
+	tg_clock_set(5000);
 	assert_int_equal(tg_store_cert_promote(f->st, new_id, &err), 0);
 	assert_int_equal(tg_store_cert_get(f->st, new_id, &got, &err), 0);
 	assert_int_equal(got.state, TG_STORE_CERT_CURRENT);
+	assert_int_equal(got.state_since, 4000);
+	tg_clock_set(0);
 }
 
 static void

@@ -1,0 +1,104 @@
+/*
+ * tls/certfile — see certfile.h.
+ */
+#include "tls/certfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/rand.h>
+
+#include "tls/cert.h"
+#include "util/clock.h"
+#include "util/path.h"
+
+/* path and its parents (parents 0755, path itself mode). */
+static int
+mkdir_p(const char *path, mode_t mode, struct tg_err *err)
+{
+	char tmp[TG_PATH_MAX];
+	size_t i;
+
+	if (strlen(path) >= sizeof(tmp))
+		return tg_err_set(err, TG_ERR_PERM, NULL, "path too long: %s",
+		    path);
+	memcpy(tmp, path, strlen(path) + 1);
+	for (i = 1; tmp[i] != '\0'; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return tg_err_set(err, TG_ERR_PERM, NULL, "cannot "
+			    "create %s: %s", tmp, strerror(errno));
+		tmp[i] = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "cannot create %s: "
+		    "%s", tmp, strerror(errno));
+	return 0;
+}
+
+int
+tg_certfile_record(const char *name, const char *cert_path,
+    const char *key_path, struct tg_store_cert *rec, struct tg_err *err)
+{
+	unsigned char md[TG_CERT_DIGEST_MAX];
+	STACK_OF(X509) *chain = NULL;
+	size_t mdlen, i;
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	if (tg_cert_chain_load_file(cert_path, &chain, err) != 0)
+		return -1;
+	rc = tg_cert_digest(sk_X509_value(chain, 0), TG_CERT_PART_SPKI,
+	    TG_CERT_MD_SHA256, md, &mdlen, err);
+	if (rc == 0)
+		rc = tg_cert_validity(sk_X509_value(chain, 0), &rec->not_before,
+		    &rec->not_after, err);
+	tg_cert_chain_free(chain);
+	if (rc != 0)
+		return -1;
+	for (i = 0; i < mdlen; i++)
+		snprintf(rec->spki_sha256 + 2 * i, 3, "%02x", md[i]);
+	snprintf(rec->name, sizeof(rec->name), "%s", name);
+	snprintf(rec->cert_path, sizeof(rec->cert_path), "%s", cert_path);
+	snprintf(rec->key_path, sizeof(rec->key_path), "%s", key_path);
+	rec->role = TG_STORE_CERT_MX;
+	rec->state = TG_STORE_CERT_CURRENT;
+	rec->tlsa_state = TG_STORE_TLSA_NONE;
+	return 0;
+}
+
+int
+tg_certfile_make(const char *state_dir, const char *name, int days,
+    enum tg_store_cert_state state, struct tg_store_cert *rec,
+    struct tg_err *err)
+{
+	char key[TG_PATH_MAX], crt[TG_PATH_MAX], dir[TG_PATH_MAX];
+	const char *names[1] = { name };
+	unsigned char r[4];
+	unsigned long tag;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "no random bytes");
+	tag = ((unsigned long)r[0] << 24) | ((unsigned long)r[1] << 16) |
+	    ((unsigned long)r[2] << 8) | r[3];
+	if (tg_path_fmt(key, sizeof(key), "%s/keys/%s-%lld-%08lx.key",
+	    state_dir, name, (long long)tg_clock_now(), tag) != 0 ||
+	    tg_path_fmt(crt, sizeof(crt), "%s/certs/%s-%lld-%08lx.pem",
+	    state_dir, name, (long long)tg_clock_now(), tag) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir path is "
+		    "too long");
+	tg_path_fmt(dir, sizeof(dir), "%s/keys", state_dir);
+	if (mkdir_p(dir, 0700, err) != 0)
+		return -1;
+	tg_path_fmt(dir, sizeof(dir), "%s/certs", state_dir);
+	if (mkdir_p(dir, 0755, err) != 0 ||
+	    tg_cert_make_self_signed(names, 1, days, key, crt, err) != 0 ||
+	    tg_certfile_record(name, crt, key, rec, err) != 0)
+		return -1;
+	rec->state = state;
+	return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * tls/certfile — an MX key and its self-signed certificate as files under
+ * the state directory, and their description for the store.
+ *
+ * `tlsgate init` makes the first (current) one, `tlsgate cert rollover`
+ * and controllerd's rollover the next ones. Keys go to state_dir/keys
+ * (0700, each file 0600), certificates to state_dir/certs (0755); a name
+ * is "<host>-<unix time>-<8 hex digits>", so two made in the same second
+ * never collide. A self-signed certificate is what DANE-EE needs (RFC
+ * 7671 §5.1: names and dates are not checked, the key is).
+ */
+#ifndef TG_TLS_CERTFILE_H
+#define TG_TLS_CERTFILE_H
+
+#include "store/store.h"
+#include "util/err.h"
+
+/* Make the key and certificate for name, valid for days, and fill *rec
+ * (role MX, state as given, TLSA none). 0, or -1 with err. */
+int tg_certfile_make(const char *state_dir, const char *name, int days,
+    enum tg_store_cert_state state, struct tg_store_cert *rec,
+    struct tg_err *err);
+
+/* Describe existing files for the store (role MX, state current, TLSA
+ * none): the SPKI digest and validity come from the certificate. */
+int tg_certfile_record(const char *name, const char *cert_path,
+    const char *key_path, struct tg_store_cert *rec, struct tg_err *err);
+
+#endif
