@@ -224,6 +224,9 @@ roll_do(const struct tg_conf *conf, struct tg_store *st,
 	return 0;
 }
 
+/* The end of the wait last logged (controllerd has one rollover). */
+static time_t last_wait_until;
+
 long
 ctl_rollover_run(const struct tg_conf *conf)
 {
@@ -268,6 +271,13 @@ ctl_rollover_run(const struct tg_conf *conf)
 	tg_store_close(st);
 	if (step.action == TG_ROLLOVER_IDLE || step.action ==
 	    TG_ROLLOVER_WAIT) {
+		/* Said once per wait, not at every look. */
+		if (step.action == TG_ROLLOVER_WAIT &&
+		    step.wait_until != last_wait_until)
+			tg_log_info(NULL, "event=rollover name=%s step=wait "
+			    "until=%lld plan=\"%s\"", conf->relay_hostname,
+			    (long long)step.wait_until, step.why);
+		last_wait_until = step.wait_until;
 		next = (long)(step.wait_until - in.now);
 		if (next > ROLL_LOOK_MAX_S)
 			next = ROLL_LOOK_MAX_S;

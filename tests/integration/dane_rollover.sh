@@ -116,6 +116,9 @@ expect_eq "the switch came two TTLs or more after the next record was visible" \
     1 "$([ "$gap" -ge $((2 * TTL)) ] && echo 1 || echo "0 ($gap s)")"
 ret=$(grep -m1 "step=retire-old result=done" "$CLOG" | sed 's/^\([^ ]*\) .*/\1/')
 gap=$(( $(date -d "$ret" +%s) - $(date -d "$sw" +%s) ))
+expect_match "each wait is said once" \
+    "step=wait until=[0-9]+ plan=\"the next record must be visible for two TTLs" \
+    "$(cat "$CLOG")"
 expect_eq "the old record went one TTL or more after the switch" \
     1 "$([ "$gap" -ge "$TTL" ] && echo 1 || echo "0 ($gap s)")"
 
