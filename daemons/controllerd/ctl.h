@@ -3,6 +3,7 @@
  *
  * main.c          the daemon: the certificate watch, the timers
  * ctl_rollover.c  the DANE rollover of the MX name (dane.* settings)
+ * ctl_selfcheck.c the MX checked as an outside sender checks it
  */
 #ifndef TG_CTL_H
 #define TG_CTL_H
@@ -15,5 +16,12 @@
  * or 0 when the rollover is off (dane.update_server empty).
  */
 long ctl_rollover_run(const struct tg_conf *conf);
+
+/*
+ * Check the first hosted domain as a DANE-enforcing sender would and log
+ * the verdict on our MX host (an error when it does not verify); why
+ * names the occasion. Blocks for the check (seconds).
+ */
+void ctl_selfcheck_run(const struct tg_conf *conf, const char *why);
 
 #endif

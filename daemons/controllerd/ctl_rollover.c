@@ -288,6 +288,11 @@ ctl_rollover_run(const struct tg_conf *conf)
 	    "plan=\"%s\" detail=\"%s\"", conf->relay_hostname,
 	    tg_rollover_action_name(step.action), r < 0 ? "failed" :
 	    r > 0 ? "not-yet" : "done", step.why, why);
+	/* RELIABILITY C-05: after what is served or published changed. */
+	if (r == 0 && (step.action == TG_ROLLOVER_CHECK_CURRENT ||
+	    step.action == TG_ROLLOVER_SWITCH ||
+	    step.action == TG_ROLLOVER_CHECK_RETIRED))
+		ctl_selfcheck_run(conf, tg_rollover_action_name(step.action));
 	if (step.action == TG_ROLLOVER_STUCK)
 		return ROLL_LOOK_MAX_S;
 	if (r < 0)

@@ -8,7 +8,8 @@
  * expiry, as a warning when fewer than 21 days are left.
  * With dane.update_server set it also runs the DANE rollover of the MX
  * name (ctl_rollover.c): a look now, on every store change, and then when
- * the rollover says.
+ * the rollover says; and the self-check of the MX (ctl_selfcheck.c) at
+ * start, hourly and after each change of what is served or published.
  * Not built yet: ACME renewal, MTA-STS id bumps, the admin API and the
  * web console.
  */
@@ -29,6 +30,7 @@ struct controller {
 	struct tg_daemon *daemon;	/* borrowed */
 	struct event *cert_timer;	/* owned */
 	struct event *roll_timer;	/* owned: the next rollover look */
+	int selfchecked;		/* the first self-check ran */
 };
 
 static int
@@ -64,12 +66,24 @@ controller_cert_watch(struct controller *ctl)
 	tg_snapshot_unref(snap);
 }
 
+/* The self-check (ctl_selfcheck.c) runs where the rollover does. */
+static void
+controller_selfcheck(struct controller *ctl, const char *why)
+{
+	struct tg_snapshot *snap = tg_daemon_snapshot(ctl->daemon);
+
+	if (snap->conf->dane_update_server.n > 0)
+		ctl_selfcheck_run(snap->conf, why);
+	tg_snapshot_unref(snap);
+}
+
 static void
 controller_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	controller_cert_watch(arg);
+	controller_selfcheck(arg, "hourly");
 }
 
 static void
@@ -84,6 +98,10 @@ controller_on_roll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	next = ctl_rollover_run(snap->conf);
 	tg_snapshot_unref(snap);
+	if (!ctl->selfchecked) {
+		ctl->selfchecked = 1;
+		controller_selfcheck(ctl, "start");
+	}
 	if (next > 0) {
 		tv.tv_sec = next;
 		evtimer_add(ctl->roll_timer, &tv);
@@ -110,7 +128,7 @@ main(int argc, char **argv)
 {
 	struct timeval iv = { CERT_WATCH_INTERVAL_S, 0 };
 	struct tg_daemon_args args;
-	struct controller ctl = { NULL, NULL, NULL };
+	struct controller ctl = { NULL, NULL, NULL, 0 };
 	struct tg_err err;
 	int rc;
 

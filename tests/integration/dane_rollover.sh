@@ -9,7 +9,9 @@
 #     the switch comes no sooner than two TTLs after it was visible, the
 #     old record goes one TTL after the switch — and in every sample
 #     taken meanwhile the key mxd serves has its record in the zone;
-#   - controllerd killed (-9) in the middle carries on where it was.
+#   - controllerd killed (-9) in the middle carries on where it was;
+#   - its self-check (RELIABILITY C-05) finds our MX valid by DANE after
+#     the rollover, and invalid once a wrong record is put in the zone.
 
 . "$TOP/tests/net/net.sh"
 tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
@@ -127,6 +129,20 @@ check "the sender delivers again, under the new key" \
 check "delivered" wait_for 60 bash -c \
     "[ \$(grep -l 'X-Test-Id: roll-2\$' '$TG_NET_MAILDIR/gw.test'/new/* 2>/dev/null | wc -l) -ge 1 ]"
 expect_eq "verified by DANE again" 2 "$(verified)"
+expect_match "the self-check after the rollover: our MX verifies by DANE" \
+    "event=selfcheck domain=gw\.test mx=mx\.gw\.test why=check-retired result=ok dane=valid" \
+    "$(cat "$CLOG")"
+
+# ---- a mismatch injected behind tlsgate's back (C-05) ------------------------
+check "the TLSA record replaced by a wrong one in the zone" \
+    tg_net_update gw.test "update delete $OWNER TLSA" \
+    "update add $OWNER 2 TLSA 3 1 1 $(printf '%064d' 0)"
+kill "$ctl_pid"; wait "$ctl_pid" 2>/dev/null
+ctl_start
+check "controllerd's self-check at start finds it" wait_for 60 bash -c \
+    "grep -q 'event=selfcheck .*why=start result=failed dane=invalid' '$CLOG'"
+expect_match "as an error" "tlsgate-controllerd err: event=selfcheck .*result=failed" \
+    "$(cat "$CLOG")"
 kill "$ctl_pid" "$mxd_pid" 2>/dev/null; wait "$ctl_pid" "$mxd_pid" 2>/dev/null
 expect_no_match "no sanitizer report" "Sanitizer|runtime error" \
     "$(cat "$LOG" "$CLOG")"
