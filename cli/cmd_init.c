@@ -29,24 +29,10 @@
 static int
 init_mkdir(const char *path, mode_t mode)
 {
-	char tmp[TG_PATH_MAX];
-	size_t i;
+	struct tg_err err;
 
-	if (strlen(path) >= sizeof(tmp))
-		return cli_fail(CLI_USAGE, "path too long: %s", path);
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (i = 1; tmp[i] != '\0'; i++) {
-		if (tmp[i] != '/')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return cli_fail(CLI_USAGE, "cannot create %s: %s", tmp,
-			    strerror(errno));
-		tmp[i] = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return cli_fail(CLI_USAGE, "cannot create %s: %s", tmp,
-		    strerror(errno));
+	if (tg_path_mkdirs(path, 0755, mode, &err) != 0)
+		return cli_fail(CLI_USAGE, "cannot create %s", err.msg);
 	return 0;
 }
 

@@ -90,19 +90,7 @@ run() {
 	esac
 }
 
-# Warm-up: the recipient verified by each (Postfix's first answer is a
-# 450 while its probe runs: smtp-source is tried until one gets through),
-# TLS session caches filled, and a check that both paths deliver.
-for kind in mxd postfix; do
-	c=$(sink_count)
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		BENCH_WAIT=10 run "$kind" 1024 20 2>/dev/null
-		rm -f "$T/$kind-1024"
-		[ "$(sink_count)" -ge $((c + 20)) ] && break
-		sleep 1
-	done
-	[ "$(sink_count)" -ge $((c + 20)) ] || die "$kind does not deliver to the sink"
-done
+bench_warmup mxd postfix
 
 bench_runs mxd postfix
 

@@ -100,14 +100,7 @@ run() {
 	esac
 }
 
-# Warm-up: one message through each, so that DNS and TLS caches are as
-# they are for every later run, and a check that both paths work.
-for kind in relayd postfix; do
-	c=$(sink_count)
-	run "$kind" 1024 20 2>/dev/null
-	[ "$(sink_count)" -ge $((c + 20)) ] || die "$kind does not deliver to the sink"
-	rm -f "$T/$kind-1024"
-done
+bench_warmup relayd postfix
 
 bench_runs relayd postfix
 

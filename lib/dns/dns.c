@@ -417,34 +417,49 @@ tg_dns_answer_from_wire(const char *qname, uint16_t qtype, int rcode,
 
 /* --- Record parsers --- */
 
+/* The name at rdata[pos..] that must end the rdata, as dname_text. */
+static int
+name_at(const unsigned char *rdata, size_t len, size_t pos, char *out,
+    size_t outlen, const char *what, struct tg_err *err)
+{
+	ldns_rdf *name = NULL;
+	int rc;
+
+	if (ldns_wire2dname(&name, rdata, len, &pos) != LDNS_STATUS_OK)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "%s is not a valid name", what);
+	if (pos != len)
+		rc = tg_err_set(err, TG_ERR_PERM, NULL,
+		    "%zu bytes after the %s name", len - pos, what);
+	else if (dname_text(name, out, outlen) == -1)
+		rc = tg_err_set(err, TG_ERR_PERM, NULL,
+		    "%s name too long", what);
+	else
+		rc = 0;
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
 int
 tg_dns_mx_parse(const unsigned char *rdata, size_t len, struct tg_dns_mx *out,
     struct tg_err *err)
 {
-	ldns_rdf *name = NULL;
-	size_t pos = 2;
-	int rc;
-
 	if (len < 3)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "MX rdata of %zu bytes is too short", len);
 	out->pref = (uint16_t)(rdata[0] << 8 | rdata[1]);
-	if (ldns_wire2dname(&name, rdata, len, &pos) != LDNS_STATUS_OK)
-		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "MX exchange is not a valid name");
-	if (pos != len)
-		rc = tg_err_set(err, TG_ERR_PERM, NULL,
-		    "%zu bytes after the MX exchange name", len - pos);
-	else if (dname_text(name, out->exchange, sizeof(out->exchange)) == -1)
-		rc = tg_err_set(err, TG_ERR_PERM, NULL,
-		    "MX exchange name too long");
-	else
-		rc = 0;
-	ldns_rdf_deep_free(name);
-	if (rc == 0)
-		out->is_null = out->pref == 0 &&
-		    strcmp(out->exchange, ".") == 0;
-	return rc;
+	if (name_at(rdata, len, 2, out->exchange, sizeof(out->exchange),
+	    "MX exchange", err) != 0)
+		return -1;
+	out->is_null = out->pref == 0 && strcmp(out->exchange, ".") == 0;
+	return 0;
+}
+
+int
+tg_dns_name_parse(const unsigned char *rdata, size_t len, char *out,
+    size_t outlen, struct tg_err *err)
+{
+	return name_at(rdata, len, 0, out, outlen, "record", err);
 }
 
 int

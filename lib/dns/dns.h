@@ -165,6 +165,15 @@ void tg_dns_answer_free(struct tg_dns_answer *ans);
 /* --- Record parsers: pure, bounded, rdata borrowed. --- */
 
 /*
+ * The name that is the whole rdata of an NS, CNAME or PTR record, in the
+ * text form of MX exchanges below (lower case, no final dot) into out.
+ * 0, or -1 with err (permanent) when malformed, too long for outlen, or
+ * followed by extra bytes.
+ */
+int tg_dns_name_parse(const unsigned char *rdata, size_t len, char *out,
+    size_t outlen, struct tg_err *err);
+
+/*
  * Parse MX rdata into out. Returns 0, or -1 with err (permanent) when the
  * rdata is shorter than 3 bytes, the exchange name is malformed, longer
  * than TG_DNAME_MAX in text, or followed by extra bytes.

@@ -269,20 +269,15 @@ find_servers(const struct tg_resolver_config *cfg, const char *zone,
 	char names[TG_VISIBLE_SERVERS_MAX][TG_DNS_NAME_SIZE];
 	struct tg_dns_answer *ns, *a[2 * TG_VISIBLE_SERVERS_MAX];
 	struct tg_visible_server *s;
+	char text[TG_DNS_NAME_SIZE];
 	size_t i, j, nn = 0;
-	ldns_rr *rr;
-	char *text;
 
 	if ((ns = resolve_one(cfg, zone, TG_DNS_T_NS, err)) == NULL)
 		return -1;
-	for (i = 0; i < ns->nrr && nn < TG_VISIBLE_SERVERS_MAX; i++) {
-		rr = rr_from_wire(TG_DNS_T_NS, ns->rr[i].data, ns->rr[i].len);
-		text = rr != NULL ? ldns_rdf2str(ldns_rr_rdf(rr, 0)) : NULL;
-		if (text != NULL)
-			tg_text_fmt(names[nn++], sizeof(names[0]), "%s", text);
-		free(text);
-		ldns_rr_free(rr);
-	}
+	for (i = 0; i < ns->nrr && nn < TG_VISIBLE_SERVERS_MAX; i++)
+		if (tg_dns_name_parse(ns->rr[i].data, ns->rr[i].len, text,
+		    sizeof(text) - 1, err) == 0)
+			tg_text_fmt(names[nn++], sizeof(names[0]), "%s.", text);
 	tg_dns_answer_free(ns);
 	if (nn == 0)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "%s has no name "

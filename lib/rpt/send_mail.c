@@ -290,30 +290,6 @@ out:
 
 /* ---- the outbox -------------------------------------------------- */
 
-static int
-outbox_mkdirs(const char *dir, struct tg_err *err)
-{
-	char path[TG_PATH_MAX];
-	size_t i;
-
-	if (tg_path_fmt(path, sizeof(path), "%s", dir) != 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "outbox path too "
-		    "long");
-	for (i = 1; path[i] != '\0'; i++) {
-		if (path[i] != '/')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s",
-			    path, strerror(errno));
-		path[i] = '/';
-	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s", path,
-		    strerror(errno));
-	return 0;
-}
-
 int
 send_outbox_write(const char *outbox_dir, const char *name, const char *msg,
     size_t len, struct tg_err *err)
@@ -321,7 +297,7 @@ send_outbox_write(const char *outbox_dir, const char *name, const char *msg,
 	char tmp[TG_PATH_MAX], final[TG_PATH_MAX];
 	int fd, ok;
 
-	if (outbox_mkdirs(outbox_dir, err) != 0)
+	if (tg_path_mkdirs(outbox_dir, 0700, 0700, err) != 0)
 		return -1;
 	if (tg_path_fmt(tmp, sizeof(tmp), "%s/.%s.tmp", outbox_dir,
 	    name) != 0 ||

@@ -1,40 +1,33 @@
 /*
- * smtp/dsnlimit — see dsnlimit.h. A search tree (tsearch) by domain,
- * and a list in the order the windows began for forgetting the oldest.
+ * smtp/dsnlimit — see dsnlimit.h. A util/agetab by domain, in the order
+ * the windows began, for forgetting the oldest.
  */
 #include "smtp/dsnlimit.h"
 
 #include <ctype.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
+#include "util/agetab.h"
 #include "util/limits.h"
-#include "util/text.h"
 
 struct dl_domain {
-	TAILQ_ENTRY(dl_domain) age;	/* l->ages: oldest window first */
+	struct tg_agetab_entry base;	/* key: name */
 	time_t start;			/* the window's first DSN */
 	unsigned count;
 	char name[TG_DNAME_MAX + 1];	/* lower case */
 };
 
-TAILQ_HEAD(dl_list, dl_domain);
-
 struct tg_dsnlimit {
 	unsigned max;
 	long window_s;
-	void *tree;
-	struct dl_list ages;
-	size_t n;
+	struct tg_agetab domains;	/* of dl_domain */
 };
 
-static int
-dl_cmp(const void *a, const void *b)
+static void
+dl_free(struct tg_agetab_entry *e)
 {
-	return strcmp(((const struct dl_domain *)a)->name,
-	    ((const struct dl_domain *)b)->name);
+	free(e);
 }
 
 struct tg_dsnlimit *
@@ -53,28 +46,16 @@ tg_dsnlimit_new(unsigned max, long window_s, struct tg_err *err)
 	}
 	l->max = max;
 	l->window_s = window_s;
-	TAILQ_INIT(&l->ages);
+	tg_agetab_init(&l->domains, TG_DSNLIMIT_DOMAINS, dl_free);
 	return l;
-}
-
-static void
-dl_drop(struct tg_dsnlimit *l, struct dl_domain *d)
-{
-	tdelete(d, &l->tree, dl_cmp);
-	TAILQ_REMOVE(&l->ages, d, age);
-	l->n--;
-	free(d);
 }
 
 void
 tg_dsnlimit_free(struct tg_dsnlimit *l)
 {
-	struct dl_domain *d;
-
 	if (l == NULL)
 		return;
-	while ((d = TAILQ_FIRST(&l->ages)) != NULL)
-		dl_drop(l, d);
+	tg_agetab_clear(&l->domains);
 	free(l);
 }
 
@@ -90,26 +71,20 @@ tg_dsnlimit_set_max(struct tg_dsnlimit *l, unsigned max)
 static struct dl_domain *
 dl_get(struct tg_dsnlimit *l, const char *name, time_t now)
 {
-	struct dl_domain key, *d, *old;
-	void *slot;
+	struct dl_domain *d;
 
-	tg_text_fmt(key.name, sizeof(key.name), "%s", name);
-	if ((slot = tfind(&key, &l->tree, dl_cmp)) != NULL)
-		return *(struct dl_domain **)slot;
-	while (l->n >= TG_DSNLIMIT_DOMAINS &&
-	    (old = TAILQ_FIRST(&l->ages)) != NULL)
-		dl_drop(l, old);
+	d = (struct dl_domain *)tg_agetab_find(&l->domains, name);
+	if (d != NULL)
+		return d;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
-	memcpy(d->name, key.name, sizeof(d->name));
+	memcpy(d->name, name, strlen(name) + 1);
+	d->base.key = d->name;
 	d->start = now;
-	slot = tsearch(d, &l->tree, dl_cmp);
-	if (slot == NULL || *(struct dl_domain **)slot != d) {
+	if (tg_agetab_add(&l->domains, &d->base) != 0) {
 		free(d);
 		return NULL;
 	}
-	TAILQ_INSERT_TAIL(&l->ages, d, age);
-	l->n++;
 	return d;
 }
 
@@ -131,8 +106,7 @@ tg_dsnlimit_take(struct tg_dsnlimit *l, const char *sender, time_t now)
 		/* A new window: to the end of the forgetting order. */
 		d->start = now;
 		d->count = 0;
-		TAILQ_REMOVE(&l->ages, d, age);
-		TAILQ_INSERT_TAIL(&l->ages, d, age);
+		tg_agetab_renew(&l->domains, &d->base);
 	}
 	if (d->count >= l->max)
 		return 0;
@@ -143,5 +117,5 @@ tg_dsnlimit_take(struct tg_dsnlimit *l, const char *sender, time_t now)
 size_t
 tg_dsnlimit_count(const struct tg_dsnlimit *l)
 {
-	return l->n;
+	return l->domains.n;
 }

@@ -7,29 +7,27 @@
  * sends the probe transaction and ends with QUIT. Its budget is one
  * timer over all of it, from the first question on (waiting for a turn
  * included). Questions about the same address while its probe
- * waits or runs join that probe. The cache is a search tree (tsearch) by
- * address, with a list in the order answers came for the eviction of the
- * oldest.
+ * waits or runs join that probe. The cache is a util/agetab by address:
+ * the oldest answer goes first.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "core/log.h"
 #include "smtp/rcptverify.h"
+#include "util/agetab.h"
 #include "util/clock.h"
 #include "util/text.h"
 
 /* One cached answer, key and text in the same allocation (a full cache
  * is TG_RCPTV_CACHE_MAX of these: no fixed-size buffers). */
 struct rv_entry {
-	TAILQ_ENTRY(rv_entry) age;	/* v->ages, oldest first */
+	struct tg_agetab_entry base;	/* key: the address, lower case */
 	time_t expires;
 	enum tg_rcptv_answer answer;
-	const char *key;		/* lower case */
 	const char *text;		/* the reply; "" for TAKEN */
 };
 
@@ -62,7 +60,6 @@ struct rv_probe {
 };
 
 TAILQ_HEAD(rv_probelist, rv_probe);
-TAILQ_HEAD(rv_entrylist, rv_entry);
 
 /* A connection saying QUIT after its probe ended: freed at shutdown if
  * it is still there. */
@@ -79,22 +76,13 @@ struct tg_rcptv {
 	char helo[TG_DNAME_MAX + 1];
 	struct rv_probelist active, waiting;
 	size_t nactive, nwaiting;
-	void *tree;			/* tsearch root of rv_entry */
-	struct rv_entrylist ages;
-	size_t nentries;
+	struct tg_agetab cache;		/* of rv_entry */
 	struct rv_lingerlist lingering;
 	size_t nlingering;
 	unsigned long probes, cached;
 };
 
 static void probe_start(struct rv_probe *pr);
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct rv_entry *)a)->key,
-	    ((const struct rv_entry *)b)->key);
-}
 
 static void
 key_of(const char *addr, char *key, size_t keylen)
@@ -109,11 +97,8 @@ key_of(const char *addr, char *key, size_t keylen)
 /* ---- cache ----------------------------------------------------------- */
 
 static void
-entry_drop(struct tg_rcptv *v, struct rv_entry *e)
+entry_free(struct tg_agetab_entry *e)
 {
-	tdelete(e, &v->tree, entry_cmp);
-	TAILQ_REMOVE(&v->ages, e, age);
-	v->nentries--;
 	free(e);
 }
 
@@ -121,16 +106,12 @@ entry_drop(struct tg_rcptv *v, struct rv_entry *e)
 static struct rv_entry *
 cache_find(struct tg_rcptv *v, const char *key)
 {
-	struct rv_entry probe, *e;
-	void *hit;
+	struct rv_entry *e;
 
-	probe.key = key;
-	if ((hit = tfind(&probe, &v->tree, entry_cmp)) == NULL)
-		return NULL;
-	e = *(struct rv_entry **)hit;
-	if (e->expires > tg_clock_now())
+	e = (struct rv_entry *)tg_agetab_find(&v->cache, key);
+	if (e == NULL || e->expires > tg_clock_now())
 		return e;
-	entry_drop(v, e);
+	tg_agetab_drop(&v->cache, &e->base);
 	return NULL;
 }
 
@@ -138,18 +119,14 @@ static void
 cache_put(struct tg_rcptv *v, const char *key,
     const struct tg_rcptv_result *res)
 {
-	struct rv_entry *e, *old;
+	struct rv_entry *e;
 	const char *text;
 	size_t klen, tlen;
-	void *slot;
 
 	if (res->answer == TG_RCPTV_UNKNOWN)
 		return;
 	if ((e = cache_find(v, key)) != NULL)
-		entry_drop(v, e);
-	while (v->nentries >= v->p.cache_max &&
-	    (old = TAILQ_FIRST(&v->ages)) != NULL)
-		entry_drop(v, old);
+		tg_agetab_drop(&v->cache, &e->base);
 	/* A refusal keeps the reply: the next question gets it too. */
 	text = res->answer == TG_RCPTV_REFUSED ? res->text : "";
 	klen = strlen(key) + 1;
@@ -158,27 +135,19 @@ cache_put(struct tg_rcptv *v, const char *key,
 		return;		/* only a cache */
 	memcpy((char *)(e + 1), key, klen);
 	memcpy((char *)(e + 1) + klen, text, tlen);
-	e->key = (const char *)(e + 1);
-	e->text = e->key + klen;
+	e->base.key = (const char *)(e + 1);
+	e->text = e->base.key + klen;
 	e->answer = res->answer;
 	e->expires = tg_clock_now() + (res->answer == TG_RCPTV_TAKEN ?
 	    TG_RCPTV_TAKEN_TTL_S : TG_RCPTV_REFUSED_TTL_S);
-	slot = tsearch(e, &v->tree, entry_cmp);
-	if (slot == NULL || *(struct rv_entry **)slot != e) {
+	if (tg_agetab_add(&v->cache, &e->base) != 0)
 		free(e);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&v->ages, e, age);
-	v->nentries++;
 }
 
 void
 tg_rcptv_flush(struct tg_rcptv *v)
 {
-	struct rv_entry *e;
-
-	while ((e = TAILQ_FIRST(&v->ages)) != NULL)
-		entry_drop(v, e);
+	tg_agetab_clear(&v->cache);
 }
 
 /* ---- probes ---------------------------------------------------------- */
@@ -487,7 +456,7 @@ tg_rcptv_new(const struct tg_rcptv_params *p, struct tg_err *err)
 		v->p.cache_max = TG_RCPTV_CACHE_MAX;
 	TAILQ_INIT(&v->active);
 	TAILQ_INIT(&v->waiting);
-	TAILQ_INIT(&v->ages);
+	tg_agetab_init(&v->cache, v->p.cache_max, entry_free);
 	TAILQ_INIT(&v->lingering);
 	return v;
 }
@@ -631,6 +600,6 @@ tg_rcptv_stats(const struct tg_rcptv *v, struct tg_rcptv_stats *out)
 	out->cached = v->cached;
 	out->active = v->nactive;
 	out->waiting = v->nwaiting;
-	out->entries = v->nentries;
+	out->entries = v->cache.n;
 	out->closing = v->nlingering;
 }

@@ -3,42 +3,14 @@
  */
 #include "tls/certfile.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/rand.h>
 
 #include "tls/cert.h"
 #include "util/clock.h"
 #include "util/path.h"
-
-/* path and its parents (parents 0755, path itself mode). */
-static int
-mkdir_p(const char *path, mode_t mode, struct tg_err *err)
-{
-	char tmp[TG_PATH_MAX];
-	size_t i;
-
-	if (strlen(path) >= sizeof(tmp))
-		return tg_err_set(err, TG_ERR_PERM, NULL, "path too long: %s",
-		    path);
-	memcpy(tmp, path, strlen(path) + 1);
-	for (i = 1; tmp[i] != '\0'; i++) {
-		if (tmp[i] != '/')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return tg_err_set(err, TG_ERR_PERM, NULL, "cannot "
-			    "create %s: %s", tmp, strerror(errno));
-		tmp[i] = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "cannot create %s: "
-		    "%s", tmp, strerror(errno));
-	return 0;
-}
 
 int
 tg_certfile_record(const char *name, const char *cert_path,
@@ -92,10 +64,10 @@ tg_certfile_make(const char *state_dir, const char *name, int days,
 		return tg_err_set(err, TG_ERR_PERM, NULL, "state_dir path is "
 		    "too long");
 	tg_path_fmt(dir, sizeof(dir), "%s/keys", state_dir);
-	if (mkdir_p(dir, 0700, err) != 0)
+	if (tg_path_mkdirs(dir, 0755, 0700, err) != 0)
 		return -1;
 	tg_path_fmt(dir, sizeof(dir), "%s/certs", state_dir);
-	if (mkdir_p(dir, 0755, err) != 0 ||
+	if (tg_path_mkdirs(dir, 0755, 0755, err) != 0 ||
 	    tg_cert_make_self_signed(names, 1, days, key, crt, err) != 0 ||
 	    tg_certfile_record(name, crt, key, rec, err) != 0)
 		return -1;

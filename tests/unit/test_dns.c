@@ -314,6 +314,31 @@ test_mx_name_cap(void **state)
 	assert_int_equal(tg_dns_mx_parse(rdata, o, &mx, NULL), -1);
 }
 
+/* NS/CNAME rdata: the whole of it one name, in the MX text form. */
+static void
+test_name_parse(void **state)
+{
+	static const unsigned char ns[] = { 2, 'N', 's', 4, 't', 'e', 's',
+	    't', 0 };
+	static const unsigned char extra[] = { 2, 'n', 's', 0, 9 };
+	static const unsigned char cut[] = { 5, 'n', 's' };
+	struct tg_err err;
+	char out[TG_DNS_NAME_SIZE], small[4];
+
+	(void)state;
+	assert_int_equal(tg_dns_name_parse(ns, sizeof(ns), out, sizeof(out),
+	    &err), 0);
+	assert_string_equal(out, "ns.test");
+	assert_int_equal(tg_dns_name_parse(extra, sizeof(extra), out,
+	    sizeof(out), &err), -1);
+	assert_non_null(strstr(err.msg, "1 bytes after"));
+	assert_int_equal(tg_dns_name_parse(cut, sizeof(cut), out,
+	    sizeof(out), &err), -1);
+	assert_int_equal(tg_dns_name_parse(ns, sizeof(ns), small,
+	    sizeof(small), &err), -1);
+	assert_non_null(strstr(err.msg, "too long"));
+}
+
 static void
 test_answer_mx_sorted(void **state)
 {
@@ -611,6 +636,7 @@ main(void)
 		cmocka_unit_test(test_answer_rr_cap),
 		cmocka_unit_test(test_mx_parse),
 		cmocka_unit_test(test_mx_name_cap),
+		cmocka_unit_test(test_name_parse),
 		cmocka_unit_test(test_answer_mx_sorted),
 		cmocka_unit_test(test_txt_join),
 		cmocka_unit_test(test_txt_long_record),
