@@ -1,6 +1,7 @@
 /*
- * tlsgate cert list|tlsa|rollover — the certificates in the store, the
- * TLSA records the MX host name needs, and a new (next) MX key.
+ * tlsgate cert list|tlsa|rollover|renew — the certificates in the store,
+ * the TLSA records the MX host name needs, a new (next) MX key, and an
+ * ACME renewal now (acme/renew, what controllerd does when one is due).
  *
  * `cert tlsa` prints, in zone-file form, the records to publish for the
  * MX name (relay.hostname unless given): DANE-EE, SPKI, SHA-256 ("3 1
@@ -12,8 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "acme/renew.h"
 #include "cli.h"
 #include "tls/certfile.h"
+#include "util/clock.h"
 
 #define CERT_NEXT_DAYS	365
 
@@ -184,10 +187,120 @@ cert_rollover(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* Certificates to renew: every one of a name, or those due. */
+struct cert_renew {
+	const char *name;		/* NULL: those due */
+	int64_t renew_before;
+	int64_t ids[32];
+	size_t n;
+};
+
+static int
+cert_renew_pick(const struct tg_store_cert *c, void *arg)
+{
+	struct cert_renew *r = arg;
+	int self;
+
+	if (r->n == sizeof(r->ids) / sizeof(r->ids[0]) ||
+	    c->role == TG_STORE_CERT_ADMIN || c->state == TG_STORE_CERT_RETIRED)
+		return 0;
+	if (r->name == NULL && ((self = tg_acme_cert_self_issued(c->cert_path,
+	    NULL)) < 0 || tg_acme_renew_reason(c, self, r->renew_before,
+	    tg_clock_now()) == NULL))
+		return 0;
+	r->ids[r->n++] = c->id;
+	return 0;
+}
+
+/* Renew one; a line or a JSON object about it. */
+static int
+cert_renew_one(const struct tg_conf *conf, int64_t id, json_t *json)
+{
+	struct tg_acme_renewed done;
+	struct tg_err err;
+	char na[32];
+
+	if (tg_acme_renew(conf, id, &done, &err) != 0) {
+		if (json != NULL)
+			json_array_append_new(json, json_pack("{s:I, s:b, s:s}",
+			    "id", (json_int_t)id, "ok", 0, "error", err.msg));
+		else
+			fprintf(stderr, "tlsgate: %s\n", err.msg);
+		return -1;
+	}
+	cert_time(done.not_after, na, sizeof(na));
+	if (json != NULL)
+		json_array_append_new(json, json_pack("{s:I, s:b, s:s, s:s, "
+		    "s:s, s:s}", "id", (json_int_t)id, "ok", 1, "cert_path",
+		    done.cert_path, "issuer", done.issuer, "not_after", na,
+		    "spki_sha256", done.spki_sha256));
+	else
+		printf("certificate %lld renewed: issuer %s, valid until %s, "
+		    "same key (SPKI %.16s...)\n", (long long)id, done.issuer,
+		    na, done.spki_sha256);
+	return 0;
+}
+
+static int
+cert_renew(struct cli *cli, int argc, char **argv)
+{
+	const struct tg_conf *conf;
+	struct cert_renew r;
+	struct tg_store *st;
+	struct tg_err err;
+	json_t *json = NULL;
+	int i, failed = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && json == NULL)
+			json = json_array();
+		else if (argv[i][0] != '-' && r.name == NULL)
+			r.name = argv[i];
+		else {
+			json_decref(json);
+			return cli_fail(CLI_USAGE, "usage: tlsgate cert renew "
+			    "[NAME] [--json]");
+		}
+	}
+	if ((conf = cli_conf(cli)) == NULL) {
+		json_decref(json);
+		return CLI_USAGE;
+	}
+	if (conf->acme_directory[0] == '\0') {
+		json_decref(json);
+		return cli_fail(CLI_USAGE, "acme.directory is not set: there "
+		    "is no CA to renew with");
+	}
+	r.renew_before = conf->acme_renew_before;
+	if ((st = cli_store_open(cli, 1)) == NULL) {
+		json_decref(json);
+		return CLI_USAGE;
+	}
+	i = tg_store_cert_list(st, r.name, -1, cert_renew_pick, &r, &err);
+	tg_store_close(st);
+	if (i != 0) {
+		json_decref(json);
+		return cli_fail(CLI_USAGE, "%s", err.msg);
+	}
+	if (r.n == 0 && r.name != NULL) {
+		json_decref(json);
+		return cli_fail(CLI_USAGE, "no certificate for %s", r.name);
+	}
+	if (r.n == 0 && json == NULL)
+		printf("no certificate is due for renewal\n");
+	for (i = 0; i < (int)r.n; i++)
+		failed |= cert_renew_one(conf, r.ids[i], json) != 0;
+	if (json != NULL)
+		cli_print_json(json);
+	return failed ? CLI_PROBLEMS : CLI_OK;
+}
+
 static const struct cli_command cert_commands[] = {
 	{ "list", cert_list, "the certificates in the store" },
 	{ "tlsa", cert_tlsa, "the TLSA records the MX name needs" },
 	{ "rollover", cert_rollover, "make the next MX key now" },
+	{ "renew", cert_renew, "ACME certificates now (acme.directory)" },
 	{ NULL, NULL, NULL }
 };
 

@@ -103,6 +103,11 @@ config_check(struct cli *cli, int argc, char **argv)
 	config_check_file(&cc, "dns.trust_anchor_file",
 	    conf->dns_trust_anchor_file);
 	config_check_file(&cc, "sts.ca_file", conf->sts_ca_file);
+	config_check_file(&cc, "acme.ca_file", conf->acme_ca_file);
+	if (conf->acme_directory[0] != '\0' &&
+	    strncmp(conf->acme_directory, "https://", 8) != 0)
+		config_problem(&cc, "acme.directory", "not an https URL: %s",
+		    conf->acme_directory);
 	if (access(conf->state_dir, X_OK) == 0) {
 		if (tg_store_open_readonly(conf->state_dir, &st, &err) != 0)
 			config_problem(&cc, "state_dir", "store: %s", err.msg);

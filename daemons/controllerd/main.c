@@ -10,8 +10,10 @@
  * name (ctl_rollover.c): a look now, on every store change, and then when
  * the rollover says; and the self-check of the MX (ctl_selfcheck.c) at
  * start, hourly and after each change of what is served or published.
- * Not built yet: ACME renewal, MTA-STS id bumps, the admin API and the
- * web console.
+ * With acme.directory set it gets CA-issued certificates for the MX
+ * name and the mta-sts hosts and renews them (ctl_acme.c, on a worker
+ * thread), keeping each key.
+ * Not built yet: MTA-STS id bumps, the admin API and the web console.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +27,14 @@
 
 #define CERT_WATCH_INTERVAL_S	3600
 #define CERT_WARN_DAYS		21
+#define ACME_POLL_MS		500	/* looks at a running ACME job */
 
 struct controller {
 	struct tg_daemon *daemon;	/* borrowed */
 	struct event *cert_timer;	/* owned */
 	struct event *roll_timer;	/* owned: the next rollover look */
+	struct event *acme_timer;	/* owned: a running ACME job */
+	struct ctl_acme *acme;		/* owned */
 	int selfchecked;		/* the first self-check ran */
 };
 
@@ -77,6 +82,34 @@ controller_selfcheck(struct controller *ctl, const char *why)
 	tg_snapshot_unref(snap);
 }
 
+/* Start an ACME job when one is due; watch it while it runs. */
+static void
+controller_acme_look(struct controller *ctl)
+{
+	struct tg_snapshot *snap = tg_daemon_snapshot(ctl->daemon);
+	struct timeval tv = { 0, ACME_POLL_MS * 1000 };
+
+	if (ctl_acme_look(ctl->acme, snap->conf) &&
+	    !evtimer_pending(ctl->acme_timer, NULL))
+		evtimer_add(ctl->acme_timer, &tv);
+	tg_snapshot_unref(snap);
+}
+
+static void
+controller_on_acme(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *ctl = arg;
+	struct timeval tv = { 0, ACME_POLL_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (ctl_acme_poll(ctl->acme))
+		evtimer_add(ctl->acme_timer, &tv);
+	else
+		/* What changed meanwhile was not looked at. */
+		controller_acme_look(ctl);
+}
+
 static void
 controller_on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -84,6 +117,7 @@ controller_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	controller_cert_watch(arg);
 	controller_selfcheck(arg, "hourly");
+	controller_acme_look(arg);
 }
 
 static void
@@ -114,6 +148,7 @@ controller_snapshot_changed(struct tg_daemon *d)
 	struct controller *ctl = tg_daemon_arg(d);
 
 	controller_cert_watch(ctl);
+	controller_acme_look(ctl);
 	/* A new key, a new setting: look at the rollover now. */
 	if (ctl->roll_timer != NULL)
 		event_active(ctl->roll_timer, EV_TIMEOUT, 0);
@@ -128,7 +163,7 @@ main(int argc, char **argv)
 {
 	struct timeval iv = { CERT_WATCH_INTERVAL_S, 0 };
 	struct tg_daemon_args args;
-	struct controller ctl = { NULL, NULL, NULL, 0 };
+	struct controller ctl = { NULL, NULL, NULL, NULL, NULL, 0 };
 	struct tg_err err;
 	int rc;
 
@@ -147,7 +182,11 @@ main(int argc, char **argv)
 	    controller_on_timer, &ctl);
 	ctl.roll_timer = evtimer_new(tg_daemon_base(ctl.daemon),
 	    controller_on_roll, &ctl);
+	ctl.acme_timer = evtimer_new(tg_daemon_base(ctl.daemon),
+	    controller_on_acme, &ctl);
+	ctl.acme = ctl_acme_new();
 	if (ctl.cert_timer == NULL || ctl.roll_timer == NULL ||
+	    ctl.acme_timer == NULL || ctl.acme == NULL ||
 	    event_add(ctl.cert_timer, &iv) != 0 ||
 	    tg_daemon_run(ctl.daemon, &err) != 0) {
 		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
@@ -157,6 +196,9 @@ main(int argc, char **argv)
 		event_free(ctl.cert_timer);
 	if (ctl.roll_timer != NULL)
 		event_free(ctl.roll_timer);
+	if (ctl.acme_timer != NULL)
+		event_free(ctl.acme_timer);
+	ctl_acme_free(ctl.acme);
 	tg_daemon_free(ctl.daemon);
 	return rc;
 }

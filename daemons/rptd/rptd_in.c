@@ -282,7 +282,7 @@ rptd_batch_end(void *arg)
 
 const struct tg_http_route rptd_routes[] = {
 	{ rptd_path, TG_HTTP_POST, 1, in_headers, in_body, in_complete,
-	    in_done, in_prepare },
+	    in_done, in_prepare, 0 },
 };
 
 const size_t rptd_nroutes = sizeof(rptd_routes) / sizeof(rptd_routes[0]);

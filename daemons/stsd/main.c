@@ -12,9 +12,23 @@
  * then records what it serves, which is what `tlsgate sts show` prints.
  * When a withdrawal window ends it reloads by itself (SIGHUP to itself).
  *
- * The HTTPS server has its own thread (net/http explains why); requests
- * are answered there from the published, immutable site. Privileges:
- * stsd reads the sts private keys on every reload (RELIABILITY P-01).
+ * With ACME on (acme.directory set when stsd starts: listen addresses are
+ * not reloadable), it also answers the http-01 challenges of RFC 8555
+ * §8.3 on sts.http_listen (default *:80), plain HTTP, for any host name:
+ * GET or HEAD http://<host>/.well-known/acme-challenge/<token> is 200
+ * with the key authorization the controller put in the store for that
+ * token (Content-Type application/octet-stream, nothing added), while it
+ * has not expired; an unknown token or one that is no token is 404, as
+ * is every other path; other methods 405. One log line per challenge
+ * request (event=acme-challenge). A challenge put in the store is
+ * answered after the next reload, within store.poll_interval; one past
+ * its expiry time is not answered even before that. Port 80 serves
+ * nothing else, and without ACME nothing listens there.
+ *
+ * Each server has its own thread (net/http explains why); requests are
+ * answered there from the published, immutable site or challenge set.
+ * Privileges: stsd reads the sts private keys on every reload
+ * (RELIABILITY P-01); both servers' sockets are bound before the drop.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +44,7 @@
 struct stsd {
 	struct tg_daemon *daemon;	/* borrowed */
 	struct tg_http *http;		/* owned */
+	struct tg_http *http01;		/* owned; NULL: ACME off */
 	struct event *change_ev;	/* the next withdrawal ends */
 	int started;
 };
@@ -52,7 +67,39 @@ stsd_on_policy(struct tg_http_request *req, void *arg)
 
 static const struct tg_http_route stsd_routes[] = {
 	{ STSD_POLICY_PATH, TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL,
-	    stsd_on_policy, NULL, NULL },
+	    stsd_on_policy, NULL, NULL, 0 },
+};
+
+/* RFC 8555 §8.3: the key authorization of the token in the path, on the
+ * server's thread, from the published challenge set (net/http01). */
+static int
+stsd_on_challenge(struct tg_http_request *req, void *arg)
+{
+	static const char none[] = "no such challenge\n";
+	const char *path = tg_http_request_path(req);
+	const char *host = tg_http_request_host(req);
+	char token[TG_HTTP01_TOKEN_LOG_LEN];
+	enum tg_http01_result r;
+	const char *keyauth;
+
+	(void)arg;
+	r = tg_http01_lookup(tg_http_request_data(req), path, tg_clock_now(),
+	    &keyauth);
+	tg_http01_token_for_log(path, token);
+	tg_log_info(NULL, "event=acme-challenge token=%s host=%s peer=%s "
+	    "result=%s", token, host[0] != '\0' ? host : "-",
+	    tg_http_request_peer(req), r == TG_HTTP01_SERVED ? "served" :
+	    "unknown");
+	if (r != TG_HTTP01_SERVED)
+		return tg_http_reply_text(req, 404, "text/plain", none,
+		    sizeof(none) - 1);
+	return tg_http_reply_text(req, 200, STSD_ACME_CONTENT_TYPE, keyauth,
+	    strlen(keyauth));
+}
+
+static const struct tg_http_route stsd_acme_routes[] = {
+	{ .path = TG_HTTP01_PREFIX, .methods = TG_HTTP_GET | TG_HTTP_HEAD,
+	    .on_complete = stsd_on_challenge, .prefix = 1 },
 };
 
 static void
@@ -67,6 +114,20 @@ stsd_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	(void)tg_http_accept(s->http, fd, sa, salen);
+}
+
+static void
+stsd_on_accept_http01(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct stsd *s = arg;
+
+	(void)l;
+	if (s->http01 == NULL) {
+		close(fd);
+		return;
+	}
+	(void)tg_http_accept(s->http01, fd, sa, salen);
 }
 
 /* ---- snapshots: one view each ---- */
@@ -123,15 +184,34 @@ stsd_start(struct stsd *s)
 
 	if (s->started)
 		return 0;
-	/* After the fork and the privilege drop: the server's thread must
+	/* After the fork and the privilege drop: the servers' threads must
 	 * live in the final process. */
-	if (tg_http_start(s->http, &err) != 0) {
+	if (tg_http_start(s->http, &err) != 0 ||
+	    (s->http01 != NULL && tg_http_start(s->http01, &err) != 0)) {
 		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
 		tg_daemon_request_stop(s->daemon);
 		return -1;
 	}
 	s->started = 1;
 	return 0;
+}
+
+/* The view's challenges (none when ACME was turned off by a reload) for
+ * the plain server, when there is one. */
+static void
+stsd_publish_challenges(struct stsd *s, const struct stsd_view *v)
+{
+	struct tg_err err;
+
+	if (s->http01 == NULL)
+		return;
+	if (tg_http_publish(s->http01, v->acme == NULL ? NULL :
+	    tg_http01_set_ref(v->acme), tg_http01_set_unref, &err) != 0)
+		tg_log_err(NULL, "event=acme-publish result=failed "
+		    "error=\"%s\"", err.msg);
+	else if (v->acme != NULL)
+		tg_log_debug(NULL, "event=acme-publish challenges=%zu",
+		    tg_http01_set_count(v->acme));
 }
 
 static void
@@ -152,6 +232,7 @@ stsd_snapshot_changed(struct tg_daemon *d)
 			/* Served now: record it (RFC 8461 §8.1). */
 			stsd_view_commit(snap->conf, v);
 		stsd_schedule(s, v);
+		stsd_publish_challenges(s, v);
 	}
 	tg_snapshot_unref(snap);
 }
@@ -163,6 +244,8 @@ stsd_stop(struct tg_daemon *d)
 
 	tg_http_free(s->http);
 	s->http = NULL;
+	tg_http_free(s->http01);
+	s->http01 = NULL;
 	tg_daemon_stopped(d);
 }
 
@@ -174,12 +257,12 @@ static const struct tg_daemon_ops stsd_ops = {
 };
 
 /*
- * One address (the usual case): the HTTPS server's thread accepts on it
+ * One address (the usual case): the server's thread accepts on it
  * itself, a thread hand-off less per connection (net/http). Bound here,
  * before the privilege drop, like the runtime's listeners.
  */
 static int
-stsd_listen_one(struct stsd *s, const struct tg_conf_addr *a,
+stsd_listen_one(struct tg_http *h, const struct tg_conf_addr *a,
     struct tg_err *err)
 {
 	struct sockaddr_storage ss;
@@ -197,11 +280,62 @@ stsd_listen_one(struct stsd *s, const struct tg_conf_addr *a,
 	    &sslen) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "cannot parse listen address %s", spec);
-	if (tg_http_listen(s->http, (struct sockaddr *)&ss, sslen, err) != 0) {
+	if (tg_http_listen(h, (struct sockaddr *)&ss, sslen, err) != 0) {
 		tg_err_prefix(err, "%s", spec);
 		return -1;
 	}
 	tg_log_info(NULL, "event=listen address=%s", spec);
+	return 0;
+}
+
+/* The addresses of list for h: one on h's own socket, more through the
+ * runtime's listeners and cb. */
+static int
+stsd_listen(struct stsd *s, struct tg_http *h,
+    const struct tg_conf_addrs *list, evconnlistener_cb cb,
+    struct tg_err *err)
+{
+	if (list->n == 1)
+		return stsd_listen_one(h, &list->v[0], err);
+	return tg_daemon_listen(s->daemon, list->v, list->n, cb, s, err);
+}
+
+/* What both servers share: stsd's limits; GET and HEAD only. */
+static void
+stsd_http_config(struct tg_http_config *cfg, const struct tg_conf *conf,
+    struct stsd *s)
+{
+	tg_http_config_init(cfg);
+	cfg->arg = s;
+	cfg->body_max = 0;		/* GET and HEAD only */
+	cfg->conn_max = (unsigned)conf->sts_max_connections;
+	cfg->per_ip_max = (unsigned)conf->sts_max_connections_per_address;
+}
+
+/*
+ * ACME on at start: the plain HTTP server of the http-01 challenges on
+ * sts.http_listen, bound now (the sandbox allows no listener later).
+ */
+static int
+stsd_setup_http01(struct stsd *s, const struct tg_conf *conf,
+    struct tg_err *err)
+{
+	struct tg_http_config cfg;
+
+	if (conf->acme_directory[0] == '\0')
+		return 0;
+	stsd_http_config(&cfg, conf, s);
+	cfg.plain = 1;
+	cfg.routes = stsd_acme_routes;
+	cfg.nroutes = sizeof(stsd_acme_routes) / sizeof(stsd_acme_routes[0]);
+	if (tg_http_new(tg_daemon_base(s->daemon), &cfg, &s->http01,
+	    err) != 0 || stsd_listen(s, s->http01, &conf->sts_http_listen,
+	    stsd_on_accept_http01, err) != 0) {
+		tg_err_prefix(err, "sts.http_listen (ACME http-01)");
+		return -1;
+	}
+	tg_log_info(NULL, "event=acme-http01 result=listening "
+	    "path=" TG_HTTP01_PREFIX);
 	return 0;
 }
 
@@ -212,23 +346,19 @@ stsd_setup(struct stsd *s, struct tg_err *err)
 	struct tg_http_config cfg;
 	int rc;
 
-	tg_http_config_init(&cfg);
+	stsd_http_config(&cfg, snap->conf, s);
 	cfg.routes = stsd_routes;
 	cfg.nroutes = sizeof(stsd_routes) / sizeof(stsd_routes[0]);
-	cfg.arg = s;
-	cfg.body_max = 0;		/* GET and HEAD only */
-	cfg.conn_max = (unsigned)snap->conf->sts_max_connections;
-	cfg.per_ip_max = (unsigned)snap->conf->sts_max_connections_per_address;
 	s->change_ev = evtimer_new(tg_daemon_base(s->daemon), stsd_on_change,
 	    s);
 	rc = s->change_ev == NULL ? tg_err_set(err, TG_ERR_TEMP, NULL,
 	    "out of memory") : tg_http_new(tg_daemon_base(s->daemon), &cfg,
 	    &s->http, err);
-	if (rc == 0 && snap->conf->sts_listen.n == 1)
-		rc = stsd_listen_one(s, &snap->conf->sts_listen.v[0], err);
-	else if (rc == 0)
-		rc = tg_daemon_listen(s->daemon, snap->conf->sts_listen.v,
-		    snap->conf->sts_listen.n, stsd_on_accept, s, err);
+	if (rc == 0)
+		rc = stsd_listen(s, s->http, &snap->conf->sts_listen,
+		    stsd_on_accept, err);
+	if (rc == 0)
+		rc = stsd_setup_http01(s, snap->conf, err);
 	tg_snapshot_unref(snap);
 	return rc;
 }
@@ -237,7 +367,7 @@ int
 main(int argc, char **argv)
 {
 	struct tg_daemon_args args;
-	struct stsd s = { NULL, NULL, NULL, 0 };
+	struct stsd s = { NULL, NULL, NULL, NULL, 0 };
 	struct tg_err err;
 	int rc;
 
@@ -257,6 +387,7 @@ main(int argc, char **argv)
 		rc = 1;
 	}
 	tg_http_free(s.http);
+	tg_http_free(s.http01);
 	if (s.change_ev != NULL)
 		event_free(s.change_ev);
 	tg_daemon_free(s.daemon);

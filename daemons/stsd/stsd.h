@@ -1,10 +1,13 @@
 /*
- * daemons/stsd/stsd.h — the parts of tlsgate-stsd, the MTA-STS policy host.
+ * daemons/stsd/stsd.h — the parts of tlsgate-stsd, the MTA-STS policy host
+ * and, with ACME on, the answerer of http-01 challenges on port 80.
  *
- * main.c        the daemon: runtime, HTTPS server, the one route, reloads
+ * main.c        the daemon: runtime, the HTTPS server and its one route,
+ *               the plain HTTP server of ACME challenges, reloads
  * stsd_view.c   a view: what to serve for every domain, built from the
  *               store on each reload (policy/stshost decides), and the
- *               records written once it is served
+ *               records written once it is served; the unexpired ACME
+ *               challenges (net/http01)
  * stsd_certs.c  the certificate of each mta-sts.<domain> host, made
  *               self-signed at first use
  */
@@ -16,6 +19,7 @@
 
 #include "core/conf.h"
 #include "net/http.h"
+#include "net/http01.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -25,6 +29,8 @@
 #define STSD_CONTENT_TYPE	"text/plain"
 /* Validity of a first-use self-signed certificate. */
 #define STSD_CERT_DAYS		365
+/* RFC 8555 §8.3: the key authorization, as the example there sends it. */
+#define STSD_ACME_CONTENT_TYPE	"application/octet-stream"
 
 /*
  * What is served: host name ("mta-sts.<domain>") -> reply body.
@@ -53,13 +59,17 @@ struct stsd_view {
 	size_t nwrites;
 	int committed;			/* writes done */
 	time_t next_change;		/* next end of a withdrawal, 0: none */
+	/* owned reference, frozen; NULL when acme.directory is empty */
+	struct tg_http01_set *acme;
 };
 
 /*
  * Build the view of the store under conf->state_dir (opened read-write:
  * first-use certificates are recorded) at time now. Domains whose policy
- * cannot be built keep what they served, with a warning. Returns 0 and
- * *out (stsd_view_free), or -1 with err (store unusable).
+ * cannot be built keep what they served, with a warning. With
+ * acme.directory set, the challenges unexpired at now go to v->acme (in
+ * the same read of the store). Returns 0 and *out (stsd_view_free), or
+ * -1 with err (store unusable).
  */
 int stsd_view_build(const struct tg_conf *conf, time_t now,
     struct stsd_view **out, struct tg_err *err);

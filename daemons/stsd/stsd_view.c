@@ -7,7 +7,8 @@
  * changes are written only after the view is being served (main.c calls
  * stsd_view_commit after publishing it), which is what makes
  * `tlsgate sts show` print a new id only once its body is live
- * (RFC 8461 §8.1).
+ * (RFC 8461 §8.1). The same read takes the ACME challenges to answer on
+ * port 80, when ACME is on.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -18,6 +19,11 @@
 #include "stsd.h"
 #include "util/clock.h"
 #include "util/dname.h"
+
+/* What the store takes, net/http01 serves. */
+_Static_assert(TG_STORE_ACME_TOKEN_MAX <= TG_HTTP01_TOKEN_MAX &&
+    TG_STORE_ACME_KEYAUTH_MAX <= TG_HTTP01_KEYAUTH_MAX,
+    "store challenges must fit net/http01");
 
 struct stsd_host {
 	char host[TG_DNAME_MAX + 1];
@@ -101,6 +107,8 @@ struct rows {
 	size_t ndom, capdom;
 	struct tg_store_sts_served *srv;	/* owned, nsrv, by domain */
 	size_t nsrv, capsrv;
+	struct tg_http01_set *acme;	/* borrowed; NULL: ACME off */
+	int acme_rc;			/* -1: a challenge could not be kept */
 };
 
 static int
@@ -141,8 +149,29 @@ rows_served(const struct tg_store_sts_served *s, void *arg)
 	return 0;
 }
 
+/* A challenge the store has checked: only a full set or memory can
+ * refuse it. A full set is served as far as it goes. */
 static int
-rows_read(struct tg_store *st, struct rows *r, struct tg_err *err)
+rows_challenge(const struct tg_store_acme_challenge *c, void *arg)
+{
+	struct rows *r = arg;
+	struct tg_err err;
+
+	if (tg_http01_set_add(r->acme, c->token, c->key_authorization,
+	    c->expires, &err) == 0)
+		return 0;
+	if (err.cls == TG_ERR_TEMP)
+		r->acme_rc = -1;
+	else
+		tg_log_warn(NULL, "event=acme-challenge result=skipped "
+		    "error=\"%s\" action=\"the rest is not answered\"",
+		    err.msg);
+	return 1;
+}
+
+static int
+rows_read(struct tg_store *st, struct rows *r, time_t now,
+    struct tg_err *err)
 {
 	int rc;
 
@@ -151,6 +180,11 @@ rows_read(struct tg_store *st, struct rows *r, struct tg_err *err)
 	rc = tg_store_domain_list(st, rows_domain, r, err);
 	if (rc == 0)
 		rc = tg_store_sts_served_list(st, rows_served, r, err);
+	if (rc == 0 && r->acme != NULL)
+		rc = tg_store_acme_challenge_list(st, now, rows_challenge, r,
+		    err);
+	if (rc == 0 && r->acme_rc != 0)
+		rc = tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
 	tg_store_snapshot_end(st);
 	return rc;
 }
@@ -292,6 +326,7 @@ stsd_view_free(struct stsd_view *v)
 		return;
 	stsd_site_unref(v->site);
 	tg_http_certs_unref(v->certs);
+	tg_http01_set_unref(v->acme);
 	free(v->writes);
 	free(v);
 }
@@ -313,9 +348,16 @@ stsd_view_build(const struct tg_conf *conf, time_t now,
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
 	}
 	atomic_init(&v->site->refs, 1);
+	/* ACME off: no challenge is read, none answered. */
+	if (conf->acme_directory[0] != '\0' &&
+	    tg_http01_set_new(&v->acme, err) != 0) {
+		stsd_view_free(v);
+		return -1;
+	}
+	r.acme = v->acme;
 	if (tg_http_certs_new(&v->certs, err) == 0 &&
 	    tg_store_open(conf->state_dir, &st, err) == 0 &&
-	    rows_read(st, &r, err) == 0) {
+	    rows_read(st, &r, now, err) == 0) {
 		rc = view_decide(v, st, conf, &r, now);
 		if (rc != 0)
 			tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
@@ -330,6 +372,8 @@ stsd_view_build(const struct tg_conf *conf, time_t now,
 	/* No host at all is v == NULL, which qsort must not be given. */
 	if (v->site->n > 1)
 		qsort(v->site->v, v->site->n, sizeof(*v->site->v), host_cmp);
+	if (v->acme != NULL)
+		tg_http01_set_freeze(v->acme);
 	*out = v;
 	return 0;
 }

@@ -98,9 +98,11 @@ struct tg_conf {
 	struct tg_conf_addrs relay_listen;
 	struct tg_conf_addrs mx_listen;
 	struct tg_conf_addrs sts_listen;
+	struct tg_conf_addrs sts_http_listen;	/* ACME http-01 */
 	struct tg_conf_addrs rpt_listen;
 	struct tg_conf_addrs admin_listen;
 
+	char admin_hostname[TG_CONF_TEXT_MAX];	/* console's name */
 	char relay_hostname[TG_DNAME_MAX + 1];
 	int64_t smtp_max_message_size;	/* bytes */
 	int64_t smtp_max_recipients;
@@ -118,6 +120,12 @@ struct tg_conf {
 	char dane_zone[TG_DNAME_MAX + 1];
 	int64_t dane_tlsa_ttl;
 	int64_t dane_renew_before;
+
+	/* ACME (RFC 8555, controllerd): off while directory is empty. */
+	char acme_directory[TG_CONF_TEXT_MAX];
+	char acme_email[TG_CONF_TEXT_MAX];
+	char acme_ca_file[TG_PATH_MAX];	/* "" = system trust store */
+	int64_t acme_renew_before;
 
 	char dns_trust_anchor_file[TG_PATH_MAX];
 	struct tg_conf_addrs dns_forward;

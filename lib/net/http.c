@@ -17,6 +17,10 @@
  * Two threads meet here; h->lock guards what they share: the current
  * certificate set and published data, the connection list (deadlines),
  * and the hand-off queue of in_loop requests.
+ *
+ * A plain server (cfg.plain) is the same without TLS: MHD is started
+ * without it, so there is no handshake, no certificate callback and no
+ * SNI; the request's host comes from its Host header, unchecked.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -189,7 +193,8 @@ http_conn_start(struct tg_http *h, struct MHD_Connection *mc,
 	 * has no option for it; its session exists once the connection
 	 * is started, before the handshake). Not resuming is harmless.
 	 */
-	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	ci = h->cfg.plain ? NULL : MHD_get_connection_info(mc,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci != NULL && ci->tls_session != NULL) {
 		if (h->ticket_key.data != NULL)
 			(void)gnutls_session_ticket_enable_server(
@@ -337,15 +342,43 @@ http_host_matches(const char *host, const char *sni)
 	return strcasecmp(name, sni) == 0;
 }
 
+/* The first route whose path is path, or a prefix of it (http.h). */
 static const struct tg_http_route *
 http_route_find(const struct tg_http *h, const char *path)
 {
+	const struct tg_http_route *r;
 	size_t i;
 
-	for (i = 0; i < h->cfg.nroutes; i++)
-		if (strcmp(h->cfg.routes[i].path, path) == 0)
-			return &h->cfg.routes[i];
+	for (i = 0; i < h->cfg.nroutes; i++) {
+		r = &h->cfg.routes[i];
+		if (r->prefix ? strncmp(r->path, path, strlen(r->path)) == 0 :
+		    strcmp(r->path, path) == 0)
+			return r;
+	}
 	return NULL;
+}
+
+/*
+ * Plain HTTP: the name in the Host header (RFC 9110 §7.2: uri-host
+ * [":" port]) into req->host, normalised; "" when there is none or it is
+ * no name (an IPv6 literal, say). Nothing is refused here.
+ */
+static void
+http_plain_host(struct tg_http_request *req, const char *host)
+{
+	char name[TG_DNAME_MAX + 2];
+	size_t len;
+
+	req->host[0] = '\0';
+	if (host == NULL || host[0] == '[')
+		return;
+	len = strcspn(host, ":");
+	if (len == 0 || len >= sizeof(name))
+		return;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (tg_dname_normalize(name, req->host, sizeof(req->host), NULL) != 0)
+		req->host[0] = '\0';
 }
 
 /*
@@ -392,9 +425,12 @@ http_classify(struct tg_http_request *req)
 
 	host = MHD_lookup_connection_value(req->mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_HOST);
-	http_conn_sni(req->conn, req->mc);
+	if (req->http->cfg.plain)
+		http_plain_host(req, host);
+	else
+		http_conn_sni(req->conn, req->mc);
 	req->route = http_route_find(req->http, req->path);
-	if (!http_host_matches(host, req->conn->sni))
+	if (!req->http->cfg.plain && !http_host_matches(host, req->conn->sni))
 		req->err_status = MHD_HTTP_MISDIRECTED_REQUEST;
 	else if (req->route == NULL)
 		req->err_status = MHD_HTTP_NOT_FOUND;
@@ -560,7 +596,7 @@ http_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 	if (req == NULL)
 		return;
 	tg_log_debug(NULL, "event=http peer=%s host=%s method=%s path=%s "
-	    "status=%u%s", tg_http_request_peer(req), req->conn->sni,
+	    "status=%u%s", tg_http_request_peer(req), tg_http_request_host(req),
 	    req->method_name, req->path, req->status,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 	    " result=aborted");
@@ -602,7 +638,7 @@ http_batch_failed(struct tg_http_request *req)
 	    req->pending_status > 299)
 		return;
 	resp = http_response("text/plain; charset=utf-8", text,
-	    sizeof(text) - 1);
+	    sizeof(text) - 1, !req->http->cfg.plain);
 	if (resp == NULL) {
 		req->abort = 1;		/* no reply rather than a false 2xx */
 		return;
@@ -722,7 +758,8 @@ tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
 	TAILQ_INIT(&h->handoff);
 	pthread_mutex_init(&h->lock, NULL);
 	h->listen_fd = -1;
-	if (gnutls_session_ticket_key_generate(&h->ticket_key) != 0)
+	if (cfg->plain ||
+	    gnutls_session_ticket_key_generate(&h->ticket_key) != 0)
 		h->ticket_key.data = NULL;	/* full handshakes only */
 	h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->wake_fd >= 0)
@@ -740,31 +777,49 @@ tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
 	return 0;
 }
 
+/*
+ * The options that depend on the server: its own listening socket (MHD
+ * refuses MHD_OPTION_LISTEN_SOCKET beside NO_LISTEN_SOCKET, even an
+ * invalid one: given only when there is a socket), and TLS's (none on a
+ * plain server). opts has room for four.
+ */
+static void
+http_start_options(struct tg_http *h, const char *prio,
+    struct MHD_OptionItem *opts)
+{
+	size_t n = 0;
+
+	if (h->listen_fd >= 0)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+		    h->listen_fd, NULL };
+	if (!h->cfg.plain) {
+		/* MHD takes the callback through a void * in an array. */
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)http_cert_cb };
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)prio };
+	}
+	opts[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+}
+
 int
 tg_http_start(struct tg_http *h, struct tg_err *err)
 {
 	const char *prio = h->cfg.priorities != NULL ? h->cfg.priorities :
 	    TG_HTTP_PRIORITIES;
 	unsigned pool = h->cfg.threads > 1 ? h->cfg.threads : 0;
-	/* MHD refuses MHD_OPTION_LISTEN_SOCKET beside NO_LISTEN_SOCKET,
-	 * even an invalid one: give it only when there is a socket. */
-	struct MHD_OptionItem listen[2] = {
-		{ MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL },
-		{ MHD_OPTION_END, 0, NULL }
-	};
+	struct MHD_OptionItem opts[4];
 
 	if (h->mhd != NULL)
 		return tg_err_set(err, TG_ERR_BUG, NULL, "started twice");
-	if (h->listen_fd < 0)
-		listen[0].option = MHD_OPTION_END;
-	h->mhd = MHD_start_daemon(MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD |
-	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	http_start_options(h, prio, opts);
+	h->mhd = MHD_start_daemon((h->cfg.plain ? 0 : MHD_USE_TLS) |
+	    MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 	    (h->listen_fd < 0 ? MHD_USE_NO_LISTEN_SOCKET : 0), 0, NULL, NULL,
 	    http_access, h,
-	    MHD_OPTION_ARRAY, listen,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-	    MHD_OPTION_HTTPS_CERT_CALLBACK, http_cert_cb,
-	    MHD_OPTION_HTTPS_PRIORITIES, prio,
+	    MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_THREAD_POOL_SIZE, pool,
 	    MHD_OPTION_CONNECTION_LIMIT, h->cfg.conn_max,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.per_ip_max,
@@ -774,6 +829,9 @@ tg_http_start(struct tg_http *h, struct tg_err *err)
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h,
 	    MHD_OPTION_END);
+	if (h->mhd == NULL && h->cfg.plain)
+		return tg_err_set(err, TG_ERR_TEMP, NULL,
+		    "libmicrohttpd did not start");
 	if (h->mhd == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL,
 		    "libmicrohttpd did not start (TLS priorities \"%s\"?)",

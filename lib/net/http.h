@@ -1,6 +1,8 @@
 /*
  * net/http — the HTTPS server of the daemons (stsd, rptd, controllerd),
- * a thin layer over libmicrohttpd (MHD, which does its TLS with GnuTLS).
+ * a thin layer over libmicrohttpd (MHD, which does its TLS with GnuTLS),
+ * and the plain HTTP server of stsd's ACME http-01 answers (config
+ * plain, below).
  *
  * Owns:
  *   - running MHD beside the daemon's libevent loop without blocking it
@@ -41,12 +43,19 @@
  *     (a header that does not fit is answered 431 by MHD, or the
  *     connection is closed), and a cap on POST bodies (413). MHD's
  *     strict client discipline is on (MHD_OPTION_STRICT_FOR_CLIENT).
- *   - routes: an exact path and the methods it accepts. Unknown path:
- *     404. Known path, other method: 405 with Allow. A Host header that
- *     names another host than the SNI name: 421 (RFC 9110 §15.5.20;
- *     ALPACA). HEAD is answered by MHD from the GET reply, without body.
+ *   - routes: a path, exact or a prefix, and the methods it accepts.
+ *     Unknown path: 404. Known path, other method: 405 with Allow. A
+ *     Host header that names another host than the SNI name: 421 (RFC
+ *     9110 §15.5.20; ALPACA). HEAD is answered by MHD from the GET reply,
+ *     without body.
  *   - the security headers of every reply (nosniff, no framing, no
  *     referrer, CSP "default-src 'none'", HSTS, Cache-Control: no-store).
+ *   - plain HTTP (config plain = 1), for answers that must come over
+ *     port 80 (ACME http-01, RFC 8555 §8.3): no TLS at all, so no
+ *     certificate set and no SNI; the request's host is its Host header,
+ *     which nothing checks (a route that cares looks at it). Every limit
+ *     above applies as it does to HTTPS, and the security headers too,
+ *     except HSTS (RFC 6797 §7.2: never over plain HTTP).
  *
  * Does not own: what is served (the daemon's handlers), listening sockets
  * (net/daemon), where certificates come from (store, controller).
@@ -86,9 +95,15 @@ struct tg_http_request;
  * returns) and the config's arg. Answer with tg_http_reply or
  * tg_http_reply_text from on_headers (only to refuse a POST early) or
  * from on_complete (always; no answer there is a 500).
+ *
+ * A request goes to the first route, in the order given, whose path is
+ * the request's path (without query string), or, for a route with
+ * prefix set, the start of it: prefix "/.well-known/acme-challenge/"
+ * takes "/.well-known/acme-challenge/" and every path below it; what
+ * follows is the route's to check (MHD has decoded %-escapes already).
  */
 struct tg_http_route {
-	const char *path;	/* exact, e.g. "/.well-known/mta-sts.txt" */
+	const char *path;	/* e.g. "/.well-known/mta-sts.txt" */
 	unsigned methods;	/* TG_HTTP_GET | TG_HTTP_HEAD | TG_HTTP_POST */
 	/* 1: on_complete runs on the loop's thread (a hand-off per
 	 * request); 0: on the server's thread. */
@@ -114,12 +129,17 @@ struct tg_http_route {
 	 * does not hold up the loop. It keeps its result in the ctx and
 	 * does not reply. Return 0, or -1 to close the connection. */
 	int (*on_prepare)(struct tg_http_request *req, void *arg);
+	/* 1: path is a prefix (above); 0: the exact path. */
+	int prefix;
 };
 
 struct tg_http_config {
 	const struct tg_http_route *routes;	/* borrowed; outlives http */
 	size_t nroutes;				/* <= TG_HTTP_ROUTES_MAX */
 	void *arg;			/* borrowed; to callbacks */
+	/* 1: plain HTTP, no TLS (certificates, SNI, the Host check and
+	 * priorities do not apply); 0: HTTPS. */
+	int plain;
 	const char *priorities;		/* NULL: TG_HTTP_PRIORITIES */
 	unsigned threads;		/* server threads,
 					   1..TG_HTTP_THREADS_MAX */
@@ -146,9 +166,9 @@ struct tg_http_config {
 void tg_http_config_init(struct tg_http_config *cfg);
 
 /*
- * Make an HTTPS server for the loop base (borrowed) with cfg (copied; its
- * routes and arg stay borrowed). It has no thread and takes no
- * connection until tg_http_start. Returns 0 and *out (owned:
+ * Make an HTTPS (or plain HTTP) server for the loop base (borrowed) with
+ * cfg (copied; its routes and arg stay borrowed). It has no thread and
+ * takes no connection until tg_http_start. Returns 0 and *out (owned:
  * tg_http_free), or -1 with err (bad config, memory).
  */
 int tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
@@ -158,8 +178,8 @@ int tg_http_new(struct event_base *base, const struct tg_http_config *cfg,
  * Start the server's threads. Call it after the process has become what
  * it will stay: after net/daemon's fork and privilege drop (a fork would
  * lose the threads), e.g. from the first snapshot_changed. Without a
- * certificate set every handshake fails. Returns 0, or -1 with err (MHD
- * or GnuTLS failing to start, bad TLS priorities).
+ * certificate set every handshake fails (HTTPS). Returns 0, or -1 with
+ * err (MHD or GnuTLS failing to start, bad TLS priorities).
  */
 int tg_http_start(struct tg_http *h, struct tg_err *err);
 
@@ -266,7 +286,10 @@ const char *tg_http_request_path(const struct tg_http_request *req);
 /*
  * The host name of the request: the SNI name of the connection, lower
  * case, no trailing dot (the Host header, if any, has been checked to
- * name the same host).
+ * name the same host). On a plain server: the Host header's name, lower
+ * case, without port or trailing dot, unchecked against anything; ""
+ * when there is none or it is no name util/dname takes (an IPv6 literal
+ * is not; IPv4 digits pass).
  */
 const char *tg_http_request_host(const struct tg_http_request *req);
 

@@ -91,6 +91,7 @@ struct tg_http_request {
 	unsigned pending_status;
 	TAILQ_ENTRY(tg_http_request) link;
 	char peer[INET6_ADDRSTRLEN];
+	char host[TG_DNAME_MAX + 1];	/* plain: of the Host header, or "" */
 };
 
 struct tg_http_body {
@@ -108,10 +109,10 @@ void http_flight_init(struct http_conn *c, gnutls_session_t tls);
 
 /* ---- http_reply.c ---- */
 
-/* A reply of data (copied) with the security headers; NULL when out of
- * memory. */
+/* A reply of data (copied) with the security headers, HSTS only when
+ * tls is set; NULL when out of memory. */
 struct MHD_Response *http_response(const char *content_type,
-    const void *data, size_t len);
+    const void *data, size_t len, int tls);
 
 /* Queue resp (a reference is taken) as the reply of req; 0 or -1. */
 int http_queue(struct tg_http_request *req, unsigned status,

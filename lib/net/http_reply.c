@@ -23,11 +23,14 @@ static const char *const http_sec_headers[][2] = {
 	{ "Strict-Transport-Security", "max-age=31536000" },
 	{ "Cache-Control", "no-store" },
 };
+/* RFC 6797 §7.2: an HSTS host must not send it over plain HTTP. */
+#define HTTP_HSTS_INDEX	4
 
 /* ---- replies ---- */
 
 static int
-http_add_headers(struct MHD_Response *resp, const char *content_type)
+http_add_headers(struct MHD_Response *resp, const char *content_type,
+    int tls)
 {
 	size_t i;
 
@@ -36,20 +39,22 @@ http_add_headers(struct MHD_Response *resp, const char *content_type)
 		return -1;
 	for (i = 0; i < sizeof(http_sec_headers) / sizeof(http_sec_headers[0]);
 	    i++)
-		if (MHD_add_response_header(resp, http_sec_headers[i][0],
+		if ((tls || i != HTTP_HSTS_INDEX) &&
+		    MHD_add_response_header(resp, http_sec_headers[i][0],
 		    http_sec_headers[i][1]) != MHD_YES)
 			return -1;
 	return 0;
 }
 
 struct MHD_Response *
-http_response(const char *content_type, const void *data, size_t len)
+http_response(const char *content_type, const void *data, size_t len,
+    int tls)
 {
 	struct MHD_Response *resp;
 
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
 	    MHD_RESPMEM_MUST_COPY);
-	if (resp != NULL && http_add_headers(resp, content_type) != 0) {
+	if (resp != NULL && http_add_headers(resp, content_type, tls) != 0) {
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}
@@ -84,7 +89,7 @@ tg_http_body_new(const char *content_type, const void *data, size_t len,
 	if ((content_type != NULL &&
 	    (b->content_type = strdup(content_type)) == NULL) ||
 	    (b->data = malloc(len + 1)) == NULL ||
-	    (b->resp = http_response(content_type, data, len)) == NULL) {
+	    (b->resp = http_response(content_type, data, len, 1)) == NULL) {
 		tg_http_body_free(b);
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
 	}
@@ -126,13 +131,23 @@ http_reply_new(struct tg_http_request *req, unsigned status,
 	return r;
 }
 
+/* Whether req came over TLS (its replies carry HSTS). */
+static int
+http_tls(const struct tg_http_request *req)
+{
+	return !req->http->cfg.plain;
+}
+
+/* A prebuilt body is shared as it is on the server's thread of an HTTPS
+ * server; from the loop's thread, or without HSTS, it is copied. */
 int
 tg_http_reply(struct tg_http_request *req, unsigned status,
     const struct tg_http_body *body)
 {
-	if (req->on_loop)
+	if (req->on_loop || !http_tls(req))
 		return http_reply_new(req, status, http_response(
-		    body->content_type, body->data, body->len));
+		    body->content_type, body->data, body->len,
+		    http_tls(req)));
 	return http_queue(req, status, body->resp);
 }
 
@@ -143,7 +158,7 @@ tg_http_reply_text(struct tg_http_request *req, unsigned status,
 	if (len > TG_HTTP_REPLY_MAX)
 		return -1;
 	return http_reply_new(req, status,
-	    http_response(content_type, text, len));
+	    http_response(content_type, text, len, http_tls(req)));
 }
 
 /* "Allow" of a 405 (RFC 9110 §15.5.6). */
@@ -170,7 +185,8 @@ http_error_response(const struct tg_http_request *req, unsigned status)
 
 	tg_text_fmt(text, sizeof(text), "%u %s\n", status,
 	    MHD_get_reason_phrase_for(status));
-	resp = http_response("text/plain; charset=utf-8", text, strlen(text));
+	resp = http_response("text/plain; charset=utf-8", text, strlen(text),
+	    http_tls(req));
 	if (resp != NULL && status == MHD_HTTP_METHOD_NOT_ALLOWED &&
 	    req->route != NULL) {
 		http_allow(req->route->methods, allow, sizeof(allow));
@@ -210,7 +226,7 @@ tg_http_request_path(const struct tg_http_request *req)
 const char *
 tg_http_request_host(const struct tg_http_request *req)
 {
-	return req->conn->sni;
+	return http_tls(req) ? req->conn->sni : req->host;
 }
 
 const char *

@@ -2,11 +2,11 @@
  * store/schema — see schema.h.
  *
  * Conventions of every table: STRICT (sqlite checks column types), an
- * INTEGER PRIMARY KEY id, times as INTEGER seconds since the epoch with 0
- * meaning "never", free text as TEXT NOT NULL DEFAULT ''. CHECK
- * constraints repeat the rules that come from RFCs (name length, max_age,
- * policy id length) and the enumerations, as a last line of defence
- * behind the validation in the store's C code.
+ * INTEGER PRIMARY KEY id (acme_challenges: its token), times as INTEGER
+ * seconds since the epoch with 0 meaning "never", free text as TEXT NOT
+ * NULL DEFAULT ''. CHECK constraints repeat the rules that come from
+ * RFCs (name length, max_age, policy id length) and the enumerations, as
+ * a last line of defence behind the validation in the store's C code.
  */
 #include "store/schema.h"
 
@@ -112,6 +112,18 @@ static const char *const config_migrations[] = {
 	"ALTER TABLE certificates ADD COLUMN\n"
 	"  state_since INTEGER NOT NULL DEFAULT 0;\n"
 	"PRAGMA user_version = 3;\n",
+	/* 4: ACME http-01 challenges that tlsgate-stsd answers on port 80
+	 * (RFC 8555 §8.3; store_acme.c). The token is the key: a challenge
+	 * is found by the token in the request's path. */
+	"CREATE TABLE acme_challenges (\n"
+	"  token TEXT PRIMARY KEY\n"
+	"    CHECK (length(token) BETWEEN 1 AND 128),\n"
+	"  key_authorization TEXT NOT NULL\n"
+	"    CHECK (length(key_authorization) BETWEEN 1 AND 256),\n"
+	"  host TEXT NOT NULL CHECK (length(host) BETWEEN 1 AND 253),\n"
+	"  expires INTEGER NOT NULL\n"
+	") STRICT;\n"
+	"PRAGMA user_version = 4;\n",
 };
 
 const struct tg_db_schema tg_schema_config = {

@@ -17,7 +17,7 @@
 #define TG_SCHEMA_REPORTS_APPID	0x54475252u	/* "TGRR" */
 
 /* config.db: domains, relay networks, destination policies, certificates,
- * admin users, meta and the configuration generation. */
+ * admin users, ACME challenges, meta and the configuration generation. */
 extern const struct tg_db_schema tg_schema_config;
 
 /* reports.db: TLS-RPT data (store/reports.h, store/schema_reports.c). */

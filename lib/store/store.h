@@ -3,8 +3,9 @@
  *
  * Owns: every table of <state_dir>/config.db — hosted domains with their
  * MTA-STS and TLS-RPT settings, relay networks, per-destination outbound
- * TLS policies, certificates with their TLSA state, admin users, a small
- * key/value meta table, and the configuration generation. No other code
+ * TLS policies, certificates with their TLSA state, admin users, the ACME
+ * http-01 challenges being answered, a small key/value meta table, and
+ * the configuration generation. No other code
  * in tlsgate writes SQL; it calls these functions (DESIGN.md "Store").
  * Does not own: private keys (files under the state directory), mail (the
  * spool), reports and caches (reports.db, cache.db, later).
@@ -338,6 +339,19 @@ int tg_store_cert_promote(struct tg_store *st, int64_t id,
 int tg_store_cert_set_tlsa_state(struct tg_store *st, int64_t id,
     enum tg_store_tlsa_state tlsa_state, struct tg_err *err);
 
+/*
+ * Replace the certificate file of row id with another certificate for
+ * the same key (an ACME renewal keeps the key: RELIABILITY C-04). cert_path
+ * must be absolute, not_before <= not_after, and spki_sha256 (64 hex
+ * digits) must be the row's: another key fails with TG_ERR_PERM ("the new
+ * certificate has another key"), since the TLSA records published for
+ * the row name its key. Sets cert_path, not_before, not_after and
+ * updated; keeps state, tlsa_state and their times. 0, NOTFOUND or -1.
+ */
+int tg_store_cert_set_file(struct tg_store *st, int64_t id,
+    const char *cert_path, const char *spki_sha256, time_t not_before,
+    time_t not_after, struct tg_err *err);
+
 /* Remove a certificate row (not its files). 0, NOTFOUND or -1. */
 int tg_store_cert_remove(struct tg_store *st, int64_t id,
     struct tg_err *err);
@@ -434,5 +448,56 @@ int tg_store_sts_served_list(struct tg_store *st, tg_store_sts_served_fn fn,
     void *arg, struct tg_err *err);
 
 /* ---- end of the MTA-STS policy host block ---- */
+
+/* ---- ACME http-01 challenges (store_acme.c) ---- */
+
+/*
+ * RFC 8555 §8.3: to prove control of host, the ACME client (controllerd)
+ * puts a challenge here and tlsgate-stsd answers
+ * GET http://<host>/.well-known/acme-challenge/<token> on port 80 with
+ * the key authorization. Every write bumps the generation, so stsd
+ * reloads and serves the change within store.poll_interval. A challenge
+ * is served until it expires; purge deletes the expired rows.
+ */
+#define TG_STORE_ACME_TOKEN_MAX		128
+#define TG_STORE_ACME_KEYAUTH_MAX	256
+
+struct tg_store_acme_challenge {
+	/* 1..TG_STORE_ACME_TOKEN_MAX base64url characters (RFC 8555 §8.3:
+	 * A-Z a-z 0-9 - _, no padding) */
+	char token[TG_STORE_ACME_TOKEN_MAX + 1];
+	/* RFC 8555 §8.1: token "." thumbprint; stored as given, checked as
+	 * 1..TG_STORE_ACME_KEYAUTH_MAX printable ASCII without spaces */
+	char key_authorization[TG_STORE_ACME_KEYAUTH_MAX + 1];
+	char host[TG_DNAME_MAX + 1];	/* the name being validated */
+	time_t expires;			/* served while now < expires */
+};
+
+/*
+ * Insert the challenge c (borrowed; host normalised), or replace the one
+ * with the same token. Bad token, key authorization, host or a negative
+ * expires: -1, TG_ERR_PERM, store unchanged. Bumps the generation. 0 or
+ * -1.
+ */
+int tg_store_acme_challenge_put(struct tg_store *st,
+    const struct tg_store_acme_challenge *c, struct tg_err *err);
+
+/* Remove the challenge of token. Bumps the generation. 0, NOTFOUND or
+ * -1. */
+int tg_store_acme_challenge_remove(struct tg_store *st, const char *token,
+    struct tg_err *err);
+
+typedef int (*tg_store_acme_challenge_fn)(
+    const struct tg_store_acme_challenge *c, void *arg);
+
+/* Call fn for every challenge that has not expired at now (expires >
+ * now), by token. */
+int tg_store_acme_challenge_list(struct tg_store *st, time_t now,
+    tg_store_acme_challenge_fn fn, void *arg, struct tg_err *err);
+
+/* Delete the challenges expired at now (expires <= now); bumps the
+ * generation when it deleted any. 0 or -1. */
+int tg_store_acme_challenge_purge(struct tg_store *st, time_t now,
+    struct tg_err *err);
 
 #endif

@@ -263,6 +263,61 @@ tg_store_cert_set_tlsa_state(struct tg_store *st, int64_t id,
 	return tg_store_write_end(st, r, err);
 }
 
+/* The UPDATE of tg_store_cert_set_file: the caller holds the write lock
+ * and has checked the row's key. */
+static int
+cert_write_file(struct tg_store *st, int64_t id, const char *cert_path,
+    time_t not_before, time_t not_after, struct tg_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (tg_db_prepare(st->db, "UPDATE certificates SET cert_path = ?2,"
+	    " not_before = ?3, not_after = ?4, updated = ?5 WHERE id = ?1",
+	    &s, err) != 0)
+		return -1;
+	return tg_store_run(st, s, sqlite3_bind_int64(s, 1, id) |
+	    tg_db_bind_text(s, 2, cert_path) |
+	    sqlite3_bind_int64(s, 3, (sqlite3_int64)not_before) |
+	    sqlite3_bind_int64(s, 4, (sqlite3_int64)not_after) |
+	    sqlite3_bind_int64(s, 5, (sqlite3_int64)tg_clock_now()), NULL,
+	    err);
+}
+
+int
+tg_store_cert_set_file(struct tg_store *st, int64_t id,
+    const char *cert_path, const char *spki_sha256, time_t not_before,
+    time_t not_after, struct tg_err *err)
+{
+	struct tg_store_cert c;
+	char spki[65];
+	int r;
+
+	tg_err_clear(err);
+	if (cert_path == NULL || spki_sha256 == NULL)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "certificate: path or key digest missing");
+	if (tg_store_check_path("cert_path", cert_path, err) != 0 ||
+	    tg_store_check_spki(spki_sha256, spki, err) != 0)
+		return -1;
+	if (not_after < not_before)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "not_after: before not_before");
+	if (tg_store_write_begin(st, err) != 0)
+		return -1;
+	r = cert_fetch(st, id, &c, err);
+	/* The row's TLSA records name its key (DANE 3 1 1): a file with
+	 * another key would make them wrong behind the rollover's back. */
+	if (r == 0 && strcmp(c.spki_sha256, spki) != 0)
+		r = tg_err_set(err, TG_ERR_PERM, NULL,
+		    "the new certificate has another key (certificate %lld "
+		    "is for %.16s..., the file's is %.16s...)", (long long)id,
+		    c.spki_sha256, spki);
+	if (r == 0)
+		r = cert_write_file(st, id, cert_path, not_before, not_after,
+		    err);
+	return tg_store_write_end(st, r, err);
+}
+
 int
 tg_store_cert_remove(struct tg_store *st, int64_t id, struct tg_err *err)
 {

@@ -9,6 +9,8 @@
  * store_net.c    relay networks and destination policies
  * store_cert.c   certificates
  * store_admin.c  admin users
+ * store_sts.c    what tlsgate-stsd serves (bookkeeping)
+ * store_acme.c   ACME http-01 challenges
  */
 #ifndef TG_STORE_STORE_INT_H
 #define TG_STORE_STORE_INT_H

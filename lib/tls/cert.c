@@ -641,6 +641,63 @@ cert_write_new(const char *path, mode_t mode, cert_pem_writer w, void *obj,
 	return ok ? 0 : -1;
 }
 
+/* fsync the directory holding path, so a new name in it survives. */
+static int
+cert_sync_dir(const char *path, struct tg_err *err)
+{
+	char dir[TG_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, ok;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: not an "
+		    "absolute path", path);
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash == path ? 1 : slash - path] = '\0';
+	if (slash == path)
+		dir[0] = '/';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "%s: %s", dir,
+		    strerror(errno));
+	ok = fsync(fd) == 0;
+	close(fd);
+	return ok ? 0 : tg_err_set(err, TG_ERR_TEMP, NULL, "fsync %s: %s",
+	    dir, strerror(errno));
+}
+
+struct cert_bytes {
+	const void *data;
+	size_t len;
+};
+
+static int
+cert_write_bytes(BIO *bio, void *obj)
+{
+	const struct cert_bytes *b = obj;
+
+	return b->len <= INT_MAX &&
+	    BIO_write(bio, b->data, (int)b->len) == (int)b->len;
+}
+
+int
+tg_cert_file_write_new(const char *path, mode_t mode, const void *data,
+    size_t len, struct tg_err *err)
+{
+	struct cert_bytes b = { data, len };
+
+	if (cert_write_new(path, mode, cert_write_bytes, &b, err) != 0)
+		return -1;
+	return cert_sync_dir(path, err);
+}
+
+int
+tg_cert_key_write_new(EVP_PKEY *key, const char *path, struct tg_err *err)
+{
+	if (cert_write_new(path, 0600, cert_write_key, key, err) != 0)
+		return -1;
+	return cert_sync_dir(path, err);
+}
+
 static int
 cert_paths_free(const char *key_path, const char *cert_path,
     struct tg_err *err)

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <sys/types.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -158,5 +160,19 @@ int tg_cert_issue(const struct tg_cert_template *t, EVP_PKEY *subject_key,
  */
 int tg_cert_make_self_signed(const char *const names[], size_t n, int days,
     const char *key_path, const char *cert_path, struct tg_err *err);
+
+/*
+ * Write len bytes of data (a PEM chain) as the new file path with mode:
+ * through a temporary file in the same directory, fsync'd and linked
+ * into place, then the directory fsync'd, so the name never points at a
+ * partial file and survives a crash once this returns. An existing path
+ * is never replaced (EEXIST). 0, or -1 with err.
+ */
+int tg_cert_file_write_new(const char *path, mode_t mode, const void *data,
+    size_t len, struct tg_err *err);
+
+/* The same for a private key (borrowed), as PEM with mode 0600. */
+int tg_cert_key_write_new(EVP_PKEY *key, const char *path,
+    struct tg_err *err);
 
 #endif

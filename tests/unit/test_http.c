@@ -10,8 +10,9 @@
  * open connections, data published to the server's thread and replies
  * made on the loop's, the per-address limit, the request deadline, a
  * listening socket of the server's own, the checks made when
- * certificates are added, and how the server's TLS flights are cut into
- * TCP segments.
+ * certificates are added, how the server's TLS flights are cut into
+ * TCP segments, prefix routes, and a plain HTTP server (no TLS, the
+ * Host header as the request's host, no HSTS, the same limits).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -248,13 +249,31 @@ route_loop(struct tg_http_request *req, void *arg)
 	return tg_http_reply(req, 200, p->body);
 }
 
+/* A prefix route: the rest of the path and the host, as text. */
+static int
+route_files(struct tg_http_request *req, void *arg)
+{
+	char text[512];
+
+	(void)arg;
+	snprintf(text, sizeof(text), "file '%s' for '%s'\n",
+	    tg_http_request_path(req) + strlen("/files/"),
+	    tg_http_request_host(req));
+	return tg_http_reply_text(req, 200, "text/plain", text, strlen(text));
+}
+
 static const struct tg_http_route routes[] = {
 	{ "/policy", TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL, route_policy,
-	    NULL, NULL },
+	    NULL, NULL, 0 },
+	/* Before the prefix route below: the first that matches wins. */
+	{ "/files/pinned", TG_HTTP_GET, 0, NULL, NULL, route_policy, NULL,
+	    NULL, 0 },
+	{ "/files/", TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL, route_files,
+	    NULL, NULL, 1 },
 	{ "/upload", TG_HTTP_POST, 1, NULL, route_upload_body,
-	    route_upload_done, route_upload_free, route_upload_prepare },
-	{ "/pub", TG_HTTP_GET, 0, NULL, NULL, route_pub, NULL, NULL },
-	{ "/loop", TG_HTTP_GET, 1, NULL, NULL, route_loop, NULL, NULL },
+	    route_upload_done, route_upload_free, route_upload_prepare, 0 },
+	{ "/pub", TG_HTTP_GET, 0, NULL, NULL, route_pub, NULL, NULL, 0 },
+	{ "/loop", TG_HTTP_GET, 1, NULL, NULL, route_loop, NULL, NULL, 0 },
 };
 
 static void
@@ -444,6 +463,37 @@ get(const char *host, const char *path, const char *ca, struct reply *r)
 {
 	struct curl_slist *rs;
 	CURL *e = client(host, path, ca, &rs);
+
+	perform(e, r);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+}
+
+/* A handle for http://host:port/path (plain HTTP), host pinned to
+ * 127.0.0.1. */
+static CURL *
+plain_client(const char *host, const char *path, struct curl_slist **resolve)
+{
+	char url[256], rs[128];
+	CURL *e = curl_easy_init();
+
+	assert_non_null(e);
+	snprintf(url, sizeof(url), "http://%s:%u%s", host, srv.port, path);
+	snprintf(rs, sizeof(rs), "%s:%u:127.0.0.1", host, srv.port);
+	*resolve = curl_slist_append(NULL, rs);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_RESOLVE, *resolve);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+	if (getenv("TEST_HTTP_VERBOSE") != NULL)
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	return e;
+}
+
+static void
+plain_get(const char *host, const char *path, struct reply *r)
+{
+	struct curl_slist *rs;
+	CURL *e = plain_client(host, path, &rs);
 
 	perform(e, r);
 	curl_easy_cleanup(e);
@@ -787,6 +837,7 @@ test_publish_and_loop(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "first\n");
 	assert_non_null(strstr(r.headers, "X-Frame-Options: DENY\r\n"));
+	assert_non_null(strstr(r.headers, "Strict-Transport-Security: "));
 	publish("second\n");
 	pump(20);
 	assert_int_equal(srv.released, 1);
@@ -1105,6 +1156,172 @@ test_flight_retry_not_held(void **state)
 
 static struct tg_http_config no_x448_cfg;
 
+/* ---- prefix routes ---- */
+
+static void
+test_prefix_route(void **state)
+{
+	struct curl_slist *rs;
+	struct reply r;
+	CURL *e;
+
+	(void)state;
+	get("a.test", "/files/a/b.txt", pem_a.cert, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "file 'a/b.txt' for 'a.test'\n");
+	get("a.test", "/files/", pem_a.cert, &r);
+	assert_string_equal(r.body, "file '' for 'a.test'\n");
+	get("a.test", "/files/c?x=1", pem_a.cert, &r);
+	assert_string_equal(r.body, "file 'c' for 'a.test'\n");
+	/* The exact route listed before the prefix takes its path, and
+	 * only that. */
+	get("a.test", "/files/pinned", pem_a.cert, &r);
+	assert_string_equal(r.body, "policy for a.test\n");
+	get("a.test", "/files/pinned/x", pem_a.cert, &r);
+	assert_string_equal(r.body, "file 'pinned/x' for 'a.test'\n");
+	/* Escapes are decoded: the rest is for the route to check. */
+	get("a.test", "/files/%2e%2e/policy", pem_a.cert, &r);
+	assert_string_equal(r.body, "file '../policy' for 'a.test'\n");
+	/* Not below the prefix. */
+	get("a.test", "/files", pem_a.cert, &r);
+	assert_int_equal(r.status, 404);
+	get("a.test", "/filesx/a", pem_a.cert, &r);
+	assert_int_equal(r.status, 404);
+	e = client("a.test", "/files/a", pem_a.cert, &rs);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "x=1");
+	perform(e, &r);
+	assert_int_equal(r.status, 405);
+	assert_non_null(strstr(r.headers, "Allow: GET, HEAD\r\n"));
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+}
+
+/* ---- a plain HTTP server ---- */
+
+static struct tg_http_config plain_cfg, plain_limits_cfg;
+
+/* No TLS; any host is served and named by its Host header; the same
+ * routes and status codes; the security headers but HSTS. */
+static void
+test_plain(void **state)
+{
+	struct curl_slist *rs, *hdr;
+	struct reply r;
+	CURL *e;
+
+	(void)state;
+	plain_get("a.test", "/policy", &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "policy for a.test\n");
+	assert_non_null(strstr(r.headers,
+	    "X-Content-Type-Options: nosniff\r\n"));
+	assert_null(strstr(r.headers, "Strict-Transport-Security"));
+	plain_get("c.test", "/files/x/y", &r);
+	assert_string_equal(r.body, "file 'x/y' for 'c.test'\n");
+	/* The Host header, normalised, without its port; not a name: "". */
+	e = plain_client("a.test", "/files/z", &rs);
+	hdr = curl_slist_append(NULL, "Host: Other.Example.:8080");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	assert_string_equal(r.body, "file 'z' for 'other.example'\n");
+	curl_slist_free_all(hdr);
+	hdr = curl_slist_append(NULL, "Host: [::1]:80");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "file 'z' for ''\n");
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	/* 404 and 405 as over HTTPS, without HSTS either. */
+	plain_get("a.test", "/nothing", &r);
+	assert_int_equal(r.status, 404);
+	assert_null(strstr(r.headers, "Strict-Transport-Security"));
+	e = plain_client("a.test", "/policy", &rs);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "x=1");
+	perform(e, &r);
+	assert_int_equal(r.status, 405);
+	assert_non_null(strstr(r.headers, "Allow: GET, HEAD\r\n"));
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	e = plain_client("a.test", "/files/h", &rs);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	perform(e, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	assert_int_equal(r.content_length, strlen("file 'h' for 'a.test'\n"));
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	/* Published bodies, from the server's thread and the loop's. */
+	publish("plain\n");
+	plain_get("a.test", "/pub", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "plain\n");
+	assert_non_null(strstr(r.headers, "X-Frame-Options: DENY\r\n"));
+	assert_null(strstr(r.headers, "Strict-Transport-Security"));
+	plain_get("a.test", "/loop", &r);
+	assert_string_equal(r.body, "plain\n");
+	assert_null(strstr(r.headers, "Strict-Transport-Security"));
+	/* A TLS client gets no handshake. */
+	get("a.test", "/policy", NULL, &r);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 0);
+}
+
+/* The limits of an HTTPS server hold for a plain one: per address, the
+ * request deadline, the header's memory pool. */
+static void
+test_plain_limits(void **state)
+{
+	static const char part[] = "GET /policy HTTP/1.1\r\nHost: a.test\r\n";
+	struct curl_slist *rs, *hdr;
+	struct reply r;
+	int fd[3], i;
+	char *big;
+	CURL *e;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		fd[i] = tcp_connect();
+		pump(30);
+	}
+	assert_int_equal(tg_http_connections(srv.http), 2);
+	assert_false(tcp_closed(fd[0]));
+	assert_true(tcp_closed(fd[2]));
+	close(fd[0]);
+	close(fd[2]);
+	/* A request that never ends: cut off at the deadline (1 s). */
+	assert_int_equal(send(fd[1], part, sizeof(part) - 1, 0),
+	    (ssize_t)sizeof(part) - 1);
+	pump(300);
+	assert_false(tcp_closed(fd[1]));
+	pump(1200);
+	assert_true(tcp_closed(fd[1]));
+	close(fd[1]);
+	pump(30);
+	assert_int_equal(tg_http_connections(srv.http), 0);
+	big = malloc(40000);
+	assert_non_null(big);
+	memcpy(big, "X-Big: ", 7);
+	memset(big + 7, 'a', 40000 - 8);
+	big[40000 - 1] = '\0';
+	e = plain_client("a.test", "/policy", &rs);
+	hdr = curl_slist_append(NULL, big);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	if (r.rc == CURLE_OK)
+		assert_int_equal(r.status, 431);
+	else
+		assert_int_equal(r.status, 0);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hdr);
+	curl_slist_free_all(rs);
+	free(big);
+	plain_get("a.test", "/policy", &r);
+	assert_int_equal(r.status, 200);
+}
+
 /* ---- certificate sets ---- */
 
 struct add_case {
@@ -1200,7 +1417,7 @@ static void
 test_bad_config(void **state)
 {
 	static const struct tg_http_route incomplete[] = {
-		{ "/x", TG_HTTP_GET, 0, NULL, NULL, NULL, NULL, NULL },
+		{ "/x", TG_HTTP_GET, 0, NULL, NULL, NULL, NULL, NULL, 0 },
 	};
 	struct tg_http_config cfg;
 	struct event_base *base = event_base_new();
@@ -1264,6 +1481,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_prestate_setup_teardown(
 		    test_flight_retry_not_held, setup, teardown, &no_x448_cfg),
+		cmocka_unit_test_setup_teardown(test_prefix_route, setup,
+		    teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_plain, setup,
+		    teardown, &plain_cfg),
+		cmocka_unit_test_prestate_setup_teardown(test_plain_limits,
+		    setup, teardown, &plain_limits_cfg),
 	};
 	int r;
 
@@ -1283,6 +1506,12 @@ main(void)
 	deadline_cfg.request_timeout_s = 1;
 	tg_http_config_init(&no_x448_cfg);
 	no_x448_cfg.priorities = TG_HTTP_PRIORITIES ":-GROUP-X448";
+	tg_http_config_init(&plain_cfg);
+	plain_cfg.plain = 1;
+	tg_http_config_init(&plain_limits_cfg);
+	plain_limits_cfg.plain = 1;
+	plain_limits_cfg.per_ip_max = 2;
+	plain_limits_cfg.request_timeout_s = 1;
 	r = cmocka_run_group_tests(tests, NULL, NULL);
 	free(pem_a.cert);
 	free(pem_a.key);

@@ -1,0 +1,330 @@
+/*
+ * acme/renew — see renew.h.
+ */
+#include "acme/renew.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "acme/acme.h"
+#include "acme/acme_curl.h"
+#include "core/log.h"
+#include "tls/cert.h"
+#include "tls/certfile.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/path.h"
+
+#define RENEW_CHECK_STEP_MS	250	/* between looks at stsd */
+#define RENEW_CHECK_SLACK_S	10	/* beyond two store polls */
+#define RENEW_CHECK_BODY_MAX	1024
+
+const char *
+tg_acme_renew_reason(const struct tg_store_cert *c, int self_issued,
+    int64_t renew_before, time_t now)
+{
+	if (c->role == TG_STORE_CERT_ADMIN || c->state == TG_STORE_CERT_RETIRED)
+		return NULL;
+	if (self_issued)
+		return "self-signed";
+	if ((int64_t)c->not_after - (int64_t)now <= renew_before)
+		return "expires-soon";
+	return NULL;
+}
+
+int
+tg_acme_cert_self_issued(const char *path, struct tg_err *err)
+{
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf;
+	int self;
+
+	if (tg_cert_chain_load_file(path, &chain, err) != 0)
+		return -1;
+	leaf = sk_X509_value(chain, 0);
+	self = X509_NAME_cmp(X509_get_subject_name(leaf),
+	    X509_get_issuer_name(leaf)) == 0;
+	tg_cert_chain_free(chain);
+	return self;
+}
+
+/* ---- the http-01 answer: in the store, served by stsd ---- */
+
+struct renew_ch {
+	const struct tg_conf *conf;
+	struct tg_store *st;		/* borrowed */
+};
+
+static size_t
+renew_on_body(char *data, size_t size, size_t n, void *arg)
+{
+	return tg_buf_append(arg, data, size * n) == 0 ? size * n : 0;
+}
+
+/* Where stsd's plain HTTP server is reached from here. */
+static void
+renew_check_addr(const struct tg_conf *conf, char *addr, size_t len,
+    unsigned *port)
+{
+	const struct tg_conf_addr *a = &conf->sts_http_listen.v[0];
+
+	*port = conf->sts_http_listen.n > 0 ? a->port : 80;
+	if (conf->sts_http_listen.n == 0 || a->host[0] == '\0')
+		snprintf(addr, len, "127.0.0.1");
+	else if (strcmp(a->host, "::") == 0)
+		snprintf(addr, len, "[::1]");
+	else if (strchr(a->host, ':') != NULL)
+		snprintf(addr, len, "[%s]", a->host);
+	else
+		snprintf(addr, len, "%s", a->host);
+}
+
+/*
+ * One look: does stsd answer the challenge for host with keyauth? Asked
+ * at sts.http_listen directly (the name pinned to that address), so a
+ * network without hairpin NAT does not matter: the CA checks the path.
+ */
+static int
+renew_served(const struct tg_conf *conf, const char *host,
+    const char *token, const char *keyauth)
+{
+	char url[TG_DNAME_MAX + 192], pin[TG_DNAME_MAX + 96], addr[64];
+	struct curl_slist *resolve;
+	struct tg_buf body;
+	unsigned port;
+	long status = 0;
+	CURL *e;
+	int ok;
+
+	renew_check_addr(conf, addr, sizeof(addr), &port);
+	snprintf(url, sizeof(url), "http://%s:%u/.well-known/acme-challenge/%s",
+	    host, port, token);
+	snprintf(pin, sizeof(pin), "%s:%u:%s", host, port, addr);
+	if ((e = curl_easy_init()) == NULL)
+		return 0;
+	resolve = curl_slist_append(NULL, pin);
+	tg_buf_init(&body, RENEW_CHECK_BODY_MAX);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 2L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, renew_on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+	ok = curl_easy_perform(e) == CURLE_OK &&
+	    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status == 200 && strcmp(tg_buf_cstr(&body), keyauth) == 0;
+	tg_buf_free(&body);
+	curl_slist_free_all(resolve);
+	curl_easy_cleanup(e);
+	return ok;
+}
+
+static void
+renew_withdraw(void *arg, const char *token)
+{
+	struct renew_ch *ch = arg;
+	struct tg_err err;
+
+	if (tg_store_acme_challenge_remove(ch->st, token, &err) < 0)
+		tg_log_warn(NULL, "event=acme-challenge result=not-removed "
+		    "error=\"%s\"", err.msg);
+}
+
+static int
+renew_publish(void *arg, const char *host, const char *token,
+    const char *keyauth, struct tg_err *err)
+{
+	struct renew_ch *ch = arg;
+	struct tg_store_acme_challenge c;
+	long long waited_ms, budget_ms;
+	struct timespec step = { 0, RENEW_CHECK_STEP_MS * 1000000L };
+
+	memset(&c, 0, sizeof(c));
+	if (snprintf(c.token, sizeof(c.token), "%s", token) >=
+	    (int)sizeof(c.token) || snprintf(c.key_authorization,
+	    sizeof(c.key_authorization), "%s", keyauth) >=
+	    (int)sizeof(c.key_authorization))
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "ACME: challenge token too long");
+	snprintf(c.host, sizeof(c.host), "%s", host);
+	c.expires = tg_clock_now() + TG_ACME_CHALLENGE_TTL_S;
+	if (tg_store_acme_challenge_put(ch->st, &c, err) != 0)
+		return -1;
+	/* stsd sees the store change within store.poll_interval. */
+	budget_ms = (ch->conf->store_poll_interval * 2 + RENEW_CHECK_SLACK_S) *
+	    1000LL;
+	for (waited_ms = 0; waited_ms <= budget_ms;
+	    waited_ms += RENEW_CHECK_STEP_MS) {
+		if (renew_served(ch->conf, host, token, keyauth))
+			return 0;
+		nanosleep(&step, NULL);
+	}
+	/* Not published after all: the caller withdraws nothing. */
+	renew_withdraw(ch, token);
+	return tg_err_set(err, TG_ERR_TEMP, NULL, "stsd does not answer the "
+	    "http-01 challenge for %s on sts.http_listen within %llds "
+	    "(is tlsgate-stsd running?)", host, budget_ms / 1000);
+}
+
+/* ---- keys and files ---- */
+
+/* The account key, made on first use. */
+static EVP_PKEY *
+renew_account_key(const struct tg_conf *conf, struct tg_err *err)
+{
+	char path[TG_PATH_MAX], dir[TG_PATH_MAX];
+	EVP_PKEY *key = NULL;
+	struct stat sb;
+
+	if (tg_path_fmt(path, sizeof(path), "%s/" TG_ACME_ACCOUNT_KEY,
+	    conf->state_dir) != 0 || tg_path_fmt(dir, sizeof(dir), "%s/keys",
+	    conf->state_dir) != 0) {
+		tg_err_set(err, TG_ERR_PERM, NULL, "state_dir is too long");
+		return NULL;
+	}
+	if (stat(path, &sb) != 0 && errno == ENOENT) {
+		if (tg_path_mkdirs(dir, 0755, 0700, err) != 0 ||
+		    (key = tg_cert_key_new(err)) == NULL)
+			return NULL;
+		if (tg_cert_key_write_new(key, path, err) == 0) {
+			tg_log_info(NULL, "event=acme-account result=new-key "
+			    "path=%s", path);
+			return key;
+		}
+		EVP_PKEY_free(key);	/* made meanwhile by someone else */
+		key = NULL;
+	}
+	if (tg_cert_key_load_file(path, &key, err) != 0)
+		return NULL;
+	return key;
+}
+
+/* Write the chain as a new file next to the other certificates. */
+static int
+renew_write_chain(const struct tg_conf *conf, const char *name,
+    const char *pem, char *path, size_t pathlen, struct tg_err *err)
+{
+	char dir[TG_PATH_MAX];
+	unsigned char r[4];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "no random bytes");
+	if (tg_path_fmt(dir, sizeof(dir), "%s/certs", conf->state_dir) != 0 ||
+	    tg_path_fmt(path, pathlen, "%s/%s-acme-%lld-%02x%02x%02x%02x.pem",
+	    dir, name, (long long)tg_clock_now(), r[0], r[1], r[2], r[3]) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "state_dir is too long");
+	if (tg_path_mkdirs(dir, 0755, 0755, err) != 0)
+		return -1;
+	return tg_cert_file_write_new(path, 0644, pem, strlen(pem), err);
+}
+
+/* The issuer of the chain's leaf, for the log and the caller. */
+static void
+renew_issuer(const char *pem, char *out, size_t outlen)
+{
+	STACK_OF(X509) *chain = NULL;
+
+	out[0] = '\0';
+	if (tg_cert_chain_load_mem(pem, strlen(pem), &chain, NULL) == 0)
+		tg_cert_issuer(sk_X509_value(chain, 0), out, outlen);
+	tg_cert_chain_free(chain);
+}
+
+/* The order itself, with the store open and the keys loaded. */
+static int
+renew_order(const struct tg_conf *conf, struct tg_store *st,
+    const struct tg_store_cert *c, EVP_PKEY *account, EVP_PKEY *key,
+    char **chain, struct tg_err *err)
+{
+	struct tg_acme_params p = { conf->acme_directory, conf->acme_email };
+	struct renew_ch rch = { conf, st };
+	struct tg_acme_challenger ch = { renew_publish, renew_withdraw, &rch };
+	struct tg_acme_transport t;
+	struct tg_acme_curl *curl;
+	int rc;
+
+	if (tg_acme_curl_new(conf->acme_ca_file, TG_ACME_REQUEST_TIMEOUT_S,
+	    &curl, &t, err) != 0)
+		return -1;
+	rc = tg_acme_issue(&p, &t, &ch, account, key, c->name, tg_clock_now(),
+	    chain, err);
+	tg_acme_curl_free(curl);
+	return rc;
+}
+
+/* Everything after the store is open. */
+static int
+renew_in_store(const struct tg_conf *conf, struct tg_store *st,
+    const struct tg_store_cert *c, struct tg_acme_renewed *out,
+    struct tg_err *err)
+{
+	EVP_PKEY *account = NULL, *key = NULL;
+	struct tg_store_cert rec;
+	char *chain = NULL;
+	int rc = -1;
+
+	if (tg_cert_key_load_file(c->key_path, &key, err) != 0 ||
+	    (account = renew_account_key(conf, err)) == NULL ||
+	    renew_order(conf, st, c, account, key, &chain, err) != 0 ||
+	    renew_write_chain(conf, c->name, chain, out->cert_path,
+	    sizeof(out->cert_path), err) != 0)
+		goto out;
+	if (tg_certfile_record(c->name, out->cert_path, c->key_path, &rec,
+	    err) != 0 || tg_store_cert_set_file(st, c->id, out->cert_path,
+	    rec.spki_sha256, rec.not_before, rec.not_after, err) != 0) {
+		unlink(out->cert_path);
+		goto out;
+	}
+	memcpy(out->spki_sha256, rec.spki_sha256, sizeof(out->spki_sha256));
+	out->not_before = rec.not_before;
+	out->not_after = rec.not_after;
+	renew_issuer(chain, out->issuer, sizeof(out->issuer));
+	rc = 0;
+out:
+	free(chain);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(account);
+	return rc;
+}
+
+int
+tg_acme_renew(const struct tg_conf *conf, int64_t id,
+    struct tg_acme_renewed *out, struct tg_err *err)
+{
+	struct tg_store *st = NULL;
+	struct tg_store_cert c;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	if (conf->acme_directory[0] == '\0')
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "acme.directory is not set");
+	if (tg_store_open(conf->state_dir, &st, err) != 0)
+		return -1;
+	rc = tg_store_cert_get(st, id, &c, err);
+	if (rc == TG_STORE_NOTFOUND)
+		rc = tg_err_set(err, TG_ERR_PERM, NULL,
+		    "no certificate with id %lld", (long long)id);
+	else if (rc == 0 && c.state == TG_STORE_CERT_RETIRED)
+		rc = tg_err_set(err, TG_ERR_PERM, NULL,
+		    "certificate %lld is retired", (long long)id);
+	if (rc == 0)
+		rc = renew_in_store(conf, st, &c, out, err);
+	if (rc != 0)
+		tg_err_prefix(err, "renewing %s", c.name[0] != '\0' ? c.name :
+		    "a certificate");
+	tg_store_close(st);
+	return rc;
+}
