@@ -7,7 +7,8 @@
  * expiry) and are not waiting out a failure. They are renewed one after
  * the other on a thread of its own, since an order takes seconds to
  * minutes of blocking requests; the loop goes on meanwhile and notices
- * the end with a short timer. A failure waits 5 minutes, doubling up to
+ * the end with a short timer; expired challenges are purged from the
+ * store between jobs. A failure waits 5 minutes, doubling up to
  * a day, per name (kept in memory: a restart tries again at once) — a
  * CA counts failed validations, and a person has to look at a refusal.
  */
@@ -203,6 +204,21 @@ acme_pick_one(const struct tg_store_cert *c, void *arg)
 	return 0;
 }
 
+/* Challenges left behind by an order cut short (a crash, a kill) go
+ * once they have expired: stsd would serve them until then anyway. */
+static void
+acme_purge(const struct tg_conf *conf, time_t now)
+{
+	struct tg_store *st = NULL;
+	struct tg_err err;
+
+	if (tg_store_open(conf->state_dir, &st, &err) != 0 ||
+	    tg_store_acme_challenge_purge(st, now, &err) != 0)
+		tg_log_warn(NULL, "event=acme-challenge result=not-purged "
+		    "error=\"%s\"", err.msg);
+	tg_store_close(st);
+}
+
 int
 ctl_acme_look(struct ctl_acme *a, const struct tg_conf *conf)
 {
@@ -215,6 +231,7 @@ ctl_acme_look(struct ctl_acme *a, const struct tg_conf *conf)
 		return a->running;
 	a->conf = *conf;
 	a->nitems = 0;
+	acme_purge(conf, pick.now);
 	if (tg_store_open_readonly(conf->state_dir, &st, &err) != 0 ||
 	    tg_store_cert_list(st, NULL, -1, acme_pick_one, &pick,
 	    &err) != 0) {

@@ -8,7 +8,7 @@
 #   - the MX key never changes: the SPKI, and so the TLSA 3 1 1 record,
 #     is the same after every one of ten renewals (RELIABILITY C-04);
 #   - the account key is made once (0600) and the challenges leave the
-#     store after each order;
+#     store after each order (and a stale one is purged);
 #   - with stsd stopped a renewal (under a new account: no authorization
 #     to reuse) fails before the CA is asked to look, says why, and
 #     leaves the certificate as it was.
@@ -85,6 +85,11 @@ check_fails "which a client trusting pebble's root refuses" sts_fetch
 mx_spki=$(cur "$TG_NET_GW_MX_NAME" spki_sha256)
 expect_match "the MX key is there" "^[0-9a-f]{64}$" "$mx_spki"
 
+# A challenge an order cut short left behind, long expired: purged.
+sqlite3 "$T/state/config.db" "INSERT INTO acme_challenges (token,
+    key_authorization, host, expires) VALUES ('left-behind', 'x.y',
+    '$TG_NET_GW_STS_NAME', 1)"
+expect_eq "a stale challenge in the store" 1 "$(challenges)"
 "$BIN/tlsgate-controllerd" -f -c "$conf" >> "$CLOG" 2>&1 &
 ctl_pid=$!
 check "controllerd gets the MTA-STS host a CA-issued certificate" \
@@ -101,7 +106,8 @@ check "mxd serves its certificate: verified with pebble's root and name" \
 expect_eq "the MX key is the same (TLSA 3 1 1 unchanged)" "$mx_spki" \
     "$(cur "$TG_NET_GW_MX_NAME" spki_sha256)"
 expect_eq "and it is the key mxd serves" "$mx_spki" "$(served_spki)"
-expect_eq "no challenge left in the store" 0 "$(challenges)"
+expect_eq "no challenge left in the store (the stale one purged)" 0 \
+    "$(challenges)"
 expect_eq "the account key is private" 600 \
     "$(stat -c %a "$T/state/keys/acme-account.key")"
 kill "$ctl_pid"; wait "$ctl_pid" 2>/dev/null
