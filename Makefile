@@ -9,7 +9,8 @@
 #
 # Sources are discovered, not listed: lib/<layer>/<module>.c go into
 # libtlsgate, daemons/<name>/*.c into build/bin/tlsgate-<name>, cli/*.c into
-# build/bin/tlsgate, tests/unit/test_<x>.c into build/tests/test_<x>.
+# build/bin/tlsgate, tests/unit/test_<x>.c into build/tests/test_<x>; the
+# web console's files (web/) are embedded in tlsgate-controllerd.
 
 BUILD    ?= build
 CC       ?= cc
@@ -96,6 +97,20 @@ $(BUILD)/bin/tlsgate-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard daemons/$(
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(STATIC_LIB) $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+
+# The web console (web/) is served by tlsgate-controllerd from its own
+# binary: scripts/embed_web.sh turns the files into C arrays (xxd), which
+# are compiled into that daemon only. A change of a file rebuilds it.
+WEB_FILES := web/index.html web/app.js web/app.css
+$(BUILD)/gen/web_files.c: $(WEB_FILES) scripts/embed_web.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/embed_web.sh $(WEB_FILES) > $@.tmp && mv -f $@.tmp $@
+$(BUILD)/obj/gen/web_files.o: $(BUILD)/gen/web_files.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Idaemons/controllerd $(CFLAGS) -c $< -o $@
+$(BUILD)/bin/tlsgate-controllerd: $(BUILD)/obj/gen/web_files.o
 
 $(BUILD)/bin/tlsgate: $(CLI_OBJ) $(STATIC_LIB)
 	@mkdir -p $(dir $@)

@@ -83,5 +83,6 @@ int cmd_relay(struct cli *cli, int argc, char **argv);
 int cmd_sts(struct cli *cli, int argc, char **argv);
 int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_cert(struct cli *cli, int argc, char **argv);
+int cmd_admin(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -22,10 +22,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "dns/resolver_conf.h"
-#include "dns/dns.h"
-#include "dns/resolver.h"
 #include "policy/stshost.h"
+#include "policy/stsmx.h"
 #include "util/clock.h"
 
 static const char sts_usage[] =
@@ -134,40 +132,6 @@ sts_apply_options(int argc, char **argv, struct tg_store_domain *d)
 	return 0;
 }
 
-/*
- * RFC 8461 §4.1: the MX hosts of d no pattern covers. Returns 0 when all
- * are covered, 1 when some are not (listed in what), -1 when the MX
- * records could not be looked up (err).
- */
-static int
-sts_mx_check(const struct tg_conf *conf, const struct tg_store_domain *d,
-    char *what, size_t whatlen, struct tg_err *err)
-{
-	struct tg_resolver_config rc;
-	struct tg_dns_question q = { d->name, TG_DNS_T_MX };
-	struct tg_dns_answer *ans = NULL;
-	char out[8][TG_DNS_NAME_SIZE];
-	size_t n = 0, i, len = 0;
-	int r;
-
-	tg_resolver_config_from_conf(conf, &rc);
-	if (tg_dns_resolve_sync(&rc, &q, 1, &ans, err) != 0)
-		return -1;
-	r = tg_stshost_mx_uncovered(d->name, ans,
-	    (const char (*)[TG_DNAME_MAX + 3])d->sts_mx, d->sts_mx_count, out,
-	    8, &n, err);
-	tg_dns_answer_free(ans);
-	if (r != 0)
-		return -1;
-	what[0] = '\0';
-	for (i = 0; i < n && i < 8; i++)
-		len += (size_t)snprintf(what + len, len < whatlen ?
-		    whatlen - len : 0, "%s%s", i > 0 ? ", " : "", out[i]);
-	if (n > 8 && len < whatlen)
-		snprintf(what + len, whatlen - len, " and %zu more", n - 8);
-	return n > 0;
-}
-
 /* enforce only when every MX is covered; testing warns. */
 int
 cli_sts_mode_check(struct cli *cli, const struct tg_store_domain *d)
@@ -179,7 +143,7 @@ cli_sts_mode_check(struct cli *cli, const struct tg_store_domain *d)
 	if (d->sts_mode != TG_STORE_STS_ENFORCE &&
 	    d->sts_mode != TG_STORE_STS_TESTING)
 		return 0;
-	r = sts_mx_check(cli_conf(cli), d, what, sizeof(what), &err);
+	r = tg_stsmx_check(cli_conf(cli), d, what, sizeof(what), &err);
 	if (d->sts_mode == TG_STORE_STS_TESTING) {
 		if (r != 0)
 			fprintf(stderr, "tlsgate: warning: %s\n", r < 0 ?

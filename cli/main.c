@@ -33,6 +33,8 @@ static const struct cli_command commands[] = {
 	    "what to publish" },
 	{ "report", cmd_report, "TLS reports (RFC 8460): received, ours" },
 	{ "cert", cmd_cert, "list certificates; the TLSA records to publish" },
+	{ "admin", cmd_admin, "add, list or remove admin console users, "
+	    "change their passwords" },
 	{ NULL, NULL, NULL }
 };
 

@@ -3,13 +3,14 @@
 # need. Idempotent and silent when everything is already installed.
 set -eu
 
-PKGS="build-essential pkg-config
+PKGS="build-essential pkg-config xxd
 libssl-dev libunbound-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
 libevent-dev libjansson-dev zlib1g-dev libldns-dev libopendkim-dev libcmocka-dev
 sqlite3 jq openssl curl iproute2 procps psmisc util-linux python3 systemd
 dns-root-data knot knot-dnsutils knot-dnssecutils unbound unbound-anchor ldnsutils bind9-dnsutils
 postfix swaks libnet-ssleay-perl libio-socket-ssl-perl nginx-light pebble lego postfix-mta-sts-resolver
-wrk hyperfine"
+wrk hyperfine
+chromium chromium-driver python3-selenium libnss3-tools"
 
 missing=""
 for p in $PKGS; do

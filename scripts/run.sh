@@ -4,12 +4,15 @@
 # Everything lives in ./run/: the config (./run/tlsgate.conf, written on the
 # first start and then left to you), the store and keys (./run/state), the
 # spool (./run/spool), pid files (./run/pid). Ports are unprivileged and
-# bound to 127.0.0.1. Ctrl-C stops every daemon cleanly.
+# bound to 127.0.0.1. On the first start a console user "admin" is made
+# with a random password, printed and kept in ./run/admin-password (0600).
+# Ctrl-C stops every daemon cleanly. TLSGATE_RUN_DIR puts it all elsewhere.
 set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
-BIN="$TOP/${BUILD:-build}/bin"
-RUN="$TOP/run"
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) BIN="$BUILD/bin" ;; *) BIN="$TOP/$BUILD/bin" ;; esac
+RUN=${TLSGATE_RUN_DIR:-$TOP/run}
 CONF="$RUN/tlsgate.conf"
 mkdir -p "$RUN"
 
@@ -32,6 +35,15 @@ export TLSGATE_CONF="$CONF"
 
 "$BIN/tlsgate" init || exit $?
 
+# The first console user, once.
+PWFILE="$RUN/admin-password"
+if [ ! -e "$PWFILE" ] &&
+    [ "$("$BIN/tlsgate" admin list --json 2>/dev/null)" = "[]" ]; then
+	(umask 077; openssl rand -base64 18 > "$PWFILE") &&
+	    "$BIN/tlsgate" admin add admin --password-stdin < "$PWFILE" ||
+	    { rm -f "$PWFILE"; echo "could not make the console user" >&2; }
+fi
+
 pids=()
 names=()
 for d in relayd mxd stsd rptd controllerd; do
@@ -53,8 +65,11 @@ tlsgate is running under $RUN (config: $CONF)
   MX (inbound SMTP):                          127.0.0.1:2525
   MTA-STS policy host (HTTPS):                127.0.0.1:8443
   TLS-RPT collector (HTTPS):                  127.0.0.1:8444
-  admin API and console (HTTPS):              https://127.0.0.1:9443/
+  admin API and console (HTTPS):              https://localhost:9443/
   (only the daemons listed as started are listening)
+
+Console: https://localhost:9443/ as user admin, password in $PWFILE
+  (a self-signed certificate for localhost: tlsgate cert list shows its file)
 
 Use the CLI against it from another terminal:
   export TLSGATE_CONF=$CONF

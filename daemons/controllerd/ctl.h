@@ -5,11 +5,17 @@
  * ctl_rollover.c  the DANE rollover of the MX name (dane.* settings)
  * ctl_selfcheck.c the MX checked as an outside sender checks it
  * ctl_acme.c      ACME certificates, renewed on a worker thread
+ * ctl_admin.c     the web console and its admin API (HTTPS)
+ * web_files.c     the console's files (web/), made at build time
+ *                 (scripts/embed_web.sh)
  */
 #ifndef TG_CTL_H
 #define TG_CTL_H
 
+#include <stddef.h>
+
 #include "core/conf.h"
+#include "net/daemon.h"
 
 /*
  * One look at the rollover: plan it (tls/rollover), do at most one step
@@ -42,5 +48,48 @@ int ctl_acme_look(struct ctl_acme *a, const struct tg_conf *conf);
 /* On the loop: has the job ended? Logs its results and returns 0 once it
  * has (and when none runs), 1 while it runs. */
 int ctl_acme_poll(struct ctl_acme *a);
+
+/* ---- the console (ctl_admin.c) ---- */
+
+/* A file of the console, embedded: served at path with content_type. */
+struct ctl_web_file {
+	const char *path;		/* "/", "/app.js", ... */
+	const char *content_type;
+	const unsigned char *data;	/* len bytes, then a NUL */
+	size_t len;
+};
+
+extern const struct ctl_web_file ctl_web_files[];
+extern const size_t ctl_web_nfiles;
+
+struct ctl_admin;
+
+/*
+ * Set up the console of daemon d (borrowed, outlives it) while still
+ * privileged: check admin.hostname, make the HTTPS server and bind it to
+ * admin.listen. *out is NULL (and 0 returned) when admin.listen is empty:
+ * no console. Returns 0, or -1 with err (controllerd does not start).
+ */
+int ctl_admin_setup(struct tg_daemon *d, struct ctl_admin **out,
+    struct tg_err *err);
+
+/*
+ * In the final process (tg_daemon_ops start: after the privilege drop,
+ * before the sandbox): open the store, take the admin certificate of
+ * admin.hostname from it (a self-signed one made and recorded at first
+ * use). NULL-safe. 0, or -1 with err.
+ */
+int ctl_admin_start(struct ctl_admin *a, struct tg_err *err);
+
+/*
+ * A new snapshot is in force, or an hour has passed: start serving (the
+ * first time), then serve the store's current admin certificate if it
+ * has changed, and replace a self-signed one 30 days before its end.
+ * NULL-safe.
+ */
+void ctl_admin_changed(struct ctl_admin *a);
+
+/* Stop serving and free. NULL-safe. */
+void ctl_admin_free(struct ctl_admin *a);
 
 #endif

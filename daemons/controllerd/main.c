@@ -13,7 +13,9 @@
  * With acme.directory set it gets CA-issued certificates for the MX
  * name and the mta-sts hosts and renews them (ctl_acme.c, on a worker
  * thread), keeping each key.
- * Not built yet: MTA-STS id bumps, the admin API and the web console.
+ * On admin.listen (default 127.0.0.1:9443) it serves the web console and
+ * its admin API over HTTPS (ctl_admin.c, web/API.md).
+ * Not built yet: MTA-STS id bumps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ struct controller {
 	struct event *roll_timer;	/* owned: the next rollover look */
 	struct event *acme_timer;	/* owned: a running ACME job */
 	struct ctl_acme *acme;		/* owned */
+	struct ctl_admin *admin;	/* owned; NULL: no console */
 	int selfchecked;		/* the first self-check ran */
 };
 
@@ -113,11 +116,14 @@ controller_on_acme(evutil_socket_t fd, short what, void *arg)
 static void
 controller_on_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct controller *ctl = arg;
+
 	(void)fd;
 	(void)what;
-	controller_cert_watch(arg);
-	controller_selfcheck(arg, "hourly");
-	controller_acme_look(arg);
+	controller_cert_watch(ctl);
+	controller_selfcheck(ctl, "hourly");
+	controller_acme_look(ctl);
+	ctl_admin_changed(ctl->admin);
 }
 
 static void
@@ -142,11 +148,21 @@ controller_on_roll(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* After the privilege drop, before the sandbox. */
+static int
+controller_start(struct tg_daemon *d, struct tg_err *err)
+{
+	struct controller *ctl = tg_daemon_arg(d);
+
+	return ctl_admin_start(ctl->admin, err);
+}
+
 static void
 controller_snapshot_changed(struct tg_daemon *d)
 {
 	struct controller *ctl = tg_daemon_arg(d);
 
+	ctl_admin_changed(ctl->admin);
 	controller_cert_watch(ctl);
 	controller_acme_look(ctl);
 	/* A new key, a new setting: look at the rollover now. */
@@ -155,6 +171,7 @@ controller_snapshot_changed(struct tg_daemon *d)
 }
 
 static const struct tg_daemon_ops controller_ops = {
+	.start = controller_start,
 	.snapshot_changed = controller_snapshot_changed,
 };
 
@@ -163,7 +180,7 @@ main(int argc, char **argv)
 {
 	struct timeval iv = { CERT_WATCH_INTERVAL_S, 0 };
 	struct tg_daemon_args args;
-	struct controller ctl = { NULL, NULL, NULL, NULL, NULL, 0 };
+	struct controller ctl = { NULL, NULL, NULL, NULL, NULL, NULL, 0 };
 	struct tg_err err;
 	int rc;
 
@@ -188,6 +205,7 @@ main(int argc, char **argv)
 	if (ctl.cert_timer == NULL || ctl.roll_timer == NULL ||
 	    ctl.acme_timer == NULL || ctl.acme == NULL ||
 	    event_add(ctl.cert_timer, &iv) != 0 ||
+	    ctl_admin_setup(ctl.daemon, &ctl.admin, &err) != 0 ||
 	    tg_daemon_run(ctl.daemon, &err) != 0) {
 		tg_log(TG_LOG_FATAL, NULL, "event=fatal error=\"%s\"", err.msg);
 		rc = 1;
@@ -199,6 +217,7 @@ main(int argc, char **argv)
 	if (ctl.acme_timer != NULL)
 		event_free(ctl.acme_timer);
 	ctl_acme_free(ctl.acme);
+	ctl_admin_free(ctl.admin);
 	tg_daemon_free(ctl.daemon);
 	return rc;
 }

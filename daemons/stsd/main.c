@@ -102,34 +102,6 @@ static const struct tg_http_route stsd_acme_routes[] = {
 	    .on_complete = stsd_on_challenge, .prefix = 1 },
 };
 
-static void
-stsd_on_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct stsd *s = arg;
-
-	(void)l;
-	if (s->http == NULL) {
-		close(fd);
-		return;
-	}
-	(void)tg_http_accept(s->http, fd, sa, salen);
-}
-
-static void
-stsd_on_accept_http01(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct stsd *s = arg;
-
-	(void)l;
-	if (s->http01 == NULL) {
-		close(fd);
-		return;
-	}
-	(void)tg_http_accept(s->http01, fd, sa, salen);
-}
-
 /* ---- snapshots: one view each ---- */
 
 static int
@@ -256,50 +228,6 @@ static const struct tg_daemon_ops stsd_ops = {
 	.stop = stsd_stop,
 };
 
-/*
- * One address (the usual case): the server's thread accepts on it
- * itself, a thread hand-off less per connection (net/http). Bound here,
- * before the privilege drop, like the runtime's listeners.
- */
-static int
-stsd_listen_one(struct tg_http *h, const struct tg_conf_addr *a,
-    struct tg_err *err)
-{
-	struct sockaddr_storage ss;
-	char spec[TG_CONF_HOST_MAX + 16];
-	int sslen = sizeof(ss);
-
-	if (a->host[0] == '\0')
-		snprintf(spec, sizeof(spec), "[::]:%u", a->port);
-	else if (strchr(a->host, ':') != NULL)
-		snprintf(spec, sizeof(spec), "[%s]:%u", a->host, a->port);
-	else
-		snprintf(spec, sizeof(spec), "%s:%u", a->host, a->port);
-	memset(&ss, 0, sizeof(ss));
-	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss,
-	    &sslen) != 0)
-		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "cannot parse listen address %s", spec);
-	if (tg_http_listen(h, (struct sockaddr *)&ss, sslen, err) != 0) {
-		tg_err_prefix(err, "%s", spec);
-		return -1;
-	}
-	tg_log_info(NULL, "event=listen address=%s", spec);
-	return 0;
-}
-
-/* The addresses of list for h: one on h's own socket, more through the
- * runtime's listeners and cb. */
-static int
-stsd_listen(struct stsd *s, struct tg_http *h,
-    const struct tg_conf_addrs *list, evconnlistener_cb cb,
-    struct tg_err *err)
-{
-	if (list->n == 1)
-		return stsd_listen_one(h, &list->v[0], err);
-	return tg_daemon_listen(s->daemon, list->v, list->n, cb, s, err);
-}
-
 /* What both servers share: stsd's limits; GET and HEAD only. */
 static void
 stsd_http_config(struct tg_http_config *cfg, const struct tg_conf *conf,
@@ -329,8 +257,8 @@ stsd_setup_http01(struct stsd *s, const struct tg_conf *conf,
 	cfg.routes = stsd_acme_routes;
 	cfg.nroutes = sizeof(stsd_acme_routes) / sizeof(stsd_acme_routes[0]);
 	if (tg_http_new(tg_daemon_base(s->daemon), &cfg, &s->http01,
-	    err) != 0 || stsd_listen(s, s->http01, &conf->sts_http_listen,
-	    stsd_on_accept_http01, err) != 0) {
+	    err) != 0 || tg_daemon_http_listen(s->daemon, &s->http01,
+	    &conf->sts_http_listen, err) != 0) {
 		tg_err_prefix(err, "sts.http_listen (ACME http-01)");
 		return -1;
 	}
@@ -355,8 +283,8 @@ stsd_setup(struct stsd *s, struct tg_err *err)
 	    "out of memory") : tg_http_new(tg_daemon_base(s->daemon), &cfg,
 	    &s->http, err);
 	if (rc == 0)
-		rc = stsd_listen(s, s->http, &snap->conf->sts_listen,
-		    stsd_on_accept, err);
+		rc = tg_daemon_http_listen(s->daemon, &s->http,
+		    &snap->conf->sts_listen, err);
 	if (rc == 0)
 		rc = stsd_setup_http01(s, snap->conf, err);
 	tg_snapshot_unref(snap);

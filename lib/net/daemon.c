@@ -248,6 +248,40 @@ daemon_on_signal(evutil_socket_t sig, short what, void *arg)
 		tg_daemon_request_stop(d);
 }
 
+/*
+ * A second instance is refused before it binds or makes anything: its
+ * listeners would fail first ("address in use") and hide the reason.
+ * The running instance holds the lock of its pid file (daemon_pidfile);
+ * this only looks. 0 when none runs, or -1 with err naming it.
+ */
+static int
+daemon_running(const char *name, const struct tg_conf *conf,
+    struct tg_err *err)
+{
+	char path[TG_PATH_MAX], line[32];
+	struct flock fl;
+	ssize_t n;
+	int fd;
+
+	if (tg_path_fmt(path, sizeof(path), "%s/tlsgate-%s.pid",
+	    conf->run_dir, name) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) {
+		close(fd);
+		return 0;
+	}
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	line[n > 0 ? n : 0] = '\0';
+	return tg_err_set(err, TG_ERR_PERM, NULL,
+	    "tlsgate-%s is already running (pid %.*s, %s)", name,
+	    (int)strcspn(line, "\n"), line, path);
+}
+
 int
 tg_daemon_new(const char *name, const struct tg_daemon_args *args,
     const struct tg_daemon_ops *ops, void *arg, struct tg_daemon **out,
@@ -260,6 +294,10 @@ tg_daemon_new(const char *name, const struct tg_daemon_args *args,
 	*out = NULL;
 	if (tg_conf_load(args->conf_path, &conf, err) != 0)
 		return -1;
+	if (daemon_running(name, conf, err) != 0) {
+		tg_conf_free(conf);
+		return -1;
+	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
 		tg_conf_free(conf);
@@ -350,6 +388,26 @@ tg_daemon_reload_count(const struct tg_daemon *d)
 	return d->reloads;
 }
 
+/* The socket address of a (the text in spec, for messages and logs). */
+static int
+daemon_addr(const struct tg_conf_addr *a, struct sockaddr_storage *ss,
+    int *sslen, char *spec, size_t speclen, struct tg_err *err)
+{
+	if (a->host[0] == '\0')
+		snprintf(spec, speclen, "[::]:%u", a->port);
+	else if (strchr(a->host, ':') != NULL)
+		snprintf(spec, speclen, "[%s]:%u", a->host, a->port);
+	else
+		snprintf(spec, speclen, "%s:%u", a->host, a->port);
+	*sslen = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)ss,
+	    sslen) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL,
+		    "cannot parse listen address %s", spec);
+	return 0;
+}
+
 int
 tg_daemon_listen(struct tg_daemon *d, const struct tg_conf_addr *list,
     size_t n, evconnlistener_cb cb, void *arg, struct tg_err *err)
@@ -365,20 +423,9 @@ tg_daemon_listen(struct tg_daemon *d, const struct tg_conf_addr *list,
 			return tg_err_set(err, TG_ERR_PERM, NULL,
 			    "more than %d listen addresses",
 			    DAEMON_LISTENERS_MAX);
-		if (list[k].host[0] == '\0')
-			snprintf(spec, sizeof(spec), "[::]:%u", list[k].port);
-		else if (strchr(list[k].host, ':') != NULL)
-			snprintf(spec, sizeof(spec), "[%s]:%u", list[k].host,
-			    list[k].port);
-		else
-			snprintf(spec, sizeof(spec), "%s:%u", list[k].host,
-			    list[k].port);
-		sslen = sizeof(ss);
-		memset(&ss, 0, sizeof(ss));
-		if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss,
-		    &sslen) != 0)
-			return tg_err_set(err, TG_ERR_PERM, NULL,
-			    "cannot parse listen address %s", spec);
+		if (daemon_addr(&list[k], &ss, &sslen, spec, sizeof(spec),
+		    err) != 0)
+			return -1;
 		l = evconnlistener_new_bind(d->base, cb, arg,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 		    LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&ss, sslen);
@@ -388,6 +435,44 @@ tg_daemon_listen(struct tg_daemon *d, const struct tg_conf_addr *list,
 		d->listeners[d->nlisteners++] = l;
 		tg_log_info(NULL, "event=listen address=%s", spec);
 	}
+	return 0;
+}
+
+/* A connection on a runtime listener of an HTTP server: arg is where
+ * the daemon keeps the server (NULL once freed: refused). */
+static void
+daemon_http_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct tg_http *h = *(struct tg_http **)arg;
+
+	(void)l;
+	if (h == NULL) {
+		close(fd);
+		return;
+	}
+	(void)tg_http_accept(h, fd, sa, salen);
+}
+
+int
+tg_daemon_http_listen(struct tg_daemon *d, struct tg_http **hp,
+    const struct tg_conf_addrs *list, struct tg_err *err)
+{
+	struct sockaddr_storage ss;
+	char spec[TG_DNAME_MAX + 16];
+	int sslen;
+
+	if (list->n != 1)
+		return tg_daemon_listen(d, list->v, list->n,
+		    daemon_http_accept, hp, err);
+	if (daemon_addr(&list->v[0], &ss, &sslen, spec, sizeof(spec),
+	    err) != 0)
+		return -1;
+	if (tg_http_listen(*hp, (struct sockaddr *)&ss, sslen, err) != 0) {
+		tg_err_prefix(err, "%s", spec);
+		return -1;
+	}
+	tg_log_info(NULL, "event=listen address=%s", spec);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/conf.h"
+#include "net/http.h"
 #include "util/err.h"
 
 struct tg_daemon;
@@ -83,7 +84,9 @@ int tg_daemon_parse_args(int argc, char **argv, const char *prog,
 /*
  * Load the config, set up logging and the loop, build the first snapshot.
  * name is the daemon's short name ("relayd"); ops and arg are borrowed and
- * must outlive the daemon.
+ * must outlive the daemon. Fails at once, naming it, when an instance of
+ * the daemon is running already (its pid file is locked), before anything
+ * is bound or made.
  */
 int tg_daemon_new(const char *name, const struct tg_daemon_args *args,
     const struct tg_daemon_ops *ops, void *arg, struct tg_daemon **out,
@@ -108,6 +111,17 @@ void tg_snapshot_unref(struct tg_snapshot *snap);
  */
 int tg_daemon_listen(struct tg_daemon *d, const struct tg_conf_addr *list,
     size_t n, evconnlistener_cb cb, void *arg, struct tg_err *err);
+
+/*
+ * Bind the HTTP server *hp (net/http; hp borrowed, outlives d) to the
+ * addresses of list, before tg_daemon_run: one address on the server's
+ * own socket (tg_http_listen: its thread accepts there, a hand-off less
+ * per connection), several through the runtime's listeners, each
+ * connection handed to *hp (refused once the daemon has set *hp to NULL).
+ * 0, or -1 with err.
+ */
+int tg_daemon_http_listen(struct tg_daemon *d, struct tg_http **hp,
+    const struct tg_conf_addrs *list, struct tg_err *err);
 
 /*
  * Daemonise unless foreground, write the pid file, drop privileges, call

@@ -255,7 +255,7 @@ http_sni(gnutls_session_t session, char *out, size_t outlen)
 	if (gnutls_server_name_get(session, raw, &len, &type, 0) != 0 ||
 	    type != GNUTLS_NAME_DNS)
 		return -1;
-	return tg_dname_normalize(raw, out, outlen, NULL);
+	return tg_dname_host_normalize(raw, out, outlen, NULL);
 }
 
 /*
@@ -637,8 +637,8 @@ http_batch_failed(struct tg_http_request *req)
 	if (req->abort || req->pending == NULL || req->pending_status < 200 ||
 	    req->pending_status > 299)
 		return;
-	resp = http_response("text/plain; charset=utf-8", text,
-	    sizeof(text) - 1, !req->http->cfg.plain);
+	resp = http_response(req->http, "text/plain; charset=utf-8", text,
+	    sizeof(text) - 1);
 	if (resp == NULL) {
 		req->abort = 1;		/* no reply rather than a false 2xx */
 		return;
@@ -729,6 +729,9 @@ http_check_config(const struct tg_http_config *cfg, struct tg_err *err)
 		    cfg->routes[i].methods == 0)
 			return tg_err_set(err, TG_ERR_BUG, NULL,
 			    "route %zu is incomplete", i);
+	if (cfg->csp != NULL && strpbrk(cfg->csp, "\r\n") != NULL)
+		return tg_err_set(err, TG_ERR_BUG, NULL,
+		    "the CSP has a line break");
 	if ((cfg->batch_begin == NULL) != (cfg->batch_end == NULL))
 		return tg_err_set(err, TG_ERR_BUG, NULL,
 		    "batch_begin and batch_end go together");

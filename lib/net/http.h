@@ -30,11 +30,12 @@
  *   - TLS: versions 1.2 and 1.3 only (TG_HTTP_PRIORITIES); the
  *     certificate chosen per SNI name from a certificate set (struct
  *     tg_http_certs: names -> PEM chain + key, loaded from the same PEM
- *     files OpenSSL reads). A ClientHello without SNI, or with a name
- *     that has no certificate, ends the handshake (RFC 8461 §7.1;
- *     ALPACA). The set is swapped at run time with tg_http_set_certs:
- *     new handshakes use the new set, open connections keep the one they
- *     started with until they close.
+ *     files OpenSSL reads). Names are host names, one label allowed
+ *     (util/dname tg_dname_host_normalize: "localhost" for the console).
+ *     A ClientHello without SNI, or with a name that has no certificate,
+ *     ends the handshake (RFC 8461 §7.1; ALPACA). The set is swapped at
+ *     run time with tg_http_set_certs: new handshakes use the new set,
+ *     open connections keep the one they started with until they close.
  *   - limits: connections in all, connections per client address, an
  *     idle timeout, a per-request deadline (a request must be complete
  *     within request_timeout_s of the connection's start or of the
@@ -49,7 +50,10 @@
  *     9110 §15.5.20; ALPACA). HEAD is answered by MHD from the GET reply,
  *     without body.
  *   - the security headers of every reply (nosniff, no framing, no
- *     referrer, CSP "default-src 'none'", HSTS, Cache-Control: no-store).
+ *     referrer, CSP "default-src 'none'" unless the server sets its own
+ *     (config csp), HSTS, Cache-Control: no-store); a route may add
+ *     other headers to a reply (tg_http_reply_headers: Set-Cookie), but
+ *     never replace those.
  *   - plain HTTP (config plain = 1), for answers that must come over
  *     port 80 (ACME http-01, RFC 8555 §8.3): no TLS at all, so no
  *     certificate set and no SNI; the request's host is its Host header,
@@ -79,6 +83,10 @@
 
 /* GnuTLS priorities: TLS 1.3 and 1.2 only, GnuTLS's NORMAL suites. */
 #define TG_HTTP_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* The Content-Security-Policy of every reply unless the server sets its
+ * own: nothing in a reply may load or run anything, or be framed. */
+#define TG_HTTP_CSP_DEFAULT "default-src 'none'; frame-ancestors 'none'"
 
 /* Method bits of a route. */
 #define TG_HTTP_GET	0x01u
@@ -141,6 +149,9 @@ struct tg_http_config {
 	 * priorities do not apply); 0: HTTPS. */
 	int plain;
 	const char *priorities;		/* NULL: TG_HTTP_PRIORITIES */
+	/* The Content-Security-Policy of every reply (borrowed; outlives
+	 * http; no CR or LF); NULL: TG_HTTP_CSP_DEFAULT. */
+	const char *csp;
 	unsigned threads;		/* server threads,
 					   1..TG_HTTP_THREADS_MAX */
 	unsigned conn_max;		/* connections in all */
@@ -320,5 +331,21 @@ int tg_http_reply(struct tg_http_request *req, unsigned status,
     const struct tg_http_body *body);
 int tg_http_reply_text(struct tg_http_request *req, unsigned status,
     const char *content_type, const char *text, size_t len);
+
+/* A header a route adds to a reply; both strings borrowed. */
+struct tg_http_header {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * tg_http_reply_text with nhdrs (<= TG_HTTP_REPLY_HEADERS_MAX) more
+ * headers (copied), e.g. Set-Cookie or Retry-After. A name that is not
+ * an HTTP token, Content-Type or one of the security headers, or a value
+ * with CR or LF, is refused: -1 and nothing queued (answer otherwise).
+ */
+int tg_http_reply_headers(struct tg_http_request *req, unsigned status,
+    const char *content_type, const char *text, size_t len,
+    const struct tg_http_header *hdrs, size_t nhdrs);
 
 #endif

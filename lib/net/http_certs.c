@@ -118,7 +118,8 @@ tg_http_certs_has(const struct tg_http_certs *cs, const char *name)
 	char norm[TG_DNAME_MAX + 1];
 	int found;
 
-	if (tg_dname_normalize(name, norm, sizeof(norm), NULL) != 0)
+	if (tg_dname_host_normalize(name, norm, sizeof(norm),
+	    NULL) != 0)
 		return 0;
 	(void)http_certs_search(cs, norm, &found);
 	return found;
@@ -258,7 +259,8 @@ tg_http_certs_add_pem(struct tg_http_certs *cs, const char *name,
 	struct http_cert c;
 
 	memset(&c, 0, sizeof(c));
-	if (tg_dname_normalize(name, c.name, sizeof(c.name), err) != 0) {
+	if (tg_dname_host_normalize(name, c.name, sizeof(c.name),
+	    err) != 0) {
 		tg_err_prefix(err, "certificate name");
 		return -1;
 	}

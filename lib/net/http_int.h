@@ -109,10 +109,11 @@ void http_flight_init(struct http_conn *c, gnutls_session_t tls);
 
 /* ---- http_reply.c ---- */
 
-/* A reply of data (copied) with the security headers, HSTS only when
- * tls is set; NULL when out of memory. */
-struct MHD_Response *http_response(const char *content_type,
-    const void *data, size_t len, int tls);
+/* A reply of data (copied) with the security headers of server h (NULL:
+ * an HTTPS server's defaults; HSTS only over TLS, h's own CSP if it has
+ * one); NULL when out of memory. */
+struct MHD_Response *http_response(const struct tg_http *h,
+    const char *content_type, const void *data, size_t len);
 
 /* Queue resp (a reference is taken) as the reply of req; 0 or -1. */
 int http_queue(struct tg_http_request *req, unsigned status,

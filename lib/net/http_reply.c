@@ -8,21 +8,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/http_int.h"
 #include "util/text.h"
 
 /* Every reply carries these. The mta-sts host name serves nothing but
- * this file; nothing here is meant to be framed, sniffed or cached. */
+ * this file; nothing here is meant to be framed, sniffed or cached. A
+ * server may replace the Content-Security-Policy (config csp: the
+ * console's pages load their script and style). */
 static const char *const http_sec_headers[][2] = {
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "X-Frame-Options", "DENY" },
-	{ "Content-Security-Policy", "default-src 'none'; "
-	    "frame-ancestors 'none'" },
+	{ "Content-Security-Policy", TG_HTTP_CSP_DEFAULT },
 	{ "Referrer-Policy", "no-referrer" },
 	{ "Strict-Transport-Security", "max-age=31536000" },
 	{ "Cache-Control", "no-store" },
 };
+#define HTTP_CSP_INDEX	2
 /* RFC 6797 §7.2: an HSTS host must not send it over plain HTTP. */
 #define HTTP_HSTS_INDEX	4
 
@@ -30,31 +33,37 @@ static const char *const http_sec_headers[][2] = {
 
 static int
 http_add_headers(struct MHD_Response *resp, const char *content_type,
-    int tls)
+    const struct tg_http *h)
 {
+	const char *value;
 	size_t i;
 
 	if (content_type != NULL && MHD_add_response_header(resp,
 	    MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
 		return -1;
 	for (i = 0; i < sizeof(http_sec_headers) / sizeof(http_sec_headers[0]);
-	    i++)
-		if ((tls || i != HTTP_HSTS_INDEX) &&
-		    MHD_add_response_header(resp, http_sec_headers[i][0],
-		    http_sec_headers[i][1]) != MHD_YES)
+	    i++) {
+		value = http_sec_headers[i][1];
+		if (i == HTTP_CSP_INDEX && h != NULL && h->cfg.csp != NULL)
+			value = h->cfg.csp;
+		if (i == HTTP_HSTS_INDEX && h != NULL && h->cfg.plain)
+			continue;
+		if (MHD_add_response_header(resp, http_sec_headers[i][0],
+		    value) != MHD_YES)
 			return -1;
+	}
 	return 0;
 }
 
 struct MHD_Response *
-http_response(const char *content_type, const void *data, size_t len,
-    int tls)
+http_response(const struct tg_http *h, const char *content_type,
+    const void *data, size_t len)
 {
 	struct MHD_Response *resp;
 
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
 	    MHD_RESPMEM_MUST_COPY);
-	if (resp != NULL && http_add_headers(resp, content_type, tls) != 0) {
+	if (resp != NULL && http_add_headers(resp, content_type, h) != 0) {
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}
@@ -89,7 +98,8 @@ tg_http_body_new(const char *content_type, const void *data, size_t len,
 	if ((content_type != NULL &&
 	    (b->content_type = strdup(content_type)) == NULL) ||
 	    (b->data = malloc(len + 1)) == NULL ||
-	    (b->resp = http_response(content_type, data, len, 1)) == NULL) {
+	    (b->resp = http_response(NULL, content_type, data, len)) ==
+	    NULL) {
 		tg_http_body_free(b);
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
 	}
@@ -139,15 +149,15 @@ http_tls(const struct tg_http_request *req)
 }
 
 /* A prebuilt body is shared as it is on the server's thread of an HTTPS
- * server; from the loop's thread, or without HSTS, it is copied. */
+ * server with the default headers; from the loop's thread, without
+ * HSTS or with a CSP of the server's own, it is copied. */
 int
 tg_http_reply(struct tg_http_request *req, unsigned status,
     const struct tg_http_body *body)
 {
-	if (req->on_loop || !http_tls(req))
-		return http_reply_new(req, status, http_response(
-		    body->content_type, body->data, body->len,
-		    http_tls(req)));
+	if (req->on_loop || !http_tls(req) || req->http->cfg.csp != NULL)
+		return http_reply_new(req, status, http_response(req->http,
+		    body->content_type, body->data, body->len));
 	return http_queue(req, status, body->resp);
 }
 
@@ -155,10 +165,51 @@ int
 tg_http_reply_text(struct tg_http_request *req, unsigned status,
     const char *content_type, const char *text, size_t len)
 {
-	if (len > TG_HTTP_REPLY_MAX)
+	return tg_http_reply_headers(req, status, content_type, text, len,
+	    NULL, 0);
+}
+
+/* A header a route may add: a token name that is none of the security
+ * headers (those are the server's), a value without CR, LF or NUL (MHD
+ * checks the value too). */
+static int
+http_header_ok(const struct tg_http_header *hd)
+{
+	size_t i;
+
+	if (hd->name == NULL || hd->value == NULL || hd->name[0] == '\0' ||
+	    strcspn(hd->name, " \t\r\n:()<>@,;\\\"/[]?={}") !=
+	    strlen(hd->name) || strpbrk(hd->value, "\r\n") != NULL ||
+	    strcasecmp(hd->name, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+		return 0;
+	for (i = 0; i < sizeof(http_sec_headers) / sizeof(http_sec_headers[0]);
+	    i++)
+		if (strcasecmp(hd->name, http_sec_headers[i][0]) == 0)
+			return 0;
+	return 1;
+}
+
+int
+tg_http_reply_headers(struct tg_http_request *req, unsigned status,
+    const char *content_type, const char *text, size_t len,
+    const struct tg_http_header *hdrs, size_t nhdrs)
+{
+	struct MHD_Response *resp;
+	size_t i;
+
+	if (len > TG_HTTP_REPLY_MAX || nhdrs > TG_HTTP_REPLY_HEADERS_MAX)
 		return -1;
-	return http_reply_new(req, status,
-	    http_response(content_type, text, len, http_tls(req)));
+	for (i = 0; i < nhdrs; i++)
+		if (!http_header_ok(&hdrs[i]))
+			return -1;
+	resp = http_response(req->http, content_type, text, len);
+	for (i = 0; resp != NULL && i < nhdrs; i++)
+		if (MHD_add_response_header(resp, hdrs[i].name,
+		    hdrs[i].value) != MHD_YES) {
+			MHD_destroy_response(resp);
+			resp = NULL;
+		}
+	return http_reply_new(req, status, resp);
 }
 
 /* "Allow" of a 405 (RFC 9110 §15.5.6). */
@@ -185,8 +236,8 @@ http_error_response(const struct tg_http_request *req, unsigned status)
 
 	tg_text_fmt(text, sizeof(text), "%u %s\n", status,
 	    MHD_get_reason_phrase_for(status));
-	resp = http_response("text/plain; charset=utf-8", text, strlen(text),
-	    http_tls(req));
+	resp = http_response(req->http, "text/plain; charset=utf-8", text,
+	    strlen(text));
 	if (resp != NULL && status == MHD_HTTP_METHOD_NOT_ALLOWED &&
 	    req->route != NULL) {
 		http_allow(req->route->methods, allow, sizeof(allow));

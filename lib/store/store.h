@@ -295,7 +295,8 @@ int tg_store_dest_list(struct tg_store *st, tg_store_dest_fn fn, void *arg,
 
 struct tg_store_cert {
 	int64_t id;				/* set by the store */
-	char name[TG_DNAME_MAX + 1];		/* host name it is for */
+	char name[TG_DNAME_MAX + 1];		/* host name it is for; one
+						   label allowed (localhost) */
 	enum tg_store_cert_role role;
 	char cert_path[TG_PATH_MAX];		/* absolute */
 	char key_path[TG_PATH_MAX];		/* absolute */

@@ -27,7 +27,7 @@ cert_check(const struct tg_store_cert *c, struct tg_store_cert *n,
 	    memchr(c->spki_sha256, '\0', sizeof(c->spki_sha256)) == NULL)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "certificate: a text field is not NUL-terminated");
-	if (tg_store_check_dname("name", c->name, n->name, sizeof(n->name),
+	if (tg_store_check_hostname("name", c->name, n->name, sizeof(n->name),
 	    err) != 0 ||
 	    tg_store_check_path("cert_path", c->cert_path, err) != 0 ||
 	    tg_store_check_path("key_path", c->key_path, err) != 0 ||
@@ -363,7 +363,7 @@ tg_store_cert_list(struct tg_store *st, const char *name, int role,
 	int rc;
 
 	tg_err_clear(err);
-	if (name != NULL && tg_store_check_dname("name", name, norm,
+	if (name != NULL && tg_store_check_hostname("name", name, norm,
 	    sizeof(norm), err) != 0)
 		return -1;
 	if (role < -1 || role > TG_STORE_CERT_ADMIN)

@@ -103,6 +103,17 @@ tg_store_check_dname(const char *field, const char *in, char *out,
 	return 0;
 }
 
+int
+tg_store_check_hostname(const char *field, const char *in, char *out,
+    size_t outlen, struct tg_err *err)
+{
+	if (tg_dname_host_normalize(in, out, outlen, err) != 0) {
+		tg_err_prefix(err, "%s", field);
+		return -1;
+	}
+	return 0;
+}
+
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if
  * ill-formed: overlong forms, surrogates and values above U+10FFFF are. */
 static size_t

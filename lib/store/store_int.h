@@ -77,6 +77,11 @@ int tg_store_each(struct tg_store *st, sqlite3_stmt *s, int bind_rc,
 int tg_store_check_dname(const char *field, const char *in, char *out,
     size_t outlen, struct tg_err *err);
 
+/* A host name for field, one label allowed ("localhost": the console's
+ * certificate): normalised into out (TG_DNAME_MAX + 1). */
+int tg_store_check_hostname(const char *field, const char *in, char *out,
+    size_t outlen, struct tg_err *err);
+
 /* Free text for field: NULL or up to max bytes of UTF-8 with no control
  * characters. */
 int tg_store_check_text(const char *field, const char *in, size_t max,

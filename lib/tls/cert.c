@@ -723,7 +723,8 @@ cert_check_names(const char *const names[], size_t n, struct tg_err *err)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "between 1 and %d names needed", TG_CERT_NAMES_MAX);
 	for (i = 0; i < n; i++) {
-		if (tg_dname_normalize(names[i], norm, sizeof(norm), err) < 0)
+		if (tg_dname_host_normalize(names[i], norm, sizeof(norm),
+		    err) < 0)
 			return -1;
 		if (strcmp(norm, names[i]) != 0)
 			return tg_err_set(err, TG_ERR_PERM, NULL,

@@ -156,7 +156,8 @@ int tg_cert_issue(const struct tg_cert_template *t, EVP_PKEY *subject_key,
  * (0644), each through a temporary file in the same directory linked
  * into place, so a reader never sees a partial file. Existing files are
  * never replaced: if either path exists the call fails (EEXIST) and
- * writes nothing. Names must be valid domain names (util/dname).
+ * writes nothing. Names must be host names in normal form (util/dname,
+ * tg_dname_host_normalize: "localhost" is one).
  */
 int tg_cert_make_self_signed(const char *const names[], size_t n, int days,
     const char *key_path, const char *cert_path, struct tg_err *err);

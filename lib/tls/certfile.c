@@ -10,6 +10,7 @@
 
 #include "tls/cert.h"
 #include "util/clock.h"
+#include "util/dname.h"
 #include "util/path.h"
 
 int
@@ -72,5 +73,52 @@ tg_certfile_make(const char *state_dir, const char *name, int days,
 	    tg_certfile_record(name, crt, key, rec, err) != 0)
 		return -1;
 	rec->state = state;
+	return 0;
+}
+
+struct certfile_find {
+	struct tg_store_cert *rec;	/* borrowed */
+	int found;
+};
+
+static int
+certfile_find_current(const struct tg_store_cert *c, void *arg)
+{
+	struct certfile_find *f = arg;
+
+	if (c->state != TG_STORE_CERT_CURRENT)
+		return 0;
+	*f->rec = *c;
+	f->found = 1;
+	return 1;
+}
+
+int
+tg_certfile_current(struct tg_store *st, const char *state_dir,
+    const char *name, enum tg_store_cert_role role, int create, int days,
+    struct tg_store_cert *rec, int *created, struct tg_err *err)
+{
+	struct certfile_find f = { rec, 0 };
+	char host[TG_DNAME_MAX + 1];
+
+	if (created != NULL)
+		*created = 0;
+	if (tg_dname_host_normalize(name, host, sizeof(host), err) != 0)
+		return -1;
+	if (tg_store_cert_list(st, host, (int)role, certfile_find_current, &f,
+	    err) != 0)
+		return -1;
+	if (f.found)
+		return 0;
+	if (!create)
+		return 1;
+	if (tg_certfile_make(state_dir, host, days, TG_STORE_CERT_CURRENT,
+	    rec, err) != 0)
+		return -1;
+	rec->role = role;
+	if (tg_store_cert_add(st, rec, &rec->id, err) != 0)
+		return -1;
+	if (created != NULL)
+		*created = 1;
 	return 0;
 }

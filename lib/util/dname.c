@@ -32,9 +32,10 @@ dname_check_label(const char *label, size_t len, struct tg_err *err)
 	return 0;
 }
 
-int
-tg_dname_normalize(const char *name, char *out, size_t outlen,
-    struct tg_err *err)
+/* Both normalisers: a name of at least min_labels labels. */
+static int
+dname_normalize(const char *name, char *out, size_t outlen,
+    size_t min_labels, struct tg_err *err)
 {
 	size_t len, i, start, labels;
 
@@ -71,11 +72,25 @@ tg_dname_normalize(const char *name, char *out, size_t outlen,
 			start = i + 1;
 		}
 	}
-	if (labels < 2)
+	if (labels < min_labels)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
 		    "invalid domain name '%s': a mail domain has at least two "
 		    "labels", out);
 	return 0;
+}
+
+int
+tg_dname_normalize(const char *name, char *out, size_t outlen,
+    struct tg_err *err)
+{
+	return dname_normalize(name, out, outlen, 2, err);
+}
+
+int
+tg_dname_host_normalize(const char *name, char *out, size_t outlen,
+    struct tg_err *err)
+{
+	return dname_normalize(name, out, outlen, 1, err);
 }
 
 int

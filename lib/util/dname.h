@@ -24,6 +24,14 @@
 int tg_dname_normalize(const char *name, char *out, size_t outlen,
     struct tg_err *err);
 
+/*
+ * The same for a host name that may have a single label ("localhost",
+ * an internal host): what a certificate and a TLS server name may be
+ * for, but never a mail domain.
+ */
+int tg_dname_host_normalize(const char *name, char *out, size_t outlen,
+    struct tg_err *err);
+
 /* 1 if name is already a normalised domain name, else 0. */
 int tg_dname_is_valid(const char *name);
 

@@ -129,11 +129,18 @@
 #define TG_HTTP_MEMORY_MAX	(16 * 1024) /* pool per connection: header */
 #define TG_HTTP_BODY_MAX	(1024 * 1024)	/* POST body, default cap */
 #define TG_HTTP_REPLY_MAX	(1024 * 1024)	/* a prebuilt reply body */
+#define TG_HTTP_REPLY_HEADERS_MAX 8	/* a route's own headers, per reply */
 #define TG_HTTP_ROUTES_MAX	16	/* routes of one server */
 #define TG_HTTP_CERTS_MAX	10000	/* names of one certificate set */
 #define TG_HTTP_THREADS_MAX	64	/* server threads */
 #define TG_STS_HOST_BODY_MAX	9216	/* a policy we serve: 32 mx lines of
 					   at most 259 bytes, and the rest */
+
+/* The admin API and console (admin/api, controllerd); RELIABILITY S-04. */
+#define TG_ADMIN_BODY_MAX	(64 * 1024)	/* a request's JSON body */
+#define TG_ADMIN_CONN_MAX	64	/* connections in all (local use) */
+#define TG_ADMIN_PER_IP_MAX	16	/* connections from one address */
+#define TG_ADMIN_CERT_DAYS	365	/* the first-use self-signed cert */
 
 /* Outbound SMTP client (smtp/client). RFC 5321 §4.5.3.2 timeouts; the
  * others follow Postfix (smtp_rset_timeout, connection and TLS session

@@ -103,6 +103,7 @@ for dmn in mxd stsd rptd controllerd; do
 done
 check "stsd serves HTTPS on 443" wait_port 127.0.0.1 443
 check "rptd serves HTTPS on 8443" wait_port 127.0.0.1 8443
+check "controllerd serves the console on 9443" wait_port 127.0.0.1 9443
 sleep 1
 expect_eq "nothing belongs to root with every daemon running" "" "$(root_owned)"
 kill -TERM "$pid" "${pids[@]}"

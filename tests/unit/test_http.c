@@ -11,8 +11,9 @@
  * made on the loop's, the per-address limit, the request deadline, a
  * listening socket of the server's own, the checks made when
  * certificates are added, how the server's TLS flights are cut into
- * TCP segments, prefix routes, and a plain HTTP server (no TLS, the
- * Host header as the request's host, no HSTS, the same limits).
+ * TCP segments, prefix routes, a server's own CSP and a route's own
+ * headers, a host name of one label, and a plain HTTP server (no TLS,
+ * the Host header as the request's host, no HSTS, the same limits).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,7 +50,7 @@ struct pem {
 	char *cert, *key;
 };
 
-static struct pem pem_a, pem_b, pem_other;
+static struct pem pem_a, pem_b, pem_other, pem_local;
 
 static char *
 pem_of(X509 *x, EVP_PKEY *k)
@@ -262,6 +263,32 @@ route_files(struct tg_http_request *req, void *arg)
 	return tg_http_reply_text(req, 200, "text/plain", text, strlen(text));
 }
 
+/* Headers of the route's own; those it may not set are refused. */
+static int
+route_headers(struct tg_http_request *req, void *arg)
+{
+	static const struct tg_http_header sec[] = {
+		{ "Content-Security-Policy", "default-src *" } };
+	static const struct tg_http_header ctype[] = {
+		{ "content-type", "text/html" } };
+	static const struct tg_http_header split[] = {
+		{ "X-A", "a\r\nX-B: b" } };
+	static const struct tg_http_header name[] = { { "X A", "a" } };
+	static const struct tg_http_header good[] = {
+		{ "Set-Cookie", "s=1; Secure; HttpOnly" },
+		{ "Retry-After", "5" } };
+
+	(void)arg;
+	if (tg_http_reply_headers(req, 200, "text/plain", "x", 1, sec,
+	    1) != -1 || tg_http_reply_headers(req, 200, "text/plain", "x", 1,
+	    ctype, 1) != -1 || tg_http_reply_headers(req, 200, "text/plain",
+	    "x", 1, split, 1) != -1 || tg_http_reply_headers(req, 200,
+	    "text/plain", "x", 1, name, 1) != -1)
+		return tg_http_reply_text(req, 500, "text/plain", "taken\n", 6);
+	return tg_http_reply_headers(req, 201, "text/plain", "headers\n", 8,
+	    good, 2);
+}
+
 static const struct tg_http_route routes[] = {
 	{ "/policy", TG_HTTP_GET | TG_HTTP_HEAD, 0, NULL, NULL, route_policy,
 	    NULL, NULL, 0 },
@@ -274,6 +301,10 @@ static const struct tg_http_route routes[] = {
 	    route_upload_done, route_upload_free, route_upload_prepare, 0 },
 	{ "/pub", TG_HTTP_GET, 0, NULL, NULL, route_pub, NULL, NULL, 0 },
 	{ "/loop", TG_HTTP_GET, 1, NULL, NULL, route_loop, NULL, NULL, 0 },
+	{ "/headers", TG_HTTP_GET, 0, NULL, NULL, route_headers, NULL, NULL,
+	    0 },
+	{ "/loop-headers", TG_HTTP_GET, 1, NULL, NULL, route_headers, NULL,
+	    NULL, 0 },
 };
 
 static void
@@ -1196,6 +1227,77 @@ test_prefix_route(void **state)
 	curl_slist_free_all(rs);
 }
 
+/* A server's own CSP on every reply (prebuilt bodies, replies made on
+ * either thread, error pages); a route's own headers beside the
+ * security headers, never instead of them. */
+static struct tg_http_config csp_cfg;
+
+static void
+test_csp_and_headers(void **state)
+{
+	static const char csp[] = "Content-Security-Policy: default-src "
+	    "'none'; script-src 'self'\r\n";
+	static const char *const paths[] = { "/policy", "/pub", "/loop",
+		"/nothing", "/headers", "/loop-headers" };
+	struct reply r;
+	size_t i;
+
+	(void)state;
+	publish("published\n");
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		get("a.test", paths[i], pem_a.cert, &r);
+		assert_int_equal(r.rc, CURLE_OK);
+		if (strstr(r.headers, csp) == NULL)
+			fail_msg("%s: no CSP of the server's own in\n%s",
+			    paths[i], r.headers);
+		assert_non_null(strstr(r.headers, "X-Frame-Options: DENY"));
+		assert_non_null(strstr(r.headers,
+		    "Strict-Transport-Security: "));
+	}
+	for (i = 4; i < 6; i++) {
+		get("a.test", paths[i], pem_a.cert, &r);
+		assert_int_equal(r.status, 201);
+		assert_non_null(strstr(r.headers,
+		    "Set-Cookie: s=1; Secure; HttpOnly\r\n"));
+		assert_non_null(strstr(r.headers, "Retry-After: 5\r\n"));
+		assert_non_null(strstr(r.headers,
+		    "Content-Type: text/plain\r\n"));
+	}
+}
+
+/* A host name of one label (the console's "localhost") has its
+ * certificate and is served; the Host check holds for it too. */
+static void
+test_single_label_name(void **state)
+{
+	struct tg_http_certs *cs;
+	struct curl_slist *rs, *hdr;
+	struct tg_err err;
+	struct reply r;
+	CURL *e;
+
+	(void)state;
+	cs = certs_of(1, 0);
+	assert_int_equal(tg_http_certs_add_pem(cs, "LocalHost",
+	    pem_local.cert, strlen(pem_local.cert), pem_local.key,
+	    strlen(pem_local.key), &err), 0);
+	assert_true(tg_http_certs_has(cs, "localhost"));
+	tg_http_set_certs(srv.http, cs);
+	tg_http_certs_unref(cs);
+	get("localhost", "/policy", pem_local.cert, &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "policy for localhost\n");
+	e = client("localhost", "/policy", pem_local.cert, &rs);
+	hdr = curl_slist_append(NULL, "Host: a.test");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+	perform(e, &r);
+	assert_int_equal(r.status, 421);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(rs);
+	curl_slist_free_all(hdr);
+}
+
 /* ---- a plain HTTP server ---- */
 
 static struct tg_http_config plain_cfg, plain_limits_cfg;
@@ -1434,6 +1536,9 @@ test_bad_config(void **state)
 	cfg.threads = 0;
 	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
 	tg_http_config_init(&cfg);
+	cfg.csp = "default-src 'none'\r\nX-Injected: 1";
+	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
+	tg_http_config_init(&cfg);
 	cfg.batch_begin = batch_begin;	/* without batch_end */
 	assert_int_equal(tg_http_new(base, &cfg, &h, &err), -1);
 	tg_http_config_init(&cfg);
@@ -1483,6 +1588,10 @@ main(void)
 		    test_flight_retry_not_held, setup, teardown, &no_x448_cfg),
 		cmocka_unit_test_setup_teardown(test_prefix_route, setup,
 		    teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_csp_and_headers,
+		    setup, teardown, &csp_cfg),
+		cmocka_unit_test_setup_teardown(test_single_label_name,
+		    setup, teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_plain, setup,
 		    teardown, &plain_cfg),
 		cmocka_unit_test_prestate_setup_teardown(test_plain_limits,
@@ -1495,6 +1604,9 @@ main(void)
 	pem_make(&pem_a, "a.test");
 	pem_make(&pem_b, "b.test");
 	pem_make(&pem_other, "other.test");
+	pem_make(&pem_local, "localhost");
+	tg_http_config_init(&csp_cfg);
+	csp_cfg.csp = "default-src 'none'; script-src 'self'";
 	tg_http_config_init(&small_body_cfg);
 	small_body_cfg.body_max = 1000;
 	tg_http_config_init(&batch_cfg);
@@ -1519,6 +1631,8 @@ main(void)
 	free(pem_b.key);
 	free(pem_other.cert);
 	free(pem_other.key);
+	free(pem_local.cert);
+	free(pem_local.key);
 	curl_global_cleanup();
 	return r;
 }

@@ -441,6 +441,18 @@ test_cert_list_filters(void **state)
 	assert_int_equal(tg_store_cert_list(f->st, NULL, 7, cert_collect,
 	    &seen, &err), -1);
 	assert_perm_msg(err, "role: invalid value 7");
+	/* A certificate's name is a host name: one label is allowed (the
+	 * console's "localhost"), bad characters are not. */
+	make_cert(&c, "LocalHost", 'c');
+	c.role = TG_STORE_CERT_ADMIN;
+	assert_int_equal(tg_store_cert_add(f->st, &c, NULL, &err), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(tg_store_cert_list(f->st, "localhost",
+	    TG_STORE_CERT_ADMIN, cert_collect, &seen, &err), 0);
+	assert_string_equal(seen.ids, "localhost/admin ");
+	make_cert(&c, "local_host", 'd');
+	assert_int_equal(tg_store_cert_add(f->st, &c, NULL, &err), -1);
+	assert_perm_msg(err, "name");
 }
 
 static void

@@ -16,6 +16,7 @@
 
 
 #include "policy/stshost.h"
+#include "policy/stsmx.h"
 #include "policy/stspolicy.h"
 
 #define T0	1800000000L	/* a fixed "now" */
@@ -378,6 +379,54 @@ test_mx_coverage(void **state)
 	tg_dns_answer_free(a);
 }
 
+/* policy/stsmx: the uncovered hosts as one line of a message. */
+static void
+test_stsmx_text(void **state)
+{
+	static const char *const many[] = { "m1.example.org",
+		"m2.example.org", "m3.example.org", "m4.example.org",
+		"m5.example.org", "m6.example.org", "m7.example.org",
+		"m8.example.org", "m9.example.org", "m10.example.org", NULL };
+	static const char *const two[] = { "mail.example.org",
+		"backup.provider.net", NULL };
+	struct tg_store_domain d;
+	struct tg_dns_answer *a;
+	struct tg_err err;
+	char what[1024], tiny[8];
+
+	(void)state;
+	tg_store_domain_init(&d);
+	snprintf(d.name, sizeof(d.name), "example.org");
+	snprintf(d.sts_mx[0], sizeof(d.sts_mx[0]), "mail.example.org");
+	d.sts_mx_count = 1;
+	a = mx_answer(TG_DNS_OK, TG_DNS_SECURE, two);
+	assert_int_equal(tg_stsmx_uncovered(&d, a, what, sizeof(what), &err),
+	    1);
+	assert_string_equal(what, "backup.provider.net");
+	/* Too small a buffer: cut, never overrun. */
+	assert_int_equal(tg_stsmx_uncovered(&d, a, tiny, sizeof(tiny), &err),
+	    1);
+	assert_string_equal(tiny, "backup.");
+	snprintf(d.sts_mx[1], sizeof(d.sts_mx[1]), "*.provider.net");
+	d.sts_mx_count = 2;
+	assert_int_equal(tg_stsmx_uncovered(&d, a, what, sizeof(what), &err),
+	    0);
+	assert_string_equal(what, "");
+	tg_dns_answer_free(a);
+	d.sts_mx_count = 0;
+	a = mx_answer(TG_DNS_OK, TG_DNS_SECURE, many);
+	assert_int_equal(tg_stsmx_uncovered(&d, a, what, sizeof(what), &err),
+	    1);
+	assert_non_null(strstr(what, "m1.example.org, m2.example.org, "));
+	assert_non_null(strstr(what, "m8.example.org and 2 more"));
+	tg_dns_answer_free(a);
+	a = mx_answer(TG_DNS_TEMPFAIL, TG_DNS_INDETERMINATE, NULL);
+	assert_int_equal(tg_stsmx_uncovered(&d, a, what, sizeof(what), &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "timed out"));
+	tg_dns_answer_free(a);
+}
+
 /* ---- sts_served rows ---- */
 
 static int
@@ -493,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_step_reenable_and_lowered_max_age),
 		cmocka_unit_test(test_step_bad_config_keeps_nothing),
 		cmocka_unit_test(test_mx_coverage),
+		cmocka_unit_test(test_stsmx_text),
 		cmocka_unit_test_setup_teardown(test_store_rows, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_watch_beside_writes,

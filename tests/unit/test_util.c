@@ -191,6 +191,33 @@ test_dname_subdomain(void **state)
 	assert_false(tg_dname_is_valid("A.example"));
 }
 
+/* A host name may have one label; everything else is as strict. */
+static void
+test_dname_host(void **state)
+{
+	char out[TG_DNAME_MAX + 1];
+	struct tg_err err;
+
+	(void)state;
+	assert_int_equal(tg_dname_normalize("localhost", out, sizeof(out),
+	    &err), -1);
+	assert_int_equal(tg_dname_host_normalize("LocalHost.", out,
+	    sizeof(out), &err), 0);
+	assert_string_equal(out, "localhost");
+	assert_int_equal(tg_dname_host_normalize("Admin.Example.org", out,
+	    sizeof(out), &err), 0);
+	assert_string_equal(out, "admin.example.org");
+	assert_int_equal(tg_dname_host_normalize("local_host", out,
+	    sizeof(out), &err), -1);
+	assert_non_null(strstr(err.msg, "character"));
+	assert_int_equal(tg_dname_host_normalize("-x", out, sizeof(out),
+	    &err), -1);
+	assert_int_equal(tg_dname_host_normalize("", out, sizeof(out), &err),
+	    -1);
+	assert_int_equal(tg_dname_host_normalize("127.0.0.1:9443", out,
+	    sizeof(out), &err), -1);
+}
+
 static void
 test_clock_override(void **state)
 {
@@ -236,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_dname_table),
 		cmocka_unit_test(test_dname_too_long),
 		cmocka_unit_test(test_dname_subdomain),
+		cmocka_unit_test(test_dname_host),
 		cmocka_unit_test(test_clock_override),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_path_and_text),

@@ -1,0 +1,216 @@
+# The admin API of tlsgate-controllerd (web/API.md; RELIABILITY S-03,
+# S-04, S-05) with curl: controllerd serves it on admin.listen over HTTPS
+# with the admin certificate it makes at first use (the store records it:
+# curl trusts that file, found with `tlsgate cert list --json`). Checked:
+# no handshake without SNI, the console's files with their CSP and
+# framing headers, login with a cookie jar (the cookie's attributes), the
+# session, POSTs refused without the CSRF token or with another Origin,
+# another Host refused (421), a domain added, given MTA-STS testing and
+# removed through the API and seen by the CLI (one store), certificates,
+# logout ending the session, the login throttle (429), a body over 64 KB
+# (413), and no password in the log.
+
+PORT=9443
+URL="https://localhost:$PORT"
+conf=$(tg_write_conf)
+cat >> "$conf" <<CONF
+run_dir = $T/run
+user = ""
+store.poll_interval = 1
+relay.hostname = mx.gw.test
+admin.listen = 127.0.0.1:$PORT
+admin.hostname = localhost
+dns.timeout = 2
+CONF
+tg() { "$BIN/tlsgate" -c "$conf" "$@"; }
+log="$T/controllerd.log"
+
+check "init" tg init
+# The console user's password: never on a command line.
+head -c 18 /dev/urandom | base64 | tr -d '\n' > "$T/password"
+chmod 600 "$T/password"
+PW=$(cat "$T/password")
+check "tlsgate admin add alice --password-stdin" \
+	tg admin add alice --password-stdin < "$T/password"
+
+"$BIN/tlsgate-controllerd" -f -c "$conf" > "$log" 2>&1 &
+cpid=$!
+if ! check "controllerd listens on admin.listen" wait_port 127.0.0.1 $PORT 30
+then
+	sed 's/^/#   /' "$log" | tail -20
+	exit 0
+fi
+admin_cert() {
+	tg cert list --json | jq -r '.[] | select(.role == "admin") |
+	    select(.state == "current") | .cert_path'
+}
+check "the admin certificate is in the store" wait_for 10 \
+	test -n "$(admin_cert)"
+CA=$(admin_cert)
+expect_match "it is for localhost" "DNS:localhost" \
+	"$(openssl x509 -in "$CA" -noout -ext subjectAltName 2>&1)"
+
+# req METHOD PATH [curl options] — the status; body in $T/b, headers $T/h
+req() {
+	local m=$1 p=$2; shift 2
+	curl -sS --max-time 10 --cacert "$CA" \
+	    --resolve "localhost:$PORT:127.0.0.1" -b "$T/jar" -c "$T/jar" \
+	    -D "$T/h" -o "$T/b" -w '%{http_code}' -X "$m" "$@" "$URL$p" \
+	    2>"$T/curl.err"
+}
+# post PATH JSON [curl options] — with the console's Origin and token
+post() {
+	local p=$1 body=$2; shift 2
+	req POST "$p" -H "Content-Type: application/json" \
+	    -H "Origin: $URL" -H "X-CSRF-Token: $CSRF" --data-binary "$body" \
+	    "$@"
+}
+header() { tr -d '\r' < "$T/h" | grep -i "^$1: " | head -1 | cut -d' ' -f2-; }
+CSRF=""
+
+# ---- transport (S-05) ----
+check_fails "a handshake without SNI is refused" \
+	curl -sS --max-time 5 --cacert "$CA" -o /dev/null \
+	"https://127.0.0.1:$PORT/"
+expect_eq "GET /: 200" 200 "$(req GET /)"
+expect_eq "it is web/index.html" "$(sha256sum < "$TOP/web/index.html")" \
+	"$(sha256sum < "$T/b")"
+expect_eq "as HTML" "text/html; charset=utf-8" "$(header Content-Type)"
+expect_eq "with the console's CSP" "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" \
+	"$(header Content-Security-Policy)"
+expect_eq "never framed" DENY "$(header X-Frame-Options)"
+expect_match "HSTS" "max-age=" "$(header Strict-Transport-Security)"
+expect_eq "not cached" no-store "$(header Cache-Control)"
+expect_eq "GET /app.js: 200" 200 "$(req GET /app.js)"
+expect_eq "as JavaScript" "text/javascript" "$(header Content-Type)"
+expect_eq "it is web/app.js" "$(sha256sum < "$TOP/web/app.js")" \
+	"$(sha256sum < "$T/b")"
+expect_eq "GET /app.css: 200, as CSS" "200 text/css" \
+	"$(req GET /app.css) $(header Content-Type)"
+expect_eq "HEAD /: 200, no body" "200 0" \
+	"$(curl -sS --max-time 10 --cacert "$CA" -I -o /dev/null \
+	--resolve "localhost:$PORT:127.0.0.1" -w '%{http_code} %{size_download}' \
+	"$URL/")"
+expect_eq "another file: 404" 404 "$(req GET /index.html)"
+expect_eq "a Host other than the SNI name: 421" 421 \
+	"$(req GET /api/session -H 'Host: other.example')"
+expect_eq "a port that is not admin.listen's: 421" 421 \
+	"$(req GET /api/session -H 'Host: localhost:1')"
+expect_match "said as JSON" '"error":"this server answers for localhost only"' \
+	"$(cat "$T/b")"
+
+# ---- login (S-03, S-04) ----
+expect_eq "the API without a session: 401" 401 "$(req GET /api/session)"
+LOGIN="{\"username\": \"alice\", \"password\": \"$PW\"}"
+expect_eq "login without an Origin: 403" 403 \
+	"$(req POST /api/login -H 'Content-Type: application/json' \
+	--data-binary "$LOGIN")"
+expect_eq "login from another Origin: 403" 403 \
+	"$(req POST /api/login -H 'Content-Type: application/json' \
+	-H 'Origin: https://evil.example' --data-binary "$LOGIN")"
+expect_eq "login: 200" 200 "$(post /api/login "$LOGIN")"
+expect_match "the session cookie's attributes" \
+	"^tg_session=[A-Za-z0-9_-]{43}; Secure; HttpOnly; SameSite=Strict; Path=/$" \
+	"$(header Set-Cookie)"
+expect_match "the cookie is in the jar" "tg_session" "$(cat "$T/jar")"
+CSRF=$(jq -r .csrf "$T/b")
+expect_eq "GET /api/session: 200" 200 "$(req GET /api/session)"
+expect_eq "it names the user and the token" "alice $CSRF" \
+	"$(jq -r '.user + " " + .csrf' "$T/b")"
+expect_eq "as JSON" "application/json" "$(header Content-Type)"
+expect_match "API replies carry the CSP too" "frame-ancestors 'none'" \
+	"$(header Content-Security-Policy)"
+
+# ---- CSRF and Origin on every POST (S-04) ----
+expect_eq "a POST without the CSRF token: 403" 403 \
+	"$(req POST /api/domains -H 'Content-Type: application/json' \
+	-H "Origin: $URL" --data-binary '{"name": "example.org"}')"
+expect_eq "a POST with another Origin: 403" 403 \
+	"$(req POST /api/domains -H 'Content-Type: application/json' \
+	-H 'Origin: https://evil.example' -H "X-CSRF-Token: $CSRF" \
+	--data-binary '{"name": "example.org"}')"
+expect_eq "neither added a domain" "" "$(tg domain list --json | jq -r '.[].name')"
+
+# ---- domains: the API and the CLI share the store ----
+expect_eq "add example.org: 201" 201 \
+	"$(post /api/domains '{"name": "Example.org", "route": "10.0.0.5:25"}')"
+expect_eq "the reply is the domain" "example.org off 10.0.0.5:25" \
+	"$(jq -r '.name + " " + .sts_mode + " " + .route' "$T/b")"
+expect_match "tlsgate domain list shows it" "^example\.org +off +10\.0\.0\.5:25" \
+	"$(tg domain list)"
+expect_eq "added again: 409" 409 \
+	"$(post /api/domains '{"name": "example.org"}')"
+expect_eq "a bad name: 400" 400 \
+	"$(post /api/domains '{"name": "exa mple.org"}')"
+expect_eq "MTA-STS testing: 200" 200 \
+	"$(post /api/domains/example.org/sts \
+	'{"mode": "testing", "mx": ["mx.example.org"], "max_age": 86400}')"
+expect_eq "tlsgate sees testing and the pattern" "testing mx.example.org 86400" \
+	"$(tg domain show example.org --json |
+	jq -r '.mta_sts.mode + " " + .mta_sts.mx[0] + " " + (.mta_sts.max_age | tostring)')"
+expect_eq "an unknown domain: 404" 404 \
+	"$(post /api/domains/nope.example/sts '{"mode": "none"}')"
+expect_eq "GET /api/domains lists it" "example.org testing" \
+	"$(req GET /api/domains >/dev/null; jq -r '.[] | .name + " " + .sts_mode' "$T/b")"
+expect_match "the change is logged with the user" \
+	"event=admin action=domain-sts user=alice peer=127.0.0.1 domain=example.org result=ok" \
+	"$(cat "$log")"
+expect_eq "remove: 200" 200 "$(post /api/domains/example.org/remove '{}')"
+expect_eq "tlsgate domain list no longer shows it" "" \
+	"$(tg domain list --json | jq -r '.[].name')"
+expect_eq "removed again: 404" 404 \
+	"$(post /api/domains/example.org/remove '{}')"
+
+# ---- certificates ----
+expect_eq "GET /api/certificates: 200" 200 "$(req GET /api/certificates)"
+expect_eq "the admin certificate, self-signed" "localhost current true CN=localhost" \
+	"$(jq -r '.[] | select(.role == "admin") |
+	"\(.name) \(.state) \(.self_signed) \(.issuer)"' "$T/b")"
+expect_eq "and the MX one" "mx.gw.test" \
+	"$(jq -r '.[] | select(.role == "mx") | .name' "$T/b")"
+
+# ---- logout ends the session (S-04) ----
+cp "$T/jar" "$T/jar.old"
+expect_eq "logout: 200" 200 "$(post /api/logout '{}')"
+expect_match "the cookie is cleared" "^tg_session=; .*Max-Age=0" \
+	"$(header Set-Cookie)"
+cp "$T/jar.old" "$T/jar"
+expect_eq "the old cookie is worth nothing: 401" 401 "$(req GET /api/session)"
+expect_eq "nor is the old token: 401" 401 \
+	"$(post /api/domains '{"name": "example.org"}')"
+
+# ---- limits ----
+head -c 100000 /dev/zero | tr '\0' ' ' > "$T/big"
+code=$(req POST /api/login -H 'Content-Type: application/json' \
+	-H "Origin: $URL" --data-binary @"$T/big")
+expect_match "a 100 KB body is refused (413 or closed)" '^(413|000)$' "$code"
+# S-04: after 5 failures from one address, each try waits (429), twice
+# as long after each further failure. The server counts whole seconds: a
+# try that comes as a wait ends is let through (and fails again).
+bad() { post /api/login '{"username": "alice", "password": "not the password"}'; }
+codes=""
+for i in 1 2 3 4 5; do
+	codes="$codes $(bad)"
+done
+expect_eq "five bad logins: 401 each" " 401 401 401 401 401" "$codes"
+code=""
+for i in 1 2 3 4; do
+	code=$(bad)
+	[ "$code" = 429 ] && break
+done
+expect_eq "then 429" 429 "$code"
+wait_s=$(header Retry-After)
+expect_match "429 says how long to wait" '^[0-9]+$' "$wait_s"
+expect_match "and so does its body" '"retry_after":[0-9]+' "$(cat "$T/b")"
+sleep "${wait_s:-1}.3"
+expect_eq "once the wait is over, a try is let through" 401 "$(bad)"
+expect_eq "then even the right password waits (longer)" 429 \
+	"$(post /api/login "$LOGIN")"
+expect_match "the failures are logged" \
+	"event=admin action=login user=alice peer=127.0.0.1 result=failed" \
+	"$(cat "$log")"
+expect_eq "no password in the log" 0 "$(grep -cF -e "$PW" -e "not the password" "$log")"
+
+kill -TERM "$cpid"
+wait "$cpid"
+expect_eq "controllerd stops cleanly" 0 "$?"

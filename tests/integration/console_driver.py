@@ -1,0 +1,502 @@
+#!/usr/bin/python3
+# The web console in a real browser: Debian's chromium, headless, driven by
+# Debian's chromedriver through python3-selenium. Run by console.sh; prints
+# TAP lines ("ok - ..." / "not ok - ...") and "#" notes.
+#
+# The browser trusts the admin certificate the way an administrator's
+# browser would be made to: chromium on Linux reads the NSS database in
+# $HOME/.pki/nssdb, so a fresh HOME gets one (certutil, libnss3-tools) with
+# the admin certificate added as a trusted peer ("P,,"). No
+# --ignore-certificate-errors, no acceptInsecureCerts: a certificate the
+# browser does not trust fails the first check.
+#
+#   console_driver.py --url https://localhost:PORT/ --cert ADMIN.pem
+#       --user NAME --password-file FILE --tg TG-WRAPPER --work DIR
+#       --shot OUT.png [--shot OUT2.png...]
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.common.exceptions import (NoAlertPresentException,
+                                        StaleElementReferenceException,
+                                        TimeoutException, WebDriverException)
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+WAIT = 10          # seconds, every wait for the page
+fails = 0
+logs = []          # every browser console entry seen
+
+
+def ok(what):
+    print("ok - " + what, flush=True)
+
+
+def not_ok(what, *notes):
+    global fails
+    fails += 1
+    print("not ok - " + what, flush=True)
+    for n in notes:
+        for line in str(n).splitlines()[:20]:
+            print("#   " + line, flush=True)
+
+
+def expect(what, cond, *notes):
+    if cond:
+        ok(what)
+    else:
+        not_ok(what, *notes)
+    return cond
+
+
+def note(s):
+    for line in str(s).splitlines():
+        print("# " + line, flush=True)
+
+
+def nssdb(home, cert):
+    db = os.path.join(home, ".pki", "nssdb")
+    os.makedirs(db, mode=0o700)
+    subprocess.run(["certutil", "-N", "-d", "sql:" + db, "--empty-password"],
+                   check=True, capture_output=True, timeout=30)
+    # "P,,": a trusted peer for TLS, i.e. this very certificate is trusted
+    # as the server's (chromium accepts the self-signed leaf, CA:FALSE, as
+    # tlsgate makes it; "CT,,", a trusted CA, gives ERR_CERT_INVALID).
+    subprocess.run(["certutil", "-A", "-d", "sql:" + db, "-n",
+                    "tlsgate admin", "-t", "P,,", "-i", cert],
+                   check=True, capture_output=True, timeout=30)
+    out = subprocess.run(["certutil", "-L", "-d", "sql:" + db],
+                         capture_output=True, text=True, timeout=30).stdout
+    note("NSS database " + db + ":\n" + out.strip())
+
+
+def browser(home, profile):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless", "--no-sandbox", "--disable-gpu",
+              "--disable-quic", "--no-first-run",
+              "--disable-background-networking",
+              "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", "--window-size=1366,768",
+              "--user-data-dir=" + profile,
+              "--host-resolver-rules=MAP localhost 127.0.0.1"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    env = dict(os.environ, HOME=home)
+    service = Service(executable_path="/usr/bin/chromedriver", env=env,
+                      log_path=os.path.join(home, "chromedriver.log"))
+    d = webdriver.Chrome(service=service, options=opts)
+    d.set_page_load_timeout(30)
+    d.set_script_timeout(10)
+    return d
+
+
+def collect(d):
+    try:
+        logs.extend(d.get_log("browser"))
+    except WebDriverException as e:
+        note("browser log unavailable: %s" % e)
+
+
+def wait(d, cond, secs=WAIT):
+    return WebDriverWait(d, secs, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException]
+                         ).until(cond)
+
+
+def visible(d, css):
+    return wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def text_of(d, css):
+    els = d.find_elements(By.CSS_SELECTOR, css)
+    return els[0].text if els else ""
+
+
+ROWS = ("Array.from(document.querySelectorAll("
+        "'#domains-table tbody tr[data-domain]'))")
+
+
+def domain_names(d):
+    return d.execute_script("return %s.map(r => r.dataset.domain);" % ROWS)
+
+
+def domain_row(d, name):
+    """The row of the domains table for name (KeyError when none)."""
+    tr = d.execute_script("return %s.find(r => r.dataset.domain === "
+                          "arguments[0]) || null;" % ROWS, name)
+    if tr is None:
+        raise KeyError(name)
+    return tr
+
+
+def domain_cells(d, name):
+    """The texts of the cells of name's row, [] when there is none."""
+    return d.execute_script(
+        "const r = %s.find(r => r.dataset.domain === arguments[0]);"
+        "return r ? Array.from(r.cells, c => c.innerText.trim()) : [];"
+        % ROWS, name)
+
+
+def cells(tr):
+    return [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+
+
+def fill(d, css, value):
+    e = d.find_element(By.CSS_SELECTOR, css)
+    e.clear()
+    if value:
+        e.send_keys(value)
+
+
+def no_alert(d, secs=1.5):
+    """True when no dialog opens within secs."""
+    try:
+        wait(d, EC.alert_is_present(), secs)
+    except TimeoutException:
+        return True
+    try:
+        a = d.switch_to.alert
+        note("dialog opened: %r" % a.text)
+        a.dismiss()
+    except NoAlertPresentException:
+        pass
+    return False
+
+
+def tg_domains(tg):
+    r = subprocess.run([tg, "domain", "list", "--json"], capture_output=True,
+                       text=True, timeout=30)
+    if r.returncode != 0:
+        return None, r.stdout + r.stderr
+    try:
+        return json.loads(r.stdout), r.stdout
+    except ValueError:
+        return None, r.stdout
+
+
+def run(d, a, password):
+    url = a.url
+    D = "example.test"
+
+    # ---- the login page ----
+    d.get(url)
+    try:
+        visible(d, "#login-form")
+        ok("login page shown over HTTPS, certificate trusted")
+    except TimeoutException:
+        not_ok("login page shown over HTTPS, certificate trusted",
+               "title: %r" % d.title, d.page_source[:1500])
+        return
+    expect("the dashboard is hidden before login",
+           not d.find_element(By.ID, "dashboard").is_displayed())
+    secure = d.execute_script("return window.isSecureContext")
+    expect("the page is a secure context", secure is True)
+
+    # ---- a wrong password ----
+    fill(d, "#login-user", a.user)
+    fill(d, "#login-password", "not-the-password")
+    d.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    try:
+        wait(d, lambda d: text_of(d, "#login-error").strip() != "")
+        err = text_of(d, "#login-error")
+        ok("wrong password: an error is shown (%s)" % err)
+    except TimeoutException:
+        not_ok("wrong password: an error is shown")
+    expect("wrong password: the error is in a role=alert element",
+           d.find_element(By.ID, "login-error").get_attribute("role")
+           == "alert")
+    expect("wrong password: still on the login page",
+           d.find_element(By.ID, "login-form").is_displayed() and
+           not d.find_element(By.ID, "dashboard").is_displayed())
+
+    # ---- the right one ----
+    fill(d, "#login-user", a.user)
+    fill(d, "#login-password", password)
+    d.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    try:
+        visible(d, "#dashboard")
+        wait(d, lambda d: text_of(d, "#current-user") == a.user)
+        ok("right password: the dashboard shows the user " + a.user)
+    except TimeoutException:
+        not_ok("right password: the dashboard shows the user " + a.user,
+               "login error: %r" % text_of(d, "#login-error"),
+               "user shown: %r" % text_of(d, "#current-user"))
+        return
+    expect("the session cookie is not readable from script (HttpOnly)",
+           "tg_session" not in d.execute_script("return document.cookie"))
+
+    # ---- certificates ----
+    try:
+        wait(d, lambda d: any(
+            tr.get_attribute("data-role") == "admin" for tr in
+            d.find_elements(By.CSS_SELECTOR, "#certs-table tbody tr")))
+        tr = [tr for tr in
+              d.find_elements(By.CSS_SELECTOR, "#certs-table tbody tr")
+              if tr.get_attribute("data-role") == "admin"][0]
+        c = cells(tr)
+        ok("the certificates table lists the admin certificate (%s)"
+           % " | ".join(c))
+        expect("the admin certificate is shown for " + a.hostname,
+               c[0] == a.hostname, c)
+        expect("the admin certificate has the self-signed badge",
+               len(tr.find_elements(By.CSS_SELECTOR, ".self-signed")) == 1)
+        spki = tr.find_element(By.CSS_SELECTOR, "td.spki")
+        full = spki.get_attribute("title") or ""
+        expect("the SPKI is shortened, the full value in its title",
+               len(full) == 64 and spki.text.endswith("…") and
+               full.startswith(spki.text.rstrip("…")),
+               "text %r title %r" % (spki.text, full))
+        if a.spki:
+            expect("the SPKI is the store's", full == a.spki,
+                   "%r != %r" % (full, a.spki))
+    except TimeoutException:
+        not_ok("the certificates table lists the admin certificate",
+               "error: %r" % text_of(d, "#certs-error"),
+               d.find_element(By.ID, "certs-table").get_attribute(
+                   "outerHTML")[:1500])
+
+    # ---- add a domain ----
+    fill(d, "#add-name", D)
+    fill(d, "#add-route", "mail.internal.test:25")
+    Select(d.find_element(By.ID, "add-mode")).select_by_value("none")
+    fill(d, "#add-mx", "")
+    fill(d, "#add-max-age", "86400")
+    d.find_element(By.CSS_SELECTOR, "#add-domain-form [type=submit]").click()
+    try:
+        wait(d, lambda d: D in domain_names(d))
+        c = domain_cells(d, D)
+        ok("add %s: the row appears (%s)" % (D, " | ".join(c[:6])))
+        expect("add: the route is shown", c[1] == "mail.internal.test:25", c)
+        expect("add: the mode is shown", c[2] == "none", c)
+        expect("add: the form is cleared",
+               d.find_element(By.ID, "add-name").get_attribute("value") == "")
+    except TimeoutException:
+        not_ok("add %s: the row appears" % D,
+               "error: %r" % text_of(d, "#add-domain-error"))
+    lst, raw = tg_domains(a.tg)
+    mine = [x for x in (lst or []) if x.get("name") == D]
+    expect("add: tlsgate domain list --json shows it", len(mine) == 1, raw)
+    if mine:
+        expect("add: the store has the route",
+               mine[0].get("inbound_route") == "mail.internal.test:25",
+               json.dumps(mine[0]))
+
+    # ---- enforce without a covering pattern: refused, shown at the form ----
+    try:
+        domain_row(d, D).find_element(By.CSS_SELECTOR, ".sts-edit").click()
+        visible(d, "#sts-form")
+        Select(d.find_element(By.ID, "sts-mode")).select_by_value("enforce")
+        fill(d, "#sts-mx", "other.example.test")
+        d.find_element(By.ID, "sts-submit").click()
+        # The server looks the MX records up (bounded by dns.timeout).
+        wait(d, lambda d: text_of(d, "#sts-error").strip() != "", 30)
+        ok("enforce with an uncovered MX is refused, at the form: %s"
+           % text_of(d, "#sts-error"))
+        d.find_element(By.ID, "sts-cancel").click()
+        wait(d, lambda d: not d.find_elements(By.ID, "sts-form"))
+    except (TimeoutException, KeyError) as e:
+        not_ok("enforce with an uncovered MX is refused, at the form",
+               repr(e))
+
+    # ---- MTA-STS testing ----
+    try:
+        domain_row(d, D).find_element(By.CSS_SELECTOR, ".sts-edit").click()
+        visible(d, "#sts-form")
+        Select(d.find_element(By.ID, "sts-mode")).select_by_value("testing")
+        fill(d, "#sts-mx", "mail.example.test")
+        fill(d, "#sts-max-age", "604800")
+        d.find_element(By.ID, "sts-submit").click()
+        wait(d, lambda d: not d.find_elements(By.ID, "sts-form") and
+             D in domain_names(d) and
+             domain_cells(d, D)[2] == "testing", 30)
+        c = domain_cells(d, D)
+        ok("MTA-STS testing: the table shows it (%s)" % " | ".join(c[:6]))
+        expect("MTA-STS testing: the mx pattern is shown",
+               c[3] == "mail.example.test", c)
+        expect("MTA-STS testing: max_age is shown", c[4] == "604800", c)
+    except (TimeoutException, KeyError) as e:
+        not_ok("MTA-STS testing: the table shows it", repr(e),
+               "error: %r" % text_of(d, "#sts-error"))
+    lst, raw = tg_domains(a.tg)
+    mine = [x for x in (lst or []) if x.get("name") == D]
+    sts = mine[0].get("mta_sts", {}) if mine else {}
+    expect("MTA-STS testing: the store has it",
+           sts.get("mode") == "testing" and
+           sts.get("mx") == ["mail.example.test"], raw)
+
+    # ---- a hostile name is refused, shown as text ----
+    evil = '<img src=x onerror=alert(1)><script>alert(2)</script>.test'
+    fill(d, "#add-name", evil)
+    d.find_element(By.CSS_SELECTOR, "#add-domain-form [type=submit]").click()
+    try:
+        wait(d, lambda d: text_of(d, "#add-domain-error").strip() != "")
+        ok("a name with <script> is refused: %s"
+           % text_of(d, "#add-domain-error"))
+    except TimeoutException:
+        not_ok("a name with <script> is refused with an error shown")
+    expect("no dialog opened by the hostile name", no_alert(d))
+    expect("the error is text: no element inside it",
+           d.execute_script("return document.querySelectorAll("
+                            "'#add-domain-error *').length") == 0)
+    expect("no <img> or extra <script> in the page",
+           d.execute_script(
+               "return document.images.length === 0 && "
+               "document.scripts.length === 1"))
+    expect("the hostile name is not in the table",
+           evil not in domain_names(d))
+    lst, raw = tg_domains(a.tg)
+    expect("the hostile name is not in the store",
+           lst is not None and all("<" not in x.get("name", "")
+                                   for x in lst), raw)
+    fill(d, "#add-name", "")
+
+    # ---- the screenshot, with a domain in the table ----
+    for p in a.shot:
+        try:
+            d.save_screenshot(p)
+        except WebDriverException as e:
+            note("screenshot %s: %s" % (p, e))
+    fits = d.execute_script(
+        "return [document.documentElement.scrollHeight, window.innerHeight,"
+        " document.documentElement.scrollWidth, window.innerWidth]")
+    expect("the dashboard fits in 1366x768 without scrolling (%s)" % fits,
+           fits[0] <= fits[1] and fits[2] <= fits[3])
+
+    # ---- remove ----
+    try:
+        domain_row(d, D).find_element(By.CSS_SELECTOR,
+                                       ".domain-remove").click()
+        wait(d, EC.alert_is_present())
+        al = d.switch_to.alert
+        ok("remove asks for confirmation (%s)" % al.text.splitlines()[0])
+        al.accept()
+        wait(d, lambda d: D not in domain_names(d))
+        ok("remove: the row is gone")
+    except (TimeoutException, KeyError) as e:
+        not_ok("remove: the row is gone", repr(e),
+               "error: %r" % text_of(d, "#domains-error"))
+    lst, raw = tg_domains(a.tg)
+    expect("remove: tlsgate domain list --json no longer shows it",
+           lst is not None and all(x.get("name") != D for x in lst), raw)
+
+    # ---- the browser's console: no CSP violation, no script error ----
+    collect(d)
+    for e in logs:
+        if e.get("level") in ("SEVERE", "WARNING"):
+            note("browser %s: %s" % (e.get("level"), e.get("message")))
+    csp = [e["message"] for e in logs
+           if "Content Security Policy" in e.get("message", "") or
+           "Refused to" in e.get("message", "")]
+    expect("no CSP violation in the browser console", not csp, *csp)
+    jserr = [e["message"] for e in logs
+             if "Uncaught" in e.get("message", "") or
+             e.get("source") == "javascript" and e.get("level") == "SEVERE"]
+    expect("no script error in the browser console", not jserr, *jserr)
+
+    # ---- log out; a reload stays logged out ----
+    try:
+        d.find_element(By.ID, "logout").click()
+        visible(d, "#login-form")
+        ok("log out: back to the login page")
+    except TimeoutException:
+        not_ok("log out: back to the login page")
+    d.refresh()
+    try:
+        visible(d, "#login-form")
+        time.sleep(0.5)
+        expect("reload after logout: still the login page",
+               not d.find_element(By.ID, "dashboard").is_displayed())
+    except TimeoutException:
+        not_ok("reload after logout: still the login page")
+
+    # ---- brute force: after a few failures the server says when to retry
+    # (429 retry_after); the page says so and holds the button meanwhile.
+    # Another user name, so that the user above is not slowed down.
+    held = False
+    tries = 0
+    try:
+        for tries in range(1, 13):
+            fill(d, "#login-user", "intruder")
+            fill(d, "#login-password", "guess-%d" % tries)
+            d.find_element(By.ID, "login-submit").click()
+            wait(d, lambda d: text_of(d, "#login-error").strip() != "", 20)
+            if not d.find_element(By.ID, "login-submit").is_enabled():
+                held = True
+                break
+            wait(d, lambda d: d.find_element(By.ID, "login-submit")
+                 .is_enabled(), 20)
+    except TimeoutException:
+        pass
+    msg = text_of(d, "#login-error")
+    expect("repeated failures: the retry delay is shown and the button "
+           "held (after %d tries: %s)" % (tries, msg),
+           held and "again in" in msg, msg)
+    collect(d)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--url", required=True)
+    p.add_argument("--hostname", default="localhost")
+    p.add_argument("--cert", required=True)
+    p.add_argument("--spki", default="")
+    p.add_argument("--user", required=True)
+    p.add_argument("--password-file", required=True)
+    p.add_argument("--tg", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--shot", action="append", default=[])
+    a = p.parse_args()
+    with open(a.password_file) as f:
+        password = f.read().rstrip("\n")
+
+    home = tempfile.mkdtemp(prefix="home.", dir=a.work)
+    profile = tempfile.mkdtemp(prefix="profile.", dir=a.work)
+    try:
+        nssdb(home, a.cert)
+        ok("NSS database with the admin certificate trusted")
+    except (subprocess.SubprocessError, OSError) as e:
+        not_ok("NSS database with the admin certificate trusted",
+               getattr(e, "stderr", "") or e)
+        return 1
+    try:
+        d = browser(home, profile)
+    except WebDriverException as e:
+        not_ok("chromium starts under chromedriver", e)
+        log = os.path.join(home, "chromedriver.log")
+        if os.path.exists(log):
+            note(open(log).read()[-2000:])
+        return 1
+    ok("chromium starts under chromedriver (%s)"
+       % d.capabilities.get("browserVersion", "?"))
+    try:
+        run(d, a, password)
+    except Exception:
+        not_ok("the driver ran to its end", traceback.format_exc())
+        for p in a.shot:
+            try:
+                d.save_screenshot(p)
+            except WebDriverException:
+                pass
+    finally:
+        try:
+            d.quit()
+        except WebDriverException:
+            pass
+        shutil.rmtree(profile, ignore_errors=True)
+    # The checks were reported as TAP lines; the status says only whether
+    # the driver ran (a crash before any line still counts as a failure).
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

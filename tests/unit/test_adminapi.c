@@ -1,0 +1,810 @@
+/*
+ * Unit tests of admin/api: the request -> reply function driven directly,
+ * with a real store in a temporary directory, real sessions and login
+ * throttle, a fake clock and a scripted MX lookup. Covered: login (good,
+ * wrong password and unknown user with the same answer, rehash,
+ * last_login, no password in the log), the cookie's attributes, a new
+ * session at every login, the throttle (429 with retry_after), the
+ * session required, the CSRF token and the Origin on every POST, the Host
+ * check (421), routes (404, 405 with Allow, HEAD), bodies (not JSON,
+ * unknown fields, wrong media type, too large), domains (add, duplicate,
+ * bad values, list, MTA-STS mode with the enforce rule, remove),
+ * certificates, logout, and a user removed from the store.
+ */
+#include "test_store_util.h"
+
+#include <fcntl.h>
+
+#include <jansson.h>
+
+#include "admin/api.h"
+#include "admin/password.h"
+#include "admin/session.h"
+#include "core/conf.h"
+#include "core/log.h"
+#include "tls/certfile.h"
+#include "util/clock.h"
+
+#define PW		"correct horse battery"
+#define HOST		"localhost:9443"
+#define ORIGIN		"https://" HOST
+#define T0		1800000000
+
+struct afx {
+	struct fx st;			/* the store */
+	struct tg_sessions *sessions;
+	struct tg_login_throttle *throttle;
+	struct tg_conf *conf;
+	struct tg_adminapi api;
+	/* what the next request carries */
+	const char *host, *origin, *ctype, *peer;
+	char cookie[128];		/* "tg_session=..." or "" */
+	char csrf[TG_SESSION_TOKEN_LEN + 1];
+	int no_csrf;
+	time_t now;
+	unsigned lookups;		/* MX lookups asked */
+};
+
+/* The MX lookup: no MX records, so the domain itself is its MX (RFC 5321
+ * §5.1); "fail.example" cannot be looked up. */
+static int
+fake_mx(void *arg, const char *domain, struct tg_dns_answer **out,
+    struct tg_err *err)
+{
+	struct afx *a = arg;
+	int fail = strcmp(domain, "fail.example") == 0;
+
+	a->lookups++;
+	*out = tg_dns_answer_new(domain, TG_DNS_T_MX, fail ?
+	    TG_DNS_TEMPFAIL : TG_DNS_NODATA, TG_DNS_INSECURE, "%s",
+	    fail ? "timed out" : "");
+	if (*out == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	return 0;
+}
+
+static void
+add_user(struct afx *a, const char *user, unsigned ln)
+{
+	char phc[TG_PASSWORD_HASH_MAX + 1];
+	struct tg_err err;
+
+	assert_int_equal(tg_password_hash(PW, strlen(PW), ln, phc,
+	    sizeof(phc), &err), 0);
+	assert_int_equal(tg_store_admin_add(a->st.st, user, phc, &err), 0);
+}
+
+static int
+setup(void **state)
+{
+	static const char conf_text[] = "admin.listen = 127.0.0.1:9443, "
+	    "[::1]:9444\nadmin.hostname = LocalHost\n";
+	struct afx *a = calloc(1, sizeof(*a));
+	struct tg_err err;
+	void *st = NULL;
+
+	assert_non_null(a);
+	fx_setup(&st);
+	a->st = *(struct fx *)st;
+	free(st);
+	assert_int_equal(tg_sessions_new(&a->sessions, &err), 0);
+	assert_int_equal(tg_login_throttle_new(&a->throttle, &err), 0);
+	if (tg_conf_parse(conf_text, strlen(conf_text), "test.conf",
+	    &a->conf, &err) != 0)
+		fail_msg("conf: %s", err.msg);
+	a->api.store = a->st.st;
+	a->api.sessions = a->sessions;
+	a->api.throttle = a->throttle;
+	a->api.conf = a->conf;
+	a->api.password_ln = 11;	/* the users below have 10 */
+	a->api.mx_lookup = fake_mx;
+	a->api.mx_arg = a;
+	a->host = HOST;
+	a->origin = ORIGIN;
+	a->ctype = "application/json";
+	a->peer = "192.0.2.1";
+	a->now = T0;
+	tg_clock_set(T0);
+	add_user(a, "alice", 10);
+	*state = a;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct afx *a = *state;
+	void *st = malloc(sizeof(struct fx));
+
+	assert_non_null(st);
+	*(struct fx *)st = a->st;
+	fx_teardown(&st);
+	tg_sessions_free(a->sessions);
+	tg_login_throttle_free(a->throttle);
+	tg_conf_free(a->conf);
+	tg_clock_set(0);
+	free(a);
+	return 0;
+}
+
+/* One request with what a carries; the reply in *r (cleared first). */
+static void
+call(struct afx *a, const char *method, const char *path, const char *body,
+    struct tg_adminapi_reply *r)
+{
+	struct tg_adminapi_request q;
+
+	tg_adminapi_reply_clear(r);
+	memset(&q, 0, sizeof(q));
+	q.method = method;
+	q.path = path;
+	q.host = a->host;
+	q.origin = a->origin;
+	q.csrf = a->no_csrf || a->csrf[0] == '\0' ? NULL : a->csrf;
+	q.cookie = a->cookie[0] != '\0' ? a->cookie : NULL;
+	q.content_type = a->ctype;
+	q.peer = a->peer;
+	q.body = body;
+	q.body_len = body != NULL ? strlen(body) : 0;
+	q.now = a->now;
+	tg_adminapi_handle(&a->api, &q, r);
+	assert_non_null(r->body);
+	assert_int_equal(r->body_len, strlen(r->body));
+}
+
+/* The error text of a reply ("" when it has none). */
+static const char *
+error_of(const struct tg_adminapi_reply *r)
+{
+	static char text[TG_ERR_MSG_MAX];
+	json_t *o = json_loads(r->body, 0, NULL);
+	const char *s;
+
+	assert_non_null(o);
+	s = json_string_value(json_object_get(o, "error"));
+	snprintf(text, sizeof(text), "%s", s != NULL ? s : "");
+	json_decref(o);
+	return text;
+}
+
+#define assert_error(r, code, want) do {				\
+	assert_int_equal((r)->status, (code));				\
+	if (strstr(error_of(r), (want)) == NULL)			\
+		fail_msg("error '%s' lacks '%s'", error_of(r), (want));	\
+} while (0)
+
+/* Log in as user with pw: the cookie and token are kept in a. */
+static void
+login(struct afx *a, const char *user, const char *pw,
+    struct tg_adminapi_reply *r)
+{
+	char body[256];
+	json_t *o;
+	size_t n;
+
+	snprintf(body, sizeof(body), "{\"username\": \"%s\", "
+	    "\"password\": \"%s\"}", user, pw);
+	call(a, "POST", "/api/login", body, r);
+	if (r->status != 200)
+		return;
+	n = strcspn(r->set_cookie, ";");
+	assert_true(n < sizeof(a->cookie));
+	memcpy(a->cookie, r->set_cookie, n);
+	a->cookie[n] = '\0';
+	o = json_loads(r->body, 0, NULL);
+	assert_non_null(o);
+	snprintf(a->csrf, sizeof(a->csrf), "%s",
+	    json_string_value(json_object_get(o, "csrf")));
+	json_decref(o);
+}
+
+/* ---- login ---- */
+
+static void
+test_login(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_store_admin u;
+	char logname[] = "/tmp/tg-adminapi-log-XXXXXX", log[4096];
+	struct tg_err err;
+	int fd, saved;
+	ssize_t n;
+
+	/* What is logged goes to a file, to look for the password. */
+	fd = mkstemp(logname);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	login(a, "Alice", PW, &r);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.set_cookie + strcspn(r.set_cookie, ";"),
+	    "; Secure; HttpOnly; SameSite=Strict; Path=/");
+	assert_int_equal(strncmp(r.set_cookie, "tg_session=", 11), 0);
+	assert_int_equal(strlen(a->cookie), 11 + TG_SESSION_TOKEN_LEN);
+	assert_int_equal(strlen(a->csrf), TG_SESSION_TOKEN_LEN);
+	assert_non_null(strstr(r.body, "\"user\":\"alice\""));
+	assert_int_equal(tg_sessions_count(a->sessions), 1);
+	/* Recorded, and rehashed with today's (here: the test's) ln. */
+	assert_int_equal(tg_store_admin_get(a->st.st, "alice", &u, &err), 0);
+	assert_int_equal(u.last_login, T0);
+	assert_non_null(strstr(u.password_hash, "ln=11,"));
+	assert_false(tg_password_needs_rehash(u.password_hash, 11));
+	n = pread(fd, log, sizeof(log) - 1, 0);
+	assert_true(n > 0);
+	log[n] = '\0';
+	close(fd);
+	unlink(logname);
+	assert_non_null(strstr(log, "event=admin action=login user=alice "
+	    "peer=192.0.2.1 result=ok"));
+	assert_null(strstr(log, PW));
+	assert_null(strstr(log, a->csrf));
+	/* The session answers with the same user and token. */
+	call(a, "GET", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, a->csrf));
+	tg_adminapi_reply_clear(&r);
+}
+
+/* A wrong password and an unknown user: the same status and body. */
+static void
+test_login_failures(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	char first[256];
+
+	login(a, "alice", "not the password", &r);
+	assert_error(&r, 401, "wrong user name or password");
+	assert_string_equal(r.set_cookie, "");
+	snprintf(first, sizeof(first), "%s", r.body);
+	login(a, "mallory", PW, &r);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(r.body, first);
+	assert_int_equal(tg_sessions_count(a->sessions), 0);
+	/* Malformed logins: 400, and nothing verified. */
+	call(a, "POST", "/api/login", "{\"username\": \"alice\"}", &r);
+	assert_error(&r, 400, "password: a string is needed");
+	call(a, "POST", "/api/login", "{\"username\": \"a b\", "
+	    "\"password\": \"x\"}", &r);
+	assert_error(&r, 400, "username:");
+	call(a, "POST", "/api/login", "{\"username\": 1, \"password\": \"x\"}",
+	    &r);
+	assert_error(&r, 400, "username: a string");
+	tg_adminapi_reply_clear(&r);
+}
+
+/* RELIABILITY S-04: after TG_LOGIN_FREE_FAILURES failures from one
+ * address, 429 with the wait, even with the right password. */
+static void
+test_throttle(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	json_t *o;
+	long wait;
+	int i;
+
+	a->peer = "198.51.100.7";
+	for (i = 0; i < TG_LOGIN_FREE_FAILURES; i++) {
+		login(a, "alice", "wrong password!", &r);
+		assert_int_equal(r.status, 401);
+	}
+	login(a, "alice", PW, &r);
+	assert_error(&r, 429, "too many failed logins");
+	o = json_loads(r.body, 0, NULL);
+	wait = (long)json_integer_value(json_object_get(o, "retry_after"));
+	json_decref(o);
+	assert_true(wait >= 1);
+	assert_int_equal(atol(r.retry_after), wait);
+	/* Another address is not held up. */
+	a->peer = "198.51.100.8";
+	login(a, "alice", PW, &r);
+	assert_int_equal(r.status, 200);
+	/* Once the wait is over, a try is allowed again. */
+	a->peer = "198.51.100.7";
+	a->now += wait;
+	login(a, "alice", PW, &r);
+	assert_int_equal(r.status, 200);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* A new session id at every login; the one the cookie named ends. */
+static void
+test_new_session_each_login(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	char first[128];
+
+	login(a, "alice", PW, &r);
+	snprintf(first, sizeof(first), "%s", a->cookie);
+	login(a, "alice", PW, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_not_equal(a->cookie, first);
+	assert_int_equal(tg_sessions_count(a->sessions), 1);
+	snprintf(a->cookie, sizeof(a->cookie), "%s", first);
+	call(a, "GET", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 401);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* ---- the checks of every request ---- */
+
+static void
+test_session_required(void **state)
+{
+	static const char *const gets[] = { "/api/session", "/api/domains",
+		"/api/certificates" };
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		call(a, "GET", gets[i], NULL, &r);
+		assert_error(&r, 401, "not logged in");
+	}
+	snprintf(a->cookie, sizeof(a->cookie), "other=1; tg_session=%s",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	call(a, "GET", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 401);
+	snprintf(a->csrf, sizeof(a->csrf), "x");
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_int_equal(r.status, 401);
+	call(a, "POST", "/api/logout", NULL, &r);
+	assert_int_equal(r.status, 401);
+	/* Idle for longer than TG_SESSION_IDLE_S: over. */
+	login(a, "alice", PW, &r);
+	a->now += TG_SESSION_IDLE_S + 1;
+	call(a, "GET", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 401);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_csrf_required(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct census before, after;
+
+	login(a, "alice", PW, &r);
+	take_census(a->st.st, &before);
+	a->no_csrf = 1;
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_error(&r, 403, "X-CSRF-Token");
+	call(a, "POST", "/api/logout", NULL, &r);
+	assert_int_equal(r.status, 403);
+	a->no_csrf = 0;
+	a->csrf[0] ^= 1;
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_error(&r, 403, "X-CSRF-Token");
+	take_census(a->st.st, &after);
+	assert_census_equal(&before, &after);
+	a->csrf[0] ^= 1;
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_int_equal(r.status, 201);
+	/* A GET needs no token: it changes nothing. */
+	a->no_csrf = 1;
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_int_equal(r.status, 200);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_origin_required(void **state)
+{
+	static const char *const bad[] = { NULL, "null", "https://evil.example",
+		"http://" HOST, "https://localhost", "https://" HOST "/",
+		"https://localhost:9444" };
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a->origin = bad[i];
+		login(a, "alice", PW, &r);
+		assert_error(&r, 403, "Origin");
+	}
+	assert_int_equal(tg_sessions_count(a->sessions), 0);
+	a->origin = ORIGIN;
+	login(a, "alice", PW, &r);
+	assert_int_equal(r.status, 200);
+	a->origin = "https://evil.example";
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_int_equal(r.status, 403);
+	call(a, "POST", "/api/logout", NULL, &r);
+	assert_int_equal(r.status, 403);
+	assert_int_equal(tg_sessions_count(a->sessions), 1);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* RELIABILITY S-05: only admin.hostname[:port of admin.listen]. */
+static void
+test_host_check(void **state)
+{
+	static const char *const bad[] = { NULL, "evil.example",
+		"localhost:1234", "localhost.evil.example", "127.0.0.1:9443",
+		"localhost:", "localhost:09443", "localhostx:9443" };
+	static const char *const good[] = { "localhost", "LOCALHOST:9443",
+		"localhost:9444" };
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a->host = bad[i];
+		call(a, "GET", "/api/session", NULL, &r);
+		assert_error(&r, 421, "localhost");
+		login(a, "alice", PW, &r);
+		assert_int_equal(r.status, 421);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		a->host = good[i];
+		call(a, "GET", "/api/session", NULL, &r);
+		assert_int_equal(r.status, 401);
+	}
+	/* The Origin follows the Host as sent. */
+	a->host = "localhost";
+	a->origin = "https://localhost";
+	login(a, "alice", PW, &r);
+	assert_int_equal(r.status, 200);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_routes(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+
+	call(a, "GET", "/api/nothing", NULL, &r);
+	assert_error(&r, 404, "no such API endpoint");
+	call(a, "GET", "/api/domains/example.org/sts/x", NULL, &r);
+	assert_int_equal(r.status, 404);
+	call(a, "GET", "/api/login", NULL, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "POST");
+	call(a, "POST", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD");
+	call(a, "PUT", "/api/domains", NULL, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD, POST");
+	login(a, "alice", PW, &r);
+	call(a, "HEAD", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.allow, "");
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_bodies(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_adminapi_request q;
+	char *big;
+
+	login(a, "alice", PW, &r);
+	call(a, "POST", "/api/domains", "{\"name\": ", &r);
+	assert_error(&r, 400, "not a JSON object");
+	call(a, "POST", "/api/domains", "[1]", &r);
+	assert_error(&r, 400, "not a JSON object");
+	call(a, "POST", "/api/domains", "{\"name\": \"a.example\", "
+	    "\"name\": \"b.example\"}", &r);
+	assert_int_equal(r.status, 400);
+	call(a, "POST", "/api/domains", "{\"name\": \"a.example\", "
+	    "\"sts\": 1}", &r);
+	assert_error(&r, 400, "unknown field 'sts'");
+	a->ctype = "text/plain";
+	call(a, "POST", "/api/domains", "{\"name\": \"a.example\"}", &r);
+	assert_error(&r, 415, "application/json");
+	a->ctype = "application/json; charset=utf-8";
+	call(a, "POST", "/api/domains", "{\"name\": \"a.example\"}", &r);
+	assert_int_equal(r.status, 201);
+	/* More than 64 KB: refused before it is parsed. */
+	big = malloc(TG_ADMIN_BODY_MAX + 2);
+	assert_non_null(big);
+	memset(big, ' ', TG_ADMIN_BODY_MAX + 1);
+	big[TG_ADMIN_BODY_MAX + 1] = '\0';
+	call(a, "POST", "/api/domains", big, &r);
+	assert_int_equal(r.status, 413);
+	free(big);
+	/* A body without its length's worth of NULs is not read past. */
+	memset(&q, 0, sizeof(q));
+	q.method = "POST";
+	q.path = "/api/domains";
+	q.host = HOST;
+	q.origin = ORIGIN;
+	q.csrf = a->csrf;
+	q.cookie = a->cookie;
+	q.content_type = "application/json";
+	q.body = "{\"name\": \"b.example\"}XXXX";
+	q.body_len = strlen("{\"name\": \"b.example\"}");
+	q.now = a->now;
+	tg_adminapi_reply_clear(&r);
+	tg_adminapi_handle(&a->api, &q, &r);
+	assert_int_equal(r.status, 201);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* ---- domains ---- */
+
+static void
+test_domains(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_store_domain d;
+	struct tg_err err;
+
+	login(a, "alice", PW, &r);
+	call(a, "POST", "/api/domains", "{\"name\": \"Example.ORG.\", "
+	    "\"route\": \"mail.internal:2525\", \"rua\": "
+	    "\"mailto:tlsrpt@example.org\", \"max_age\": 86400}", &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(r.body, "{\"name\":\"example.org\","
+	    "\"route\":\"mail.internal:2525\",\"sts_mode\":\"off\","
+	    "\"mx\":[],\"max_age\":86400,"
+	    "\"rua\":\"mailto:tlsrpt@example.org\"}");
+	/* The store has it, as the CLI would show it. */
+	assert_int_equal(tg_store_domain_get(a->st.st, "example.org", &d,
+	    &err), 0);
+	assert_string_equal(d.inbound_route, "mail.internal:2525");
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_error(&r, 409, "already exists");
+	call(a, "POST", "/api/domains", "{\"name\": \"not a domain\"}", &r);
+	assert_error(&r, 400, "name: ");
+	call(a, "POST", "/api/domains", "{\"name\": \"localhost\"}", &r);
+	assert_error(&r, 400, "two labels");
+	call(a, "POST", "/api/domains", "{}", &r);
+	assert_error(&r, 400, "name: a string is needed");
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"sts_mode\": \"strict\"}", &r);
+	assert_error(&r, 400, "sts_mode: ");
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"max_age\": 31557601}", &r);
+	assert_error(&r, 400, "max_age: ");
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"mx\": [\"*.*.example\"]}", &r);
+	assert_error(&r, 400, "mx: ");
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"route\": \"a b\"}", &r);
+	assert_error(&r, 400, "route: ");
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"rua\": \"ftp://x.example\"}", &r);
+	assert_error(&r, 400, "rua: ");
+	/* RFC 8461 §3.2: testing needs an mx pattern. */
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"sts_mode\": \"testing\"}", &r);
+	assert_int_equal(r.status, 400);
+	call(a, "POST", "/api/domains", "{\"name\": \"b.example\", "
+	    "\"sts_mode\": \"testing\", \"mx\": [\"mx.b.example\"]}", &r);
+	assert_int_equal(r.status, 201);
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "[{\"name\":\"b.example\""));
+	assert_non_null(strstr(r.body, "{\"name\":\"example.org\""));
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_domain_sts(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_store_domain d;
+	struct tg_err err;
+
+	login(a, "alice", PW, &r);
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	call(a, "POST", "/api/domains/example.org/sts",
+	    "{\"mode\": \"testing\", \"mx\": [\"mx.example.org\"], "
+	    "\"max_age\": 3600}", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"sts_mode\":\"testing\""));
+	assert_int_equal(a->lookups, 0);
+	/* RFC 8461 §4.1: example.org (its own MX here) is not covered. */
+	call(a, "POST", "/api/domains/example.org/sts",
+	    "{\"mode\": \"enforce\"}", &r);
+	assert_error(&r, 400, "refusing enforce for example.org: MX host "
+	    "example.org is not covered by any mx pattern");
+	assert_int_equal(a->lookups, 1);
+	assert_int_equal(tg_store_domain_get(a->st.st, "example.org", &d,
+	    &err), 0);
+	assert_int_equal(d.sts_mode, TG_STORE_STS_TESTING);
+	call(a, "POST", "/api/domains/Example.org./sts",
+	    "{\"mode\": \"enforce\", \"mx\": [\"example.org\"]}", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"sts_mode\":\"enforce\","
+	    "\"mx\":[\"example.org\"],\"max_age\":3600"));
+	/* No MX answer: refused, as the CLI refuses it. */
+	call(a, "POST", "/api/domains", "{\"name\": \"fail.example\", "
+	    "\"sts_mode\": \"enforce\", \"mx\": [\"fail.example\"]}", &r);
+	assert_error(&r, 400, "refusing enforce for fail.example");
+	assert_non_null(strstr(error_of(&r), "timed out"));
+	call(a, "POST", "/api/domains/nope.example/sts",
+	    "{\"mode\": \"none\"}", &r);
+	assert_error(&r, 404, "no domain nope.example");
+	call(a, "POST", "/api/domains/a%20b/sts", "{\"mode\": \"none\"}", &r);
+	assert_int_equal(r.status, 404);
+	call(a, "POST", "/api/domains/example.org/sts", "{}", &r);
+	assert_error(&r, 400, "mode: ");
+	call(a, "POST", "/api/domains/example.org/sts",
+	    "{\"mode\": \"off\"}", &r);
+	assert_int_equal(r.status, 200);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_domain_remove(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_store_domain d;
+	struct tg_err err;
+
+	login(a, "alice", PW, &r);
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	call(a, "POST", "/api/domains/example.org/remove", "{}", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{}");
+	assert_int_equal(tg_store_domain_get(a->st.st, "example.org", &d,
+	    &err), TG_STORE_NOTFOUND);
+	call(a, "POST", "/api/domains/example.org/remove", NULL, &r);
+	assert_error(&r, 404, "no domain example.org");
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_string_equal(r.body, "[]");
+	tg_adminapi_reply_clear(&r);
+}
+
+/* ---- certificates ---- */
+
+static void
+test_certificates(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_store_cert c;
+	struct tg_err err;
+	json_t *list, *o;
+	int created;
+
+	login(a, "alice", PW, &r);
+	call(a, "GET", "/api/certificates", NULL, &r);
+	assert_string_equal(r.body, "[]");
+	assert_int_equal(tg_certfile_current(a->st.st, a->st.dir,
+	    "LocalHost", TG_STORE_CERT_ADMIN, 1, 30, &c, &created, &err), 0);
+	assert_true(created);
+	/* The second time it is found, not made. */
+	assert_int_equal(tg_certfile_current(a->st.st, a->st.dir,
+	    "localhost", TG_STORE_CERT_ADMIN, 1, 30, &c, &created, &err), 0);
+	assert_false(created);
+	/* A row whose file has gone. */
+	assert_int_equal(tg_certfile_make(a->st.dir, "mx.example.org", 30,
+	    TG_STORE_CERT_NEXT, &c, &err), 0);
+	assert_int_equal(unlink(c.cert_path), 0);
+	assert_int_equal(tg_store_cert_add(a->st.st, &c, NULL, &err), 0);
+	call(a, "GET", "/api/certificates", NULL, &r);
+	assert_int_equal(r.status, 200);
+	list = json_loads(r.body, 0, NULL);
+	assert_int_equal(json_array_size(list), 2);
+	o = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(o, "name")),
+	    "localhost");
+	assert_string_equal(json_string_value(json_object_get(o, "role")),
+	    "admin");
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "current");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "tlsa_state")), "none");
+	assert_string_equal(json_string_value(json_object_get(o, "issuer")),
+	    "CN=localhost");
+	assert_true(json_is_true(json_object_get(o, "self_signed")));
+	assert_int_equal(strlen(json_string_value(json_object_get(o,
+	    "spki_sha256"))), 64);
+	assert_int_equal(strlen(json_string_value(json_object_get(o,
+	    "not_after"))), strlen("2027-01-15T08:00:00Z"));
+	o = json_array_get(list, 1);
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "next");
+	assert_true(json_is_null(json_object_get(o, "issuer")));
+	assert_true(json_is_null(json_object_get(o, "self_signed")));
+	json_decref(list);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* ---- the end of sessions ---- */
+
+static void
+test_logout(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+
+	login(a, "alice", PW, &r);
+	call(a, "POST", "/api/logout", "{}", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.set_cookie, "tg_session=; Secure; HttpOnly; "
+	    "SameSite=Strict; Path=/; Max-Age=0");
+	assert_int_equal(tg_sessions_count(a->sessions), 0);
+	/* The old cookie and token are worth nothing now. */
+	call(a, "GET", "/api/session", NULL, &r);
+	assert_int_equal(r.status, 401);
+	call(a, "POST", "/api/domains", "{\"name\": \"example.org\"}", &r);
+	assert_int_equal(r.status, 401);
+	call(a, "POST", "/api/logout", NULL, &r);
+	assert_int_equal(r.status, 401);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_user_removed(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_err err;
+
+	login(a, "alice", PW, &r);
+	assert_int_equal(tg_store_admin_remove(a->st.st, "alice", &err), 0);
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_error(&r, 401, "no longer exists");
+	assert_int_equal(tg_sessions_count(a->sessions), 0);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_hostname(void **state)
+{
+	char out[TG_DNAME_MAX + 1];
+	struct tg_err err;
+
+	(void)state;
+	assert_int_equal(tg_adminapi_hostname("LocalHost", out, sizeof(out),
+	    &err), 0);
+	assert_string_equal(out, "localhost");
+	assert_int_equal(tg_adminapi_hostname("admin.example.org.", out,
+	    sizeof(out), &err), 0);
+	assert_string_equal(out, "admin.example.org");
+	assert_int_equal(tg_adminapi_hostname("127.0.0.1:9443", out,
+	    sizeof(out), &err), -1);
+	assert_non_null(strstr(err.msg, "admin.hostname"));
+	assert_int_equal(tg_adminapi_hostname("a_b", out, sizeof(out), &err),
+	    -1);
+	assert_int_equal(tg_adminapi_hostname("", out, sizeof(out), &err),
+	    -1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_login),
+		T(test_login_failures),
+		T(test_throttle),
+		T(test_new_session_each_login),
+		T(test_session_required),
+		T(test_csrf_required),
+		T(test_origin_required),
+		T(test_host_check),
+		T(test_routes),
+		T(test_bodies),
+		T(test_domains),
+		T(test_domain_sts),
+		T(test_domain_remove),
+		T(test_certificates),
+		T(test_logout),
+		T(test_user_removed),
+		cmocka_unit_test(test_hostname),
+	};
+
+	tg_log_open("test_adminapi", TG_LOG_STDERR, TG_LOG_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,435 @@
+/* tlsgate console — talks only to the admin JSON API (web/API.md).
+ *
+ * No framework, no build step. Everything that comes from the server
+ * (domain names, errors, issuers) is put in the page with textContent or
+ * attribute properties, never parsed as HTML. The page runs under a CSP
+ * without 'unsafe-inline': no inline handlers, no style attributes. */
+"use strict";
+
+(function () {
+  var csrf = "";
+  var retryTimer = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function setError(id, msg) {
+    var e = $(id);
+    e.textContent = msg || "";
+    e.hidden = !msg;
+  }
+
+  /* ---- the API ---- */
+
+  /* One call; resolves to {status, data} (data: the parsed JSON body or
+   * null). A 401 outside the login call means the session is gone: back
+   * to the login screen. */
+  function api(method, path, body) {
+    var opts = {
+      method: method,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "Accept": "application/json" }
+    };
+    if (method !== "GET") {
+      opts.headers["Content-Type"] = "application/json";
+      opts.headers["X-CSRF-Token"] = csrf;
+      opts.body = JSON.stringify(body === undefined ? {} : body);
+    }
+    return fetch(path, opts).then(function (r) {
+      return r.text().then(function (t) {
+        var data = null;
+        if (t) {
+          try { data = JSON.parse(t); } catch (e) { data = null; }
+        }
+        var res = { status: r.status, data: data,
+          retryAfter: r.headers.get("Retry-After") };
+        /* Not for the login itself (a wrong password) nor for the
+         * session probe at start (no session yet is no news). */
+        if (r.status === 401 && path !== "/api/login" &&
+            path !== "/api/session") {
+          showLogin("Your session has ended; log in again.");
+          res.handled = true;
+        }
+        return res;
+      });
+    }, function () {
+      return { status: 0, data: null,
+        networkError: "The server could not be reached." };
+    });
+  }
+
+  function errorText(res, what) {
+    if (res.networkError) return res.networkError;
+    if (res.data && typeof res.data.error === "string" && res.data.error)
+      return res.data.error;
+    return what + " failed (HTTP " + res.status + ").";
+  }
+
+  /* ---- screens ---- */
+
+  function show(screen) {
+    $("loading").hidden = true;
+    $("login-screen").hidden = screen !== "login";
+    $("dashboard").hidden = screen !== "dashboard";
+    $("whoami").hidden = screen !== "dashboard";
+    $("logout").hidden = screen !== "dashboard";
+  }
+
+  function showLogin(message) {
+    csrf = "";
+    $("current-user").textContent = "";
+    $("domains-table").tBodies[0].textContent = "";
+    $("certs-table").tBodies[0].textContent = "";
+    show("login");
+    document.title = "tlsgate console — sign in";
+    $("login-password").value = "";
+    setError("login-error", message || "");
+    if ($("login-user").value) $("login-password").focus();
+    else $("login-user").focus();
+  }
+
+  function showDashboard(user) {
+    $("current-user").textContent = user;
+    setError("domains-error", "");
+    setError("certs-error", "");
+    setError("add-domain-error", "");
+    show("dashboard");
+    document.title = "tlsgate console — " + user;
+    loadDomains();
+    loadCerts();
+  }
+
+  /* ---- login / logout ---- */
+
+  function startRetryCountdown(seconds, message) {
+    var button = $("login-submit");
+    var left = Math.max(1, Math.ceil(seconds));
+    if (!/[.!?]$/.test(message)) message += ".";
+    if (retryTimer) clearInterval(retryTimer);
+    button.disabled = true;
+    function tick() {
+      if (left <= 0) {
+        clearInterval(retryTimer);
+        retryTimer = null;
+        button.disabled = false;
+        button.textContent = "Log in";
+        setError("login-error", message + " You can try again now.");
+        return;
+      }
+      button.textContent = "Wait " + left + " s";
+      setError("login-error", message + " Try again in " + left +
+        (left === 1 ? " second." : " seconds."));
+      left--;
+    }
+    tick();
+    retryTimer = setInterval(tick, 1000);
+  }
+
+  function onLogin(ev) {
+    ev.preventDefault();
+    var user = $("login-user").value.trim();
+    var pass = $("login-password").value;
+    if (!user || !pass) {
+      setError("login-error", "Enter a username and a password.");
+      return;
+    }
+    setError("login-error", "");
+    $("login-submit").disabled = true;
+    api("POST", "/api/login", { username: user, password: pass })
+      .then(function (res) {
+        if (res.status === 200 && res.data && res.data.csrf) {
+          $("login-submit").disabled = false;
+          csrf = res.data.csrf;
+          $("login-password").value = "";
+          showDashboard(res.data.user || user);
+          return;
+        }
+        $("login-password").value = "";
+        if (res.status === 429) {
+          var s = (res.data && Number(res.data.retry_after)) ||
+            Number(res.retryAfter) || 1;
+          startRetryCountdown(s, errorText(res, "Login"));
+          return;
+        }
+        $("login-submit").disabled = false;
+        setError("login-error", errorText(res, "Login"));
+        $("login-password").focus();
+      });
+  }
+
+  function onLogout() {
+    $("logout").disabled = true;
+    api("POST", "/api/logout").then(function (res) {
+      $("logout").disabled = false;
+      if (res.handled) return;
+      if (res.status === 200) {
+        showLogin("You have logged out.");
+      } else {
+        setError("domains-error", errorText(res, "Log out"));
+      }
+    });
+  }
+
+  /* ---- domains ---- */
+
+  function splitList(s) {
+    return s.split(/[\s,]+/).map(function (x) { return x.trim(); })
+      .filter(function (x) { return x.length > 0; });
+  }
+
+  /* "" → undefined (leave the server's default), else a whole number or
+   * NaN for something that is not one. */
+  function parseAge(s) {
+    s = s.trim();
+    if (s === "") return undefined;
+    return /^[0-9]+$/.test(s) ? Number(s) : NaN;
+  }
+
+  function modeBadge(mode) {
+    return el("span", "badge mode-" + (/^[a-z]+$/.test(mode) ? mode : "x"),
+      mode || "?");
+  }
+
+  function cell(tr, text, cls) {
+    var td = el("td", cls, text);
+    tr.appendChild(td);
+    return td;
+  }
+
+  function renderDomains(list) {
+    var tbody = $("domains-table").tBodies[0];
+    tbody.textContent = "";
+    list.forEach(function (d) {
+      var tr = el("tr");
+      tr.dataset.domain = d.name;
+      cell(tr, d.name, "mono name");
+      cell(tr, d.route || "—", d.route ? "mono" : "dim");
+      tr.appendChild(el("td")).appendChild(modeBadge(d.sts_mode));
+      var mx = Array.isArray(d.mx) ? d.mx.join(", ") : "";
+      cell(tr, mx || "—", mx ? "mono" : "dim");
+      cell(tr, d.max_age === undefined || d.max_age === null ? "—" :
+        d.max_age, "num mono");
+      cell(tr, d.rua || "—", d.rua ? "mono rua" : "dim");
+      var act = cell(tr, "", "actions");
+      var edit = el("button", "small sts-edit", "MTA-STS…");
+      edit.type = "button";
+      edit.title = "Change the MTA-STS policy of " + d.name;
+      edit.addEventListener("click", function () { openSts(tr, d); });
+      var rm = el("button", "small danger domain-remove", "Remove");
+      rm.type = "button";
+      rm.title = "Remove " + d.name;
+      rm.addEventListener("click", function () { removeDomain(d.name); });
+      act.appendChild(edit);
+      act.appendChild(rm);
+      tbody.appendChild(tr);
+    });
+    $("domains-count").textContent = "(" + list.length + ")";
+    $("domains-empty").hidden = list.length > 0;
+  }
+
+  function loadDomains() {
+    return api("GET", "/api/domains").then(function (res) {
+      if (res.handled) return;
+      if (res.status === 200 && Array.isArray(res.data)) {
+        setError("domains-error", "");
+        renderDomains(res.data);
+      } else {
+        setError("domains-error", errorText(res, "Loading the domains"));
+      }
+    });
+  }
+
+  function closeSts() {
+    var open = document.querySelector("#domains-table .sts-row");
+    if (open) open.parentNode.removeChild(open);
+    var rows = document.querySelectorAll("#domains-table tr.editing");
+    for (var i = 0; i < rows.length; i++) rows[i].classList.remove("editing");
+  }
+
+  function openSts(tr, d) {
+    var wasOpen = tr.classList.contains("editing");
+    closeSts();
+    if (wasOpen) return;
+    var row = $("sts-template").content.firstElementChild.cloneNode(true);
+    row.querySelector(".sts-domain").textContent = d.name;
+    tr.classList.add("editing");
+    tr.parentNode.insertBefore(row, tr.nextSibling);
+    $("sts-mode").value = d.sts_mode || "off";
+    $("sts-mx").value = Array.isArray(d.mx) ? d.mx.join(", ") : "";
+    $("sts-max-age").value = d.max_age === undefined || d.max_age === null ?
+      "" : String(d.max_age);
+    setError("sts-error", "");
+    $("sts-cancel").addEventListener("click", closeSts);
+    row.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") closeSts();
+    });
+    $("sts-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      submitSts(d.name);
+    });
+    $("sts-mode").focus();
+  }
+
+  function submitSts(name) {
+    var body = { mode: $("sts-mode").value };
+    var mx = splitList($("sts-mx").value);
+    if (mx.length > 0) body.mx = mx;
+    var age = parseAge($("sts-max-age").value);
+    if (Number.isNaN(age)) {
+      setError("sts-error", "max_age is a number of seconds.");
+      return;
+    }
+    if (age !== undefined) body.max_age = age;
+    $("sts-submit").disabled = true;
+    api("POST", "/api/domains/" + encodeURIComponent(name) + "/sts", body)
+      .then(function (res) {
+        if (res.handled) return;
+        var button = $("sts-submit");
+        if (button) button.disabled = false;
+        if (res.status === 200) {
+          closeSts();
+          loadDomains();
+        } else {
+          setError("sts-error", errorText(res, "The change"));
+        }
+      });
+  }
+
+  function removeDomain(name) {
+    if (!window.confirm("Remove the domain " + name + "?\n\nIts route and " +
+        "MTA-STS policy are deleted."))
+      return;
+    setError("domains-error", "");
+    api("POST", "/api/domains/" + encodeURIComponent(name) + "/remove")
+      .then(function (res) {
+        if (res.handled) return;
+        if (res.status === 200) {
+          loadDomains();
+        } else {
+          setError("domains-error", errorText(res, "Removing " + name));
+          loadDomains();
+        }
+      });
+  }
+
+  function onAddDomain(ev) {
+    ev.preventDefault();
+    var name = $("add-name").value.trim();
+    if (!name) {
+      setError("add-domain-error", "Enter the domain name.");
+      return;
+    }
+    var body = { name: name, sts_mode: $("add-mode").value };
+    var route = $("add-route").value.trim();
+    if (route) body.route = route;
+    var mx = splitList($("add-mx").value);
+    if (mx.length > 0) body.mx = mx;
+    var age = parseAge($("add-max-age").value);
+    if (Number.isNaN(age)) {
+      setError("add-domain-error", "max_age is a number of seconds.");
+      return;
+    }
+    if (age !== undefined) body.max_age = age;
+    var rua = $("add-rua").value.trim();
+    if (rua) body.rua = rua;
+    setError("add-domain-error", "");
+    $("add-submit").disabled = true;
+    api("POST", "/api/domains", body).then(function (res) {
+      $("add-submit").disabled = false;
+      if (res.handled) return;
+      if (res.status === 201 || res.status === 200) {
+        $("add-domain-form").reset();
+        loadDomains();
+      } else {
+        setError("add-domain-error", errorText(res, "Adding the domain"));
+      }
+    });
+  }
+
+  /* ---- certificates ---- */
+
+  function expiry(iso) {
+    var t = Date.parse(iso);
+    if (!iso || Number.isNaN(t)) return { text: iso || "—", cls: "dim" };
+    var days = Math.floor((t - Date.now()) / 86400000);
+    var text = iso.slice(0, 10);
+    if (t <= Date.now()) return { text: text + " (expired)", cls: "bad" };
+    text += " (" + days + (days === 1 ? " day)" : " days)");
+    return { text: text, cls: days < 14 ? "warn" : "" };
+  }
+
+  function renderCerts(list) {
+    var tbody = $("certs-table").tBodies[0];
+    tbody.textContent = "";
+    list.forEach(function (c) {
+      var tr = el("tr");
+      tr.dataset.role = c.role || "";
+      cell(tr, c.name, "mono name");
+      cell(tr, c.role);
+      cell(tr, c.state, "state-" + (/^[a-z]+$/.test(c.state) ? c.state : "x"));
+      cell(tr, c.tlsa_state || "—", c.tlsa_state ? "" : "dim");
+      var ex = expiry(c.not_after);
+      var exTd = cell(tr, ex.text, ex.cls);
+      if (c.not_after) exTd.title = c.not_after;
+      var iss = cell(tr, c.issuer || "—", "issuer");
+      if (c.issuer) iss.title = c.issuer;
+      if (c.self_signed) {
+        iss.textContent = "";
+        iss.appendChild(el("span", "badge self-signed", "self-signed"));
+        iss.appendChild(document.createTextNode(" " + (c.issuer || "")));
+      }
+      var spki = String(c.spki_sha256 || "");
+      var sp = cell(tr, spki.length > 16 ? spki.slice(0, 16) + "…" : spki,
+        "mono spki");
+      sp.title = spki;
+      tbody.appendChild(tr);
+    });
+    $("certs-count").textContent = "(" + list.length + ")";
+    $("certs-empty").hidden = list.length > 0;
+  }
+
+  function loadCerts() {
+    return api("GET", "/api/certificates").then(function (res) {
+      if (res.handled) return;
+      if (res.status === 200 && Array.isArray(res.data)) {
+        setError("certs-error", "");
+        renderCerts(res.data);
+      } else {
+        setError("certs-error", errorText(res, "Loading the certificates"));
+      }
+    });
+  }
+
+  /* ---- start ---- */
+
+  function start() {
+    ["login-error", "domains-error", "certs-error", "add-domain-error"]
+      .forEach(function (id) { setError(id, ""); });
+    $("login-form").addEventListener("submit", onLogin);
+    $("logout").addEventListener("click", onLogout);
+    $("add-domain-form").addEventListener("submit", onAddDomain);
+    $("domains-refresh").addEventListener("click", loadDomains);
+    $("certs-refresh").addEventListener("click", loadCerts);
+    api("GET", "/api/session").then(function (res) {
+      if (res.handled) return;
+      if (res.status === 200 && res.data && res.data.csrf) {
+        csrf = res.data.csrf;
+        showDashboard(res.data.user || "");
+      } else {
+        showLogin(res.networkError || "");
+      }
+    });
+  }
+
+  if (document.readyState === "loading")
+    document.addEventListener("DOMContentLoaded", start);
+  else
+    start();
+})();
