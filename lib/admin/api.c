@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "admin/password.h"
 #include "core/log.h"
 #include "util/dname.h"
@@ -242,6 +244,25 @@ api_cookie(const char *cookie, char id[TG_SESSION_TOKEN_LEN + 1])
 	}
 }
 
+/*
+ * What a session keeps of the password its user logged in with: the
+ * SHA-256 of the stored hash (hex). A new password (tlsgate admin passwd,
+ * in another process) changes it, and ends the sessions made before.
+ */
+static void
+api_credential(const char *phc, char out[TG_SESSION_CREDENTIAL_MAX + 1])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	out[0] = '\0';
+	if (EVP_Digest(phc, strlen(phc), md, &mdlen, EVP_sha256(), NULL) != 1)
+		return;
+	for (i = 0; i < mdlen && 2 * i + 2 <= TG_SESSION_CREDENTIAL_MAX; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* The caller's live session into c->sess; else a 401 and -1. */
 static int
 api_session_of(struct adminapi_call *c)
@@ -249,6 +270,7 @@ api_session_of(struct adminapi_call *c)
 	const struct tg_session *s;
 	struct tg_store_admin a;
 	char id[TG_SESSION_TOKEN_LEN + 1];
+	char cred[TG_SESSION_CREDENTIAL_MAX + 1];
 	struct tg_err err;
 	int r;
 
@@ -264,11 +286,19 @@ api_session_of(struct adminapi_call *c)
 	/* A user removed from the store (tlsgate admin remove, in another
 	 * process) loses every session at its next request. */
 	r = tg_store_admin_get(c->api->store, c->sess.user, &a, &err);
+	if (r == 0)
+		api_credential(a.password_hash, cred);
 	explicit_bzero(&a, sizeof(a));
 	if (r == TG_STORE_NOTFOUND) {
 		tg_sessions_destroy(c->api->sessions, id);
 		adminapi_error(c, 401, "the user no longer exists; the "
 		    "session has ended");
+		return -1;
+	}
+	if (r == 0 && strcmp(cred, c->sess.credential) != 0) {
+		tg_sessions_destroy(c->api->sessions, id);
+		adminapi_error(c, 401, "the password has changed; the session "
+		    "has ended");
 		return -1;
 	}
 	if (r != 0) {
@@ -314,7 +344,7 @@ api_username(const char *in, char out[TG_STORE_USER_MAX + 1])
 /* RELIABILITY S-03: a hash made with weaker parameters than today's is
  * replaced now that the password is known. Failing is logged only. */
 static void
-api_rehash(struct adminapi_call *c, const struct tg_store_admin *a,
+api_rehash(struct adminapi_call *c, struct tg_store_admin *a,
     const char *pw, size_t len)
 {
 	char phc[TG_PASSWORD_HASH_MAX + 1];
@@ -327,9 +357,11 @@ api_rehash(struct adminapi_call *c, const struct tg_store_admin *a,
 	    phc, &err) != 0)
 		tg_log_warn(NULL, "event=admin action=rehash user=%s "
 		    "result=failed error=\"%s\"", a->username, err.msg);
-	else
+	else {
 		tg_log_info(NULL, "event=admin action=rehash user=%s "
 		    "result=ok", a->username);
+		memcpy(a->password_hash, phc, sizeof(a->password_hash));
+	}
 	explicit_bzero(phc, sizeof(phc));
 }
 
@@ -360,12 +392,13 @@ api_verify(struct adminapi_call *c, const char *user, const char *pw,
 
 /* Logged in: forget the failures, rehash, record, a new session. */
 static void
-api_login_ok(struct adminapi_call *c, const struct tg_store_admin *a,
+api_login_ok(struct adminapi_call *c, struct tg_store_admin *a,
     const char *pw, size_t len)
 {
 	const struct tg_adminapi_request *req = c->req;
 	const struct tg_session *s;
 	char old[TG_SESSION_TOKEN_LEN + 1];
+	char cred[TG_SESSION_CREDENTIAL_MAX + 1];
 	struct tg_err err;
 
 	tg_login_throttle_ok(c->api->throttle, a->username, req->peer);
@@ -385,6 +418,8 @@ api_login_ok(struct adminapi_call *c, const struct tg_store_admin *a,
 		    err.msg);
 		return;
 	}
+	api_credential(a->password_hash, cred);
+	tg_sessions_set_credential(c->api->sessions, s->id, cred);
 	c->sess = *s;
 	c->authed = 1;
 	api_set_cookie(c, s->id);

@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,6 +202,17 @@ tg_sessions_find(struct tg_sessions *t, const char *id, time_t now)
 	sl->s.last_seen = now;
 	sl->used = ++t->tick;
 	return &sl->s;
+}
+
+void
+tg_sessions_set_credential(struct tg_sessions *t, const char *id,
+    const char *credential)
+{
+	struct sess_slot *sl = sess_lookup(t, id);
+
+	if (sl != NULL)
+		snprintf(sl->s.credential, sizeof(sl->s.credential), "%s",
+		    credential);
 }
 
 void

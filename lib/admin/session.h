@@ -45,6 +45,7 @@
 #define TG_LOGIN_FREE_FAILURES	5	/* then waits grow */
 #define TG_LOGIN_WAIT_MAX_S	900
 #define TG_LOGIN_KEYS_MAX	4096
+#define TG_SESSION_CREDENTIAL_MAX 64
 #define TG_LOGIN_FORGET_S	86400	/* no failure for a day: forgotten */
 
 struct tg_session {
@@ -53,6 +54,10 @@ struct tg_session {
 	char user[TG_STORE_USER_MAX + 1];
 	time_t created;
 	time_t last_seen;
+	/* What the user logged in with (the API keeps a digest of the
+	 * stored password hash): when the store's changes, the session is
+	 * over. "" until set. */
+	char credential[TG_SESSION_CREDENTIAL_MAX + 1];
 };
 
 struct tg_sessions;
@@ -75,6 +80,12 @@ int tg_sessions_create(struct tg_sessions *t, const char *user, time_t now,
  */
 const struct tg_session *tg_sessions_find(struct tg_sessions *t,
     const char *id, time_t now);
+
+/* Set the credential of the session with id (copied, at most
+ * TG_SESSION_CREDENTIAL_MAX bytes; longer is cut). Unknown ids are
+ * ignored. */
+void tg_sessions_set_credential(struct tg_sessions *t, const char *id,
+    const char *credential);
 
 /* Remove the session with id (logout). Unknown ids are ignored. */
 void tg_sessions_destroy(struct tg_sessions *t, const char *id);

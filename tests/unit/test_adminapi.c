@@ -9,7 +9,8 @@
  * check (421), routes (404, 405 with Allow, HEAD), bodies (not JSON,
  * unknown fields, wrong media type, too large), domains (add, duplicate,
  * bad values, list, MTA-STS mode with the enforce rule, remove),
- * certificates, logout, and a user removed from the store.
+ * certificates, logout, a user removed from the store and a password
+ * changed there.
  */
 #include "test_store_util.h"
 
@@ -758,6 +759,33 @@ test_user_removed(void **state)
 	tg_adminapi_reply_clear(&r);
 }
 
+/* A new password (tlsgate admin passwd, another process) ends the
+ * sessions made with the old one; a new login works. */
+static void
+test_password_changed(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	char phc[TG_PASSWORD_HASH_MAX + 1];
+	struct tg_err err;
+
+	login(a, "alice", PW, &r);
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(tg_password_hash("another password 1", 18, 10, phc,
+	    sizeof(phc), &err), 0);
+	assert_int_equal(tg_store_admin_set_hash(a->st.st, "alice", phc,
+	    &err), 0);
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_error(&r, 401, "password has changed");
+	assert_int_equal(tg_sessions_count(a->sessions), 0);
+	login(a, "alice", "another password 1", &r);
+	assert_int_equal(r.status, 200);
+	call(a, "GET", "/api/domains", NULL, &r);
+	assert_int_equal(r.status, 200);
+	tg_adminapi_reply_clear(&r);
+}
+
 static void
 test_hostname(void **state)
 {
@@ -802,6 +830,7 @@ main(void)
 		T(test_certificates),
 		T(test_logout),
 		T(test_user_removed),
+		T(test_password_changed),
 		cmocka_unit_test(test_hostname),
 	};
 
