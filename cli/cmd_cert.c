@@ -42,22 +42,30 @@ cert_list_one(const struct tg_store_cert *c, void *arg)
 	struct cert_list *l = arg;
 	char nb[32], na[32];
 
+	char issuer[256];
+	int self = 0, known;
+
 	cert_time(c->not_before, nb, sizeof(nb));
 	cert_time(c->not_after, na, sizeof(na));
+	known = tg_certfile_issuer(c->cert_path, issuer, sizeof(issuer), &self,
+	    NULL) == 0;
 	l->n++;
 	if (l->json != NULL)
 		return json_array_append_new(l->json, json_pack("{s:I, s:s, "
-		    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+		    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
 		    (json_int_t)c->id, "name", c->name, "role",
 		    tg_store_cert_role_name(c->role), "state",
 		    tg_store_cert_state_name(c->state), "tlsa_state",
 		    tg_store_tlsa_state_name(c->tlsa_state), "spki_sha256",
 		    c->spki_sha256, "not_before", nb, "not_after", na,
-		    "cert_path", c->cert_path, "key_path", c->key_path));
-	printf("%-4lld %-30s %-5s %-7s %-9s %s  %.16s...\n",
+		    "cert_path", c->cert_path, "key_path", c->key_path,
+		    "issuer", known ? json_string(issuer) : json_null(),
+		    "self_signed", known ? json_boolean(self) : json_null()));
+	printf("%-4lld %-30s %-5s %-7s %-9s %s  %.16s...  %s\n",
 	    (long long)c->id, c->name, tg_store_cert_role_name(c->role),
 	    tg_store_cert_state_name(c->state),
-	    tg_store_tlsa_state_name(c->tlsa_state), na, c->spki_sha256);
+	    tg_store_tlsa_state_name(c->tlsa_state), na, c->spki_sha256,
+	    !known ? "(unreadable)" : self ? "self-signed" : issuer);
 	return 0;
 }
 
@@ -76,8 +84,9 @@ cert_list(struct cli *cli, int argc, char **argv)
 	if (argc == 2)
 		l.json = json_array();
 	else
-		printf("%-4s %-30s %-5s %-7s %-9s %-20s  %s\n", "ID", "NAME",
-		    "ROLE", "STATE", "TLSA", "NOT AFTER", "SPKI SHA-256");
+		printf("%-4s %-30s %-5s %-7s %-9s %-20s  %-19s  %s\n", "ID",
+		    "NAME", "ROLE", "STATE", "TLSA", "NOT AFTER",
+		    "SPKI SHA-256", "ISSUER");
 	rc = tg_store_cert_list(st, NULL, -1, cert_list_one, &l, &err);
 	tg_store_close(st);
 	if (rc != 0) {

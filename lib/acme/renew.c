@@ -43,16 +43,10 @@ tg_acme_renew_reason(const struct tg_store_cert *c, int self_issued,
 int
 tg_acme_cert_self_issued(const char *path, struct tg_err *err)
 {
-	STACK_OF(X509) *chain = NULL;
-	X509 *leaf;
 	int self;
 
-	if (tg_cert_chain_load_file(path, &chain, err) != 0)
+	if (tg_certfile_issuer(path, NULL, 0, &self, err) != 0)
 		return -1;
-	leaf = sk_X509_value(chain, 0);
-	self = X509_NAME_cmp(X509_get_subject_name(leaf),
-	    X509_get_issuer_name(leaf)) == 0;
-	tg_cert_chain_free(chain);
 	return self;
 }
 

@@ -15,6 +15,7 @@
 #include "policy/stshost.h"
 #include "policy/stsmx.h"
 #include "tls/cert.h"
+#include "tls/certfile.h"
 #include "util/clock.h"
 #include "util/dname.h"
 #include "util/text.h"
@@ -372,25 +373,6 @@ adminapi_domain_remove(struct adminapi_call *c)
 
 /* ---- certificates ---- */
 
-/* The issuer of the certificate file (its first certificate) into
- * issuer, and whether it is self-signed (issued by its own subject).
- * 0, or -1 when the file cannot be read. */
-static int
-cert_issuer(const char *path, char *issuer, size_t len, int *self)
-{
-	STACK_OF(X509) *chain = NULL;
-	X509 *leaf;
-
-	if (tg_cert_chain_load_file(path, &chain, NULL) != 0)
-		return -1;
-	leaf = sk_X509_value(chain, 0);
-	tg_cert_issuer(leaf, issuer, len);
-	*self = X509_NAME_cmp(X509_get_subject_name(leaf),
-	    X509_get_issuer_name(leaf)) == 0;
-	tg_cert_chain_free(chain);
-	return 0;
-}
-
 static int
 cert_one(const struct tg_store_cert *c, void *arg)
 {
@@ -398,7 +380,8 @@ cert_one(const struct tg_store_cert *c, void *arg)
 	int self = 0, known;
 	json_t *o;
 
-	known = cert_issuer(c->cert_path, issuer, sizeof(issuer), &self) == 0;
+	known = tg_certfile_issuer(c->cert_path, issuer, sizeof(issuer),
+	    &self, NULL) == 0;
 	tg_clock_format(c->not_after, not_after, sizeof(not_after));
 	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
 	    (json_int_t)c->id, "name", c->name, "role",

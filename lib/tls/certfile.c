@@ -122,3 +122,22 @@ tg_certfile_current(struct tg_store *st, const char *state_dir,
 		*created = 1;
 	return 0;
 }
+
+int
+tg_certfile_issuer(const char *path, char *issuer, size_t len, int *self,
+    struct tg_err *err)
+{
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf;
+
+	if (tg_cert_chain_load_file(path, &chain, err) != 0)
+		return -1;
+	leaf = sk_X509_value(chain, 0);
+	if (issuer != NULL)
+		tg_cert_issuer(leaf, issuer, len);
+	if (self != NULL)
+		*self = X509_NAME_cmp(X509_get_subject_name(leaf),
+		    X509_get_issuer_name(leaf)) == 0;
+	tg_cert_chain_free(chain);
+	return 0;
+}

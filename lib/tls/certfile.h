@@ -42,4 +42,13 @@ int tg_certfile_make(const char *state_dir, const char *name, int days,
 int tg_certfile_record(const char *name, const char *cert_path,
     const char *key_path, struct tg_store_cert *rec, struct tg_err *err);
 
+/*
+ * The issuer of the first certificate of the PEM file path, one line,
+ * into issuer (len bytes), and in *self whether it is self-issued (its
+ * issuer is its own subject: not a CA's). Either may be NULL. 0, or -1
+ * with err (the file cannot be read).
+ */
+int tg_certfile_issuer(const char *path, char *issuer, size_t len,
+    int *self, struct tg_err *err);
+
 #endif

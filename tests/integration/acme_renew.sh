@@ -83,6 +83,8 @@ check "at first the MTA-STS host has a self-signed certificate" \
     jq -r '.[] | select(.name == \"$TG_NET_GW_STS_NAME\") | .cert_path')\" ]"
 check_fails "which a client trusting pebble's root refuses" sts_fetch
 mx_spki=$(cur "$TG_NET_GW_MX_NAME" spki_sha256)
+expect_eq "tlsgate cert list says the MX's is self-signed" true \
+    "$(cur "$TG_NET_GW_MX_NAME" self_signed)"
 expect_match "the MX key is there" "^[0-9a-f]{64}$" "$mx_spki"
 
 # A challenge an order cut short left behind, long expired: purged.
@@ -95,6 +97,10 @@ ctl_pid=$!
 check "controllerd gets the MTA-STS host a CA-issued certificate" \
     wait_for 90 ca_issued "$TG_NET_GW_STS_NAME"
 check "and the MX name" wait_for 90 ca_issued "$TG_NET_GW_MX_NAME"
+expect_eq "tlsgate cert list says it is not self-signed now" false \
+    "$(cur "$TG_NET_GW_MX_NAME" self_signed)"
+expect_match "and names pebble as its issuer" "Pebble" \
+    "$(cur "$TG_NET_GW_MX_NAME" issuer) $(tg cert list)"
 check "controllerd said why and what" wait_for 10 grep -q \
     "event=acme name=$TG_NET_GW_STS_NAME reason=self-signed result=issued" \
     "$CLOG"
