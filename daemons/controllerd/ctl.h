@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "core/conf.h"
+#include "tls/rollover.h"
 #include "net/daemon.h"
 
 /*
@@ -27,9 +28,13 @@ long ctl_rollover_run(const struct tg_conf *conf);
 /*
  * Check the first hosted domain as a DANE-enforcing sender would and log
  * the verdict on our MX host (an error when it does not verify); why
- * names the occasion. Blocks for the check (seconds).
+ * names the occasion. Blocks for the check (seconds). Returns the
+ * verdict; when seen is not NULL, the TLSA 3 1 1 digests published for
+ * our MX (lower-case hex) go to seen[0..*nseen), at most max.
  */
-void ctl_selfcheck_run(const struct tg_conf *conf, const char *why);
+enum tg_rollover_seen ctl_selfcheck_run(const struct tg_conf *conf,
+    const char *why, char (*seen)[TG_ROLLOVER_DIGEST_LEN + 1], size_t max,
+    size_t *nseen);
 
 /* ACME renewals (acme.* settings): the state between looks. */
 struct ctl_acme;

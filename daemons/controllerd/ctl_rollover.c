@@ -224,6 +224,44 @@ roll_do(const struct tg_conf *conf, struct tg_store *st,
 	return 0;
 }
 
+/*
+ * RELIABILITY C-05: before the old key's record goes, check the MX as a
+ * sender would. When the key served now does not verify and the old
+ * key's record is still seen, serve the old key again (it becomes
+ * current, the new one retired: its record goes next, and a later
+ * renewal makes another key). 1 when it rolled back.
+ */
+static int
+roll_back_if_failing(const struct tg_conf *conf, struct tg_store *st,
+    const struct roll_certs *rc, const struct tg_rollover_in *in,
+    const struct tg_rollover_step *step)
+{
+	char seen[TG_ROLLOVER_SET_MAX + 4][TG_ROLLOVER_DIGEST_LEN + 1];
+	const char *p[TG_ROLLOVER_SET_MAX + 4];
+	enum tg_rollover_seen verdict;
+	struct tg_err err;
+	size_t n = 0, i;
+
+	verdict = ctl_selfcheck_run(conf, "before-retire-old", seen,
+	    sizeof(seen) / sizeof(seen[0]), &n);
+	for (i = 0; i < n; i++)
+		p[i] = seen[i];
+	if (!tg_rollover_roll_back(in, step, verdict, p, n))
+		return 0;
+	if (tg_store_cert_promote(st, rc->retired.id, &err) != 0) {
+		tg_log_err(NULL, "event=rollover name=%s step=rollback "
+		    "result=failed error=\"%s\"", conf->relay_hostname,
+		    err.msg);
+		return 0;
+	}
+	tg_log_err(NULL, "event=rollover name=%s step=rollback result=done "
+	    "served=%.16s... failed=%.16s... detail=\"the new key does not "
+	    "verify by DANE; the previous key, whose record is still "
+	    "published, is served again\"", conf->relay_hostname,
+	    rc->retired.spki_sha256, rc->current.spki_sha256);
+	return 1;
+}
+
 /* The end of the wait last logged (controllerd has one rollover). */
 static time_t last_wait_until;
 
@@ -267,6 +305,11 @@ ctl_rollover_run(const struct tg_conf *conf)
 	roll_key(&rc.retired, rc.has_retired, &in.retired);
 	tg_rollover_plan(&in, &step);
 	why[0] = '\0';
+	if (step.action == TG_ROLLOVER_RETIRE_OLD &&
+	    roll_back_if_failing(conf, st, &rc, &in, &step)) {
+		tg_store_close(st);
+		return 1;	/* plan again: the new key's record goes */
+	}
 	r = roll_do(conf, st, &rc, owner, &step, why, sizeof(why));
 	tg_store_close(st);
 	if (step.action == TG_ROLLOVER_IDLE || step.action ==
@@ -292,7 +335,8 @@ ctl_rollover_run(const struct tg_conf *conf)
 	if (r == 0 && (step.action == TG_ROLLOVER_CHECK_CURRENT ||
 	    step.action == TG_ROLLOVER_SWITCH ||
 	    step.action == TG_ROLLOVER_CHECK_RETIRED))
-		ctl_selfcheck_run(conf, tg_rollover_action_name(step.action));
+		(void)ctl_selfcheck_run(conf,
+		    tg_rollover_action_name(step.action), NULL, 0, NULL);
 	if (step.action == TG_ROLLOVER_STUCK)
 		return ROLL_LOOK_MAX_S;
 	if (r < 0)

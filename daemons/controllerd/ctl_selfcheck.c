@@ -7,8 +7,10 @@
  * of our MX host verified by DANE). A key and a TLSA set that do not
  * match are an error in the log, at once.
  *
- * Not built: the automatic rollback to the previous key while its record
- * is still published.
+ * Its verdict also gates the rollover's last step: ctl_rollover.c asks
+ * it before the old key's record goes, and undoes the switch when the
+ * new key fails while the old record is still seen (tls/rollover,
+ * tg_rollover_roll_back).
  */
 #include "ctl.h"
 
@@ -68,9 +70,30 @@ our_mx(const struct tg_check_report *r, const char *host)
 	return NULL;
 }
 
-static void
+/* The 3 1 1 digests published for mx into seen (hex), at most max. */
+static size_t
+selfcheck_seen(const struct tg_check_mx *mx,
+    char (*seen)[TG_ROLLOVER_DIGEST_LEN + 1], size_t max)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < mx->ntlsa && n < max; i++) {
+		const struct tg_tlsa_rr *t = &mx->tlsa[i];
+
+		if (t->usage != 3 || t->selector != 1 || t->mtype != 1 ||
+		    t->len * 2 != TG_ROLLOVER_DIGEST_LEN)
+			continue;
+		for (j = 0; j < t->len; j++)
+			snprintf(seen[n] + 2 * j, 3, "%02x", t->data[j]);
+		n++;
+	}
+	return n;
+}
+
+static enum tg_rollover_seen
 selfcheck_judge(const struct tg_conf *conf, const char *domain,
-    const struct tg_check_report *r, const char *why)
+    const struct tg_check_report *r, const char *why,
+    char (*seen)[TG_ROLLOVER_DIGEST_LEN + 1], size_t max, size_t *nseen)
 {
 	const struct tg_check_mx *mx = our_mx(r, conf->relay_hostname);
 
@@ -78,13 +101,15 @@ selfcheck_judge(const struct tg_conf *conf, const char *domain,
 		tg_log_warn(NULL, "event=selfcheck domain=%s why=%s "
 		    "result=not-our-mx error=\"%s is not among its MX hosts\"",
 		    domain, why, conf->relay_hostname);
-		return;
+		return TG_ROLLOVER_SEEN_UNKNOWN;
 	}
+	if (seen != NULL)
+		*nseen = selfcheck_seen(mx, seen, max);
 	if (mx->dane == TG_CHECK_DANE_VALID) {
 		tg_log_info(NULL, "event=selfcheck domain=%s mx=%s why=%s "
 		    "result=ok dane=valid addresses=%zu", domain,
 		    conf->relay_hostname, why, mx->naddrs);
-		return;
+		return TG_ROLLOVER_SEEN_OK;
 	}
 	/* A sender enforcing DANE defers our mail now: page somebody. */
 	tg_log_err(NULL, "event=selfcheck domain=%s mx=%s why=%s "
@@ -94,11 +119,15 @@ selfcheck_judge(const struct tg_conf *conf, const char *domain,
 	    "not-published" : mx->dane == TG_CHECK_DANE_BOGUS ? "bogus" :
 	    mx->dane == TG_CHECK_DANE_UNSIGNED ? "unsigned" : "unknown",
 	    mx->dane_reason);
+	return mx->dane == TG_CHECK_DANE_INVALID ? TG_ROLLOVER_SEEN_INVALID :
+	    TG_ROLLOVER_SEEN_UNKNOWN;
 }
 
-void
-ctl_selfcheck_run(const struct tg_conf *conf, const char *why)
+enum tg_rollover_seen
+ctl_selfcheck_run(const struct tg_conf *conf, const char *why,
+    char (*seen)[TG_ROLLOVER_DIGEST_LEN + 1], size_t max, size_t *nseen)
 {
+	enum tg_rollover_seen verdict = TG_ROLLOVER_SEEN_UNKNOWN;
 	char domain[TG_DNAME_MAX + 1] = "";
 	struct tg_resolver_config rc;
 	struct tg_check_params p;
@@ -114,11 +143,13 @@ ctl_selfcheck_run(const struct tg_conf *conf, const char *why)
 		tg_store_close(st);
 		tg_log_warn(NULL, "event=selfcheck result=failed error=\"%s\"",
 		    err.msg);
-		return;
+		return verdict;
 	}
 	tg_store_close(st);
+	if (nseen != NULL)
+		*nseen = 0;
 	if (domain[0] == '\0')
-		return;		/* no hosted domain: nothing points at us */
+		return verdict;	/* no hosted domain: nothing points at us */
 	tg_resolver_config_from_conf(conf, &rc);
 	if ((run.base = event_base_new()) == NULL) {
 		tg_err_set(&err, TG_ERR_TEMP, NULL, "no event base");
@@ -138,7 +169,8 @@ ctl_selfcheck_run(const struct tg_conf *conf, const char *why)
 		goto out;
 	event_base_dispatch(run.base);
 	if (run.report != NULL)
-		selfcheck_judge(conf, domain, run.report, why);
+		verdict = selfcheck_judge(conf, domain, run.report, why, seen,
+		    max, nseen);
 	free(run.report);
 	run.report = NULL;
 	err.msg[0] = '\0';
@@ -150,4 +182,5 @@ out:
 	SSL_CTX_free(ctx);
 	if (run.base != NULL)
 		event_base_free(run.base);
+	return verdict;
 }

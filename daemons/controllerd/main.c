@@ -81,7 +81,7 @@ controller_selfcheck(struct controller *ctl, const char *why)
 	struct tg_snapshot *snap = tg_daemon_snapshot(ctl->daemon);
 
 	if (snap->conf->dane_update_server.n > 0)
-		ctl_selfcheck_run(snap->conf, why);
+		(void)ctl_selfcheck_run(snap->conf, why, NULL, 0, NULL);
 	tg_snapshot_unref(snap);
 }
 

@@ -188,6 +188,23 @@ tg_rollover_plan(const struct tg_rollover_in *in,
 	plan_next(in, out);
 }
 
+int
+tg_rollover_roll_back(const struct tg_rollover_in *in,
+    const struct tg_rollover_step *step, enum tg_rollover_seen seen,
+    const char *const *seen_spki, size_t nseen)
+{
+	size_t i;
+
+	if (step->action != TG_ROLLOVER_RETIRE_OLD ||
+	    seen != TG_ROLLOVER_SEEN_INVALID || !in->retired.present ||
+	    in->retired.tlsa != TG_ROLLOVER_TLSA_VISIBLE)
+		return 0;
+	for (i = 0; i < nseen; i++)
+		if (strcmp(seen_spki[i], in->retired.spki) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 tg_rollover_action_name(enum tg_rollover_action a)
 {

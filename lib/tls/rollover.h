@@ -108,6 +108,26 @@ struct tg_rollover_step {
 void tg_rollover_plan(const struct tg_rollover_in *in,
     struct tg_rollover_step *out);
 
+/* What the self-check of the MX (RELIABILITY C-05) found. */
+enum tg_rollover_seen {
+	TG_ROLLOVER_SEEN_OK = 0,	/* the served key verifies by DANE */
+	TG_ROLLOVER_SEEN_INVALID,	/* it does not match the TLSA set */
+	TG_ROLLOVER_SEEN_UNKNOWN	/* no verdict (not our MX, no net) */
+};
+
+/*
+ * RELIABILITY C-05, the rollback: before the old key's record goes
+ * (step RETIRE_OLD), the MX is checked as a sender checks it. 1 when the
+ * switch is to be undone — the served key does not verify (seen
+ * INVALID) and the retired key's record is among the nseen digests a
+ * validating resolver sees now (lower-case hex), so serving the retired
+ * key again verifies; else 0 (go on: a rollback would not help, or
+ * nothing is wrong). Pure.
+ */
+int tg_rollover_roll_back(const struct tg_rollover_in *in,
+    const struct tg_rollover_step *step, enum tg_rollover_seen seen,
+    const char *const *seen_spki, size_t nseen);
+
 /* "idle", "publish-current", ... (stable names for logs and JSON). */
 const char *tg_rollover_action_name(enum tg_rollover_action a);
 

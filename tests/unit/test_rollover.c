@@ -278,6 +278,59 @@ test_stuck(void **state)
 	    "switch");
 }
 
+/* RELIABILITY C-05: the switch is undone only before the old record
+ * goes, only when the served key fails and the old record is seen. */
+static void
+test_roll_back(void **state)
+{
+	static const char *const old_seen[] = { "aa", "bb" };
+	static const char *const new_only[] = { "bb" };
+	struct tg_rollover_step retire = { .action = TG_ROLLOVER_RETIRE_OLD };
+	struct tg_rollover_step other = { .action = TG_ROLLOVER_WAIT };
+	struct tg_rollover_in in;
+	struct {
+		const struct tg_rollover_step *step;
+		enum tg_rollover_seen seen;
+		enum tg_rollover_tlsa retired_tlsa;
+		const char *const *spki;
+		size_t n;
+		int want;
+	} t[] = {
+		{ &retire, TG_ROLLOVER_SEEN_INVALID, TG_ROLLOVER_TLSA_VISIBLE,
+		    old_seen, 2, 1 },
+		{ &retire, TG_ROLLOVER_SEEN_OK, TG_ROLLOVER_TLSA_VISIBLE,
+		    old_seen, 2, 0 },
+		{ &retire, TG_ROLLOVER_SEEN_UNKNOWN, TG_ROLLOVER_TLSA_VISIBLE,
+		    old_seen, 2, 0 },
+		/* the old record is not there: serving it would not help */
+		{ &retire, TG_ROLLOVER_SEEN_INVALID, TG_ROLLOVER_TLSA_VISIBLE,
+		    new_only, 1, 0 },
+		{ &retire, TG_ROLLOVER_SEEN_INVALID, TG_ROLLOVER_TLSA_VISIBLE,
+		    NULL, 0, 0 },
+		/* its deletion was already sent */
+		{ &retire, TG_ROLLOVER_SEEN_INVALID, TG_ROLLOVER_TLSA_RETIRING,
+		    old_seen, 2, 0 },
+		/* only at the step before the old record goes */
+		{ &other, TG_ROLLOVER_SEEN_INVALID, TG_ROLLOVER_TLSA_VISIBLE,
+		    old_seen, 2, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&in, 0, sizeof(in));
+		in.retired.present = 1;
+		snprintf(in.retired.spki, sizeof(in.retired.spki), "aa");
+		in.retired.tlsa = t[i].retired_tlsa;
+		if (tg_rollover_roll_back(&in, t[i].step, t[i].seen, t[i].spki,
+		    t[i].n) != t[i].want)
+			fail_msg("case %zu: want %d", i, t[i].want);
+	}
+	memset(&in, 0, sizeof(in));	/* no retired key at all */
+	assert_int_equal(tg_rollover_roll_back(&in, &retire,
+	    TG_ROLLOVER_SEEN_INVALID, old_seen, 2), 0);
+}
+
 int
 main(void)
 {
@@ -285,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_whole_rollovers),
 		cmocka_unit_test(test_waits),
 		cmocka_unit_test(test_stuck),
+		cmocka_unit_test(test_roll_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
