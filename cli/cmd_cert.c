@@ -229,7 +229,7 @@ cert_renew_one(const struct tg_conf *conf, int64_t id, json_t *json)
 	struct tg_err err;
 	char na[32];
 
-	if (tg_acme_renew(conf, id, &done, &err) != 0) {
+	if (tg_acme_renew(conf, id, NULL, &done, &err) != 0) {
 		if (json != NULL)
 			json_array_append_new(json, json_pack("{s:I, s:b, s:s}",
 			    "id", (json_int_t)id, "ok", 0, "error", err.msg));

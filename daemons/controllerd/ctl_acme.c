@@ -47,6 +47,7 @@ struct acme_wait {
 struct ctl_acme {
 	pthread_t thread;
 	atomic_int finished;		/* the thread is done with the job */
+	atomic_int stopping;		/* the daemon stops: give up */
 	int running;			/* a thread to join */
 	struct tg_conf conf;		/* the job's copy */
 	struct acme_item items[ACME_JOB_MAX];
@@ -66,6 +67,8 @@ ctl_acme_free(struct ctl_acme *a)
 {
 	if (a == NULL)
 		return;
+	/* An order in flight gives up within a second or so. */
+	atomic_store(&a->stopping, 1);
 	if (a->running)
 		pthread_join(a->thread, NULL);
 	free(a);
@@ -121,7 +124,7 @@ acme_thread(void *arg)
 
 	for (i = 0; i < a->nitems; i++)
 		a->items[i].rc = tg_acme_renew(&a->conf, a->items[i].id,
-		    &a->items[i].done, &a->items[i].err);
+		    &a->stopping, &a->items[i].done, &a->items[i].err);
 	atomic_store(&a->finished, 1);
 	return NULL;
 }

@@ -22,6 +22,7 @@
 
 struct tg_acme_curl {
 	CURL *easy;			/* owned */
+	const atomic_int *cancel;	/* borrowed, may be NULL */
 	char ca_file[TG_PATH_MAX];	/* "" = system store */
 	long timeout_s;
 	char errbuf[CURL_ERROR_SIZE];
@@ -98,6 +99,24 @@ acme_curl_on_body(char *data, size_t size, size_t n, void *arg)
 	return tg_buf_append(&r->body, data, size * n) == 0 ? size * n : 0;
 }
 
+static int
+acme_curl_cancelled(const struct tg_acme_curl *c)
+{
+	return c->cancel != NULL && atomic_load(c->cancel) != 0;
+}
+
+/* curl asks now and then: a non-zero answer aborts the transfer. */
+static int
+acme_curl_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return acme_curl_cancelled(arg);
+}
+
 /* The options every request of this transport shares. */
 static int
 acme_curl_setup(struct tg_acme_curl *c, struct tg_acme_reply *r)
@@ -128,6 +147,10 @@ acme_curl_setup(struct tg_acme_curl *c, struct tg_acme_reply *r)
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, acme_curl_on_body);
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	bad |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION,
+	    acme_curl_on_progress);
+	bad |= curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
+	bad |= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	return bad ? -1 : 0;
 }
 
@@ -141,6 +164,8 @@ acme_curl_send(void *ctx, const char *method, const char *url,
 	int bad;
 
 	c->errbuf[0] = '\0';
+	if (acme_curl_cancelled(c))
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "ACME: stopping");
 	bad = acme_curl_setup(c, r);
 	bad |= curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	if (strcmp(method, "HEAD") == 0)
@@ -167,20 +192,26 @@ acme_curl_send(void *ctx, const char *method, const char *url,
 	return 0;
 }
 
+/* A second at a time, so that a cancel ends it soon. */
 static void
 acme_curl_sleep(void *ctx, unsigned seconds)
 {
-	struct timespec ts = { (time_t)seconds, 0 };
+	const struct tg_acme_curl *c = ctx;
+	struct timespec ts;
+	unsigned i;
 
-	(void)ctx;
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	for (i = 0; i < seconds && !acme_curl_cancelled(c); i++) {
+		ts.tv_sec = 1;
+		ts.tv_nsec = 0;
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
 }
 
 int
 tg_acme_curl_new(const char *ca_file, long timeout_s,
-    struct tg_acme_curl **out, struct tg_acme_transport *t,
-    struct tg_err *err)
+    const atomic_int *cancel, struct tg_acme_curl **out,
+    struct tg_acme_transport *t, struct tg_err *err)
 {
 	struct tg_acme_curl *c;
 
@@ -195,6 +226,7 @@ tg_acme_curl_new(const char *ca_file, long timeout_s,
 	snprintf(c->ca_file, sizeof(c->ca_file), "%s",
 	    ca_file == NULL ? "" : ca_file);
 	c->timeout_s = timeout_s > 0 ? timeout_s : 30;
+	c->cancel = cancel;
 	if ((c->easy = curl_easy_init()) == NULL) {
 		free(c);
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");

@@ -13,18 +13,22 @@
 #ifndef TG_ACME_ACME_CURL_H
 #define TG_ACME_ACME_CURL_H
 
+#include <stdatomic.h>
+
 #include "acme/acme.h"
 
 struct tg_acme_curl;
 
 /*
  * A transport (owned: tg_acme_curl_free) with ca_file (borrowed, copied;
- * NULL or "": the system store) and timeout_s per request. *t is filled
- * to use it. 0, or -1 with err.
+ * NULL or "": the system store) and timeout_s per request. cancel
+ * (borrowed, may be NULL): once it is non-zero, a request in flight is
+ * aborted and a sleep ends within a second, so a stopping daemon does
+ * not wait for an order. *t is filled to use it. 0, or -1 with err.
  */
 int tg_acme_curl_new(const char *ca_file, long timeout_s,
-    struct tg_acme_curl **out, struct tg_acme_transport *t,
-    struct tg_err *err);
+    const atomic_int *cancel, struct tg_acme_curl **out,
+    struct tg_acme_transport *t, struct tg_err *err);
 
 void tg_acme_curl_free(struct tg_acme_curl *c);
 

@@ -55,6 +55,7 @@ tg_acme_cert_self_issued(const char *path, struct tg_err *err)
 struct renew_ch {
 	const struct tg_conf *conf;
 	struct tg_store *st;		/* borrowed */
+	const atomic_int *cancel;	/* borrowed, may be NULL */
 };
 
 static size_t
@@ -157,8 +158,8 @@ renew_publish(void *arg, const char *host, const char *token,
 	/* stsd sees the store change within store.poll_interval. */
 	budget_ms = (ch->conf->store_poll_interval * 2 + RENEW_CHECK_SLACK_S) *
 	    1000LL;
-	for (waited_ms = 0; waited_ms <= budget_ms;
-	    waited_ms += RENEW_CHECK_STEP_MS) {
+	for (waited_ms = 0; waited_ms <= budget_ms && (ch->cancel == NULL ||
+	    atomic_load(ch->cancel) == 0); waited_ms += RENEW_CHECK_STEP_MS) {
 		if (renew_served(ch->conf, host, token, keyauth))
 			return 0;
 		nanosleep(&step, NULL);
@@ -238,18 +239,18 @@ renew_issuer(const char *pem, char *out, size_t outlen)
 /* The order itself, with the store open and the keys loaded. */
 static int
 renew_order(const struct tg_conf *conf, struct tg_store *st,
-    const struct tg_store_cert *c, EVP_PKEY *account, EVP_PKEY *key,
-    char **chain, struct tg_err *err)
+    const atomic_int *cancel, const struct tg_store_cert *c,
+    EVP_PKEY *account, EVP_PKEY *key, char **chain, struct tg_err *err)
 {
 	struct tg_acme_params p = { conf->acme_directory, conf->acme_email };
-	struct renew_ch rch = { conf, st };
+	struct renew_ch rch = { conf, st, cancel };
 	struct tg_acme_challenger ch = { renew_publish, renew_withdraw, &rch };
 	struct tg_acme_transport t;
 	struct tg_acme_curl *curl;
 	int rc;
 
 	if (tg_acme_curl_new(conf->acme_ca_file, TG_ACME_REQUEST_TIMEOUT_S,
-	    &curl, &t, err) != 0)
+	    cancel, &curl, &t, err) != 0)
 		return -1;
 	rc = tg_acme_issue(&p, &t, &ch, account, key, c->name, tg_clock_now(),
 	    chain, err);
@@ -260,8 +261,8 @@ renew_order(const struct tg_conf *conf, struct tg_store *st,
 /* Everything after the store is open. */
 static int
 renew_in_store(const struct tg_conf *conf, struct tg_store *st,
-    const struct tg_store_cert *c, struct tg_acme_renewed *out,
-    struct tg_err *err)
+    const atomic_int *cancel, const struct tg_store_cert *c,
+    struct tg_acme_renewed *out, struct tg_err *err)
 {
 	EVP_PKEY *account = NULL, *key = NULL;
 	struct tg_store_cert rec;
@@ -270,7 +271,7 @@ renew_in_store(const struct tg_conf *conf, struct tg_store *st,
 
 	if (tg_cert_key_load_file(c->key_path, &key, err) != 0 ||
 	    (account = renew_account_key(conf, err)) == NULL ||
-	    renew_order(conf, st, c, account, key, &chain, err) != 0 ||
+	    renew_order(conf, st, cancel, c, account, key, &chain, err) != 0 ||
 	    renew_write_chain(conf, c->name, chain, out->cert_path,
 	    sizeof(out->cert_path), err) != 0)
 		goto out;
@@ -294,7 +295,8 @@ out:
 
 int
 tg_acme_renew(const struct tg_conf *conf, int64_t id,
-    struct tg_acme_renewed *out, struct tg_err *err)
+    const atomic_int *cancel, struct tg_acme_renewed *out,
+    struct tg_err *err)
 {
 	struct tg_store *st = NULL;
 	struct tg_store_cert c;
@@ -315,7 +317,7 @@ tg_acme_renew(const struct tg_conf *conf, int64_t id,
 		rc = tg_err_set(err, TG_ERR_PERM, NULL,
 		    "certificate %lld is retired", (long long)id);
 	if (rc == 0)
-		rc = renew_in_store(conf, st, &c, out, err);
+		rc = renew_in_store(conf, st, cancel, &c, out, err);
 	if (rc != 0)
 		tg_err_prefix(err, "renewing %s", c.name[0] != '\0' ? c.name :
 		    "a certificate");

@@ -22,6 +22,7 @@
 #ifndef TG_ACME_RENEW_H
 #define TG_ACME_RENEW_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -61,10 +62,13 @@ struct tg_acme_renewed {
  * Renew the certificate with store id id under conf (acme.*, state_dir,
  * sts.http_listen, store.poll_interval): one ACME order for its name
  * with its key. Opens the store itself (read-write). Blocks for the
- * order (seconds, up to minutes while the CA is slow). 0 and *out, or
- * -1 with err (TG_ERR_TEMP: try later; TG_ERR_PERM: needs a person).
+ * order (seconds, up to minutes while the CA is slow) unless cancel
+ * (borrowed, may be NULL) becomes non-zero: then it gives up within a
+ * second or so. 0 and *out, or -1 with err (TG_ERR_TEMP: try later;
+ * TG_ERR_PERM: needs a person).
  */
 int tg_acme_renew(const struct tg_conf *conf, int64_t id,
-    struct tg_acme_renewed *out, struct tg_err *err);
+    const atomic_int *cancel, struct tg_acme_renewed *out,
+    struct tg_err *err);
 
 #endif

@@ -159,3 +159,18 @@ expect_eq "no challenge left behind" 0 "$(challenges)"
 grep -v '^acme\.' "$conf" > "$T/noacme.conf"
 check_exit "cert renew without acme.directory is bad usage (exit 2)" 2 \
     "$BIN/tlsgate" -c "$T/noacme.conf" cert renew
+
+# ---- a stop in the middle of an order does not wait for it ----------------
+check "a next MX key (self-signed, so due)" tg cert rollover
+"$BIN/tlsgate-controllerd" -f -c "$conf" >> "$CLOG.2" 2>&1 &
+ctl_pid=$!
+check "controllerd orders its certificate" wait_for 15 grep -q \
+    "reason=self-signed result=ordering" "$CLOG.2"
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$ctl_pid"
+check "and stops within seconds although stsd cannot answer (it would wait 12 s)" \
+    wait_for 5 bash -c "! kill -0 $ctl_pid 2>/dev/null"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# controllerd stopped ${ms} ms after SIGTERM"
+expect_eq "no challenge left behind" 0 "$(challenges)"
