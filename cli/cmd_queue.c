@@ -5,7 +5,8 @@
  *
  * The queue belongs to tlsgate-relayd (or tlsgate-mxd), which holds the
  * spool's lock; the
- * CLI opens the spool read-only (smtp/spool.h): it reads messages and
+ * CLI opens the spool read-only (smtp/queueview, as the console's GET
+ * /api/queue does; smtp/spool.h): it reads messages and
  * their recipient journals, and appends hold, release and delete records
  * to the journals, which relayd honours when it next opens the message.
  * flush and release also signal the daemon through its pid file (run_dir/
@@ -24,7 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "smtp/spool.h"
+#include "smtp/queueview.h"
 #include "util/clock.h"
 #include "util/path.h"
 
@@ -51,7 +52,6 @@ static struct {
 static struct tg_spool *
 queue_open(struct cli *cli, int *empty)
 {
-	struct tg_spool_opts o = { TG_SPOOL_READONLY, 0, NULL, NULL, NULL };
 	const struct tg_conf *conf = cli_conf(cli);
 	struct tg_spool *sp = NULL;
 	char path[TG_PATH_MAX];
@@ -60,17 +60,16 @@ queue_open(struct cli *cli, int *empty)
 	*empty = 0;
 	if (conf == NULL)
 		return NULL;
-	if (tg_path_fmt(path, sizeof(path), "%s%s/queue", conf->spool_dir,
-	    queue_of.subdir) == 0 && access(path, F_OK) != 0 &&
-	    errno == ENOENT) {
-		*empty = 1;
+	if (tg_path_fmt(path, sizeof(path), "%s%s", conf->spool_dir,
+	    queue_of.subdir) != 0) {
+		cli_fail(CLI_USAGE, "queue: spool_dir is too long");
 		return NULL;
 	}
-	if (tg_path_fmt(path, sizeof(path), "%s%s", conf->spool_dir,
-	    queue_of.subdir) != 0 || tg_spool_open(path, &o, &sp, &err) != 0) {
+	if (tg_queueview_open(path, &sp, &err) != 0) {
 		cli_fail(CLI_USAGE, "queue %s: %s", path, err.msg);
 		return NULL;
 	}
+	*empty = sp == NULL;
 	return sp;
 }
 
@@ -121,59 +120,6 @@ queue_signal(struct cli *cli, int sig)
 }
 
 static void
-queue_time(time_t t, char *out, size_t outlen)
-{
-	if (t == 0)
-		snprintf(out, outlen, "now");
-	else
-		tg_clock_format(t, out, outlen);
-}
-
-static int
-info_pending(const struct tg_spool_info *info)
-{
-	size_t i;
-
-	for (i = 0; i < info->env->nrcpt; i++)
-		if (info->rs[i].state == TG_SPOOL_PENDING ||
-		    info->rs[i].state == TG_SPOOL_DEFERRED)
-			return 1;
-	return 0;
-}
-
-static json_t *
-queue_json(const struct tg_spool_info *info)
-{
-	const struct tg_spool_env *env = info->env;
-	char arr[32], next[32], last[32];
-	json_t *rcpts = json_array();
-	size_t i;
-
-	for (i = 0; i < env->nrcpt; i++) {
-		const struct tg_spool_rcpt_state *rs = &info->rs[i];
-
-		queue_time(rs->next_attempt, next, sizeof(next));
-		if (rs->last_attempt != 0)
-			tg_clock_format(rs->last_attempt, last, sizeof(last));
-		json_array_append_new(rcpts, json_pack("{s:s, s:s, s:I, s:s?, "
-		    "s:s?, s:s}", "address", env->rcpt[i].addr, "state",
-		    tg_spool_rstate_name(rs->state), "attempts",
-		    (json_int_t)rs->attempts, "last_attempt",
-		    rs->last_attempt != 0 ? last : NULL, "next_attempt",
-		    rs->state == TG_SPOOL_DEFERRED ? next : NULL, "reason",
-		    rs->reason));
-	}
-	tg_clock_format(env->arrival, arr, sizeof(arr));
-	queue_time(info->next_attempt, next, sizeof(next));
-	return json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:s, s:s, s:s?, "
-	    "s:o}", "queue_id", env->qid, "arrival", arr, "sender",
-	    env->sender, "size", (json_int_t)info->size, "held", info->held,
-	    "attempts", (json_int_t)info->attempts, "next_attempt", next,
-	    "reason", info->last_reason, "client", env->client_addr,
-	    "recipients", rcpts);
-}
-
-static void
 queue_print(const struct tg_spool_info *info, int verbose)
 {
 	const struct tg_spool_env *env = info->env;
@@ -189,7 +135,7 @@ queue_print(const struct tg_spool_info *info, int verbose)
 		if (!verbose && (rs->state == TG_SPOOL_DELIVERED ||
 		    rs->state == TG_SPOOL_FAILED))
 			continue;
-		queue_time(rs->next_attempt, next, sizeof(next));
+		tg_queueview_time(rs->next_attempt, next, sizeof(next));
 		printf("    <%s> %s", env->rcpt[i].addr,
 		    tg_spool_rstate_name(rs->state));
 		if (rs->state == TG_SPOOL_DEFERRED)
@@ -205,15 +151,29 @@ queue_print(const struct tg_spool_info *info, int verbose)
 static int
 list_one(void *arg, const struct tg_spool_info *info)
 {
-	json_t *list = arg;
-
-	if (!info_pending(info))
-		return 0;	/* deleted, or done and about to go */
-	if (list != NULL)
-		json_array_append_new(list, queue_json(info));
-	else
+	(void)arg;
+	if (tg_queueview_pending(info))
 		queue_print(info, 0);
 	return 0;
+}
+
+/* --json: the list the console's GET /api/queue shows too. */
+static int
+queue_list_json(struct cli *cli)
+{
+	const struct tg_conf *conf = cli_conf(cli);
+	char path[TG_PATH_MAX];
+	struct tg_err err;
+	json_t *list;
+
+	if (conf == NULL)
+		return CLI_USAGE;
+	if (tg_path_fmt(path, sizeof(path), "%s%s", conf->spool_dir,
+	    queue_of.subdir) != 0)
+		return cli_fail(CLI_USAGE, "queue: spool_dir is too long");
+	if (tg_queueview_list(path, 0, &list, NULL, &err) != 0)
+		return cli_fail(CLI_USAGE, "queue %s: %s", path, err.msg);
+	return cli_print_json(list);
 }
 
 static int
@@ -221,25 +181,20 @@ queue_list(struct cli *cli, int argc, char **argv)
 {
 	struct tg_spool *sp;
 	struct tg_err err;
-	json_t *list = NULL;
 	int rc, empty;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
 		return cli_fail(CLI_USAGE,
 		    "usage: tlsgate queue list [--json]");
 	if (argc == 2)
-		list = json_array();
-	if ((sp = queue_open(cli, &empty)) == NULL && !empty) {
-		json_decref(list);
+		return queue_list_json(cli);
+	if ((sp = queue_open(cli, &empty)) == NULL && !empty)
 		return CLI_USAGE;
-	}
-	rc = sp != NULL ? tg_spool_list(sp, list_one, list, &err) : 0;
+	rc = sp != NULL ? tg_spool_list(sp, list_one, NULL, &err) : 0;
 	tg_spool_free(sp);
-	if (rc != 0) {
-		json_decref(list);
+	if (rc != 0)
 		return cli_fail(CLI_USAGE, "queue list: %s", err.msg);
-	}
-	return list != NULL ? cli_print_json(list) : CLI_OK;
+	return CLI_OK;
 }
 
 struct show {
@@ -252,11 +207,11 @@ show_one(void *arg, const struct tg_spool_info *info)
 {
 	struct show *s = arg;
 
-	if (strcmp(info->env->qid, s->qid) != 0 || !info_pending(info))
+	if (strcmp(info->env->qid, s->qid) != 0 || !tg_queueview_pending(info))
 		return 0;
 	s->found = 1;
 	if (s->json) {
-		cli_print_json(queue_json(info));
+		cli_print_json(tg_queueview_json(info));
 		return 1;
 	}
 	queue_print(info, 1);

@@ -29,11 +29,11 @@
 #include "rpt/collect.h"
 #include "rpt/gzip.h"
 #include "rpt/send.h"
+#include "rpt/summary.h"
 #include "store/reports.h"
 #include "util/clock.h"
 #include "util/limits.h"
 
-#define PARTNERS_SHOWN	10
 #define IMPORT_FILE_MAX	TG_RPT_MAIL_MAX
 
 static const char report_usage[] =
@@ -102,13 +102,6 @@ static void
 out_time(time_t t, char *buf, size_t len)
 {
 	tg_clock_format(t, buf, len);
-}
-
-static double
-rate(int64_t ok, int64_t failed)
-{
-	return ok + failed > 0 ? 100.0 * (double)ok / (double)(ok + failed) :
-	    100.0;
 }
 
 /* ---- options ----------------------------------------------------- */
@@ -241,7 +234,7 @@ list_row(const struct tg_reports_rx_report *r, void *arg)
 	out_time(r->start, start, sizeof(start));
 	printf("%-6lld %.10s  %10lld %8lld %7.2f%%  %-7s ", (long long)r->id,
 	    start, (long long)r->success, (long long)r->failure,
-	    rate(r->success, r->failure), r->source);
+	    tg_rptsum_rate(r->success, r->failure), r->source);
 	out_text(r->domains);
 	fputs("  ", stdout);
 	out_text(r->org);
@@ -361,7 +354,7 @@ show_policy(const struct tg_reports_rx_policy *p, void *arg)
 			out_field("mx-host", p->mx_hosts[i]);
 		printf("  %-14s %lld ok, %lld failed (%.2f%% success)\n",
 		    "sessions", (long long)p->success, (long long)p->failure,
-		    rate(p->success, p->failure));
+		    tg_rptsum_rate(p->success, p->failure));
 	}
 	return tg_reports_rx_failures(so->db, p->id, show_failure, fails, &err);
 }
@@ -470,142 +463,8 @@ report_show(struct cli *cli, int argc, char **argv)
 
 /* ---- summary ----------------------------------------------------- */
 
-struct sum_row {
-	char day[11];
-	char *domain, *key;		/* owned */
-	int64_t success, failure, reports;
-};
-
-struct sum_rows {
-	struct sum_row *v;		/* owned */
-	size_t n, cap;
-};
-
-static int
-sum_collect(const struct tg_reports_rx_sum *s, void *arg)
-{
-	struct sum_rows *rows = arg;
-	struct sum_row *r;
-	void *p;
-
-	if (rows->n == rows->cap) {
-		size_t cap = rows->cap != 0 ? rows->cap * 2 : 64;
-
-		if ((p = realloc(rows->v, cap * sizeof(*rows->v))) == NULL)
-			return -1;
-		rows->v = p;
-		rows->cap = cap;
-	}
-	r = &rows->v[rows->n];
-	snprintf(r->day, sizeof(r->day), "%s", s->day);
-	r->domain = strdup(s->domain);
-	r->key = strdup(s->key);
-	r->success = s->success;
-	r->failure = s->failure;
-	r->reports = s->reports;
-	if (r->domain == NULL || r->key == NULL) {
-		free(r->domain);
-		free(r->key);
-		return -1;
-	}
-	rows->n++;
-	return 0;
-}
-
 static void
-sum_free(struct sum_rows *rows)
-{
-	size_t i;
-
-	for (i = 0; i < rows->n; i++) {
-		free(rows->v[i].domain);
-		free(rows->v[i].key);
-	}
-	free(rows->v);
-}
-
-/* The four summaries of received reports. */
-struct summary {
-	struct sum_rows day, result, org, partner;
-};
-
-static int
-summary_load(struct tg_reports *db, const struct ropts *o, struct summary *s,
-    struct tg_err *err)
-{
-	struct {
-		enum tg_reports_rx_group g;
-		struct sum_rows *rows;
-	} parts[] = {
-		{ TG_REPORTS_BY_DAY, &s->day },
-		{ TG_REPORTS_BY_RESULT, &s->result },
-		{ TG_REPORTS_BY_ORG, &s->org },
-		{ TG_REPORTS_BY_PARTNER, &s->partner },
-	};
-	size_t i;
-
-	memset(s, 0, sizeof(*s));
-	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		if (tg_reports_rx_summary(db, parts[i].g, o->domain, o->since,
-		    sum_collect, parts[i].rows, err) != 0) {
-			if (err->msg[0] == '\0')
-				tg_err_set(err, TG_ERR_TEMP, NULL, "out of "
-				    "memory");
-			return -1;
-		}
-	return 0;
-}
-
-static int
-same_day(const struct sum_row *a, const struct sum_row *b)
-{
-	return strcmp(a->day, b->day) == 0 && strcmp(a->domain, b->domain) == 0;
-}
-
-static json_t *
-summary_day_json(const struct summary *s, const struct sum_row *d)
-{
-	json_t *res = json_object(), *orgs = json_array();
-	size_t i;
-
-	for (i = 0; i < s->result.n; i++)
-		if (same_day(&s->result.v[i], d))
-			json_object_set_new(res, s->result.v[i].key,
-			    json_integer(s->result.v[i].failure));
-	for (i = 0; i < s->org.n; i++)
-		if (same_day(&s->org.v[i], d))
-			json_array_append_new(orgs, json_pack("{s:s, s:I, s:I}",
-			    "organization", s->org.v[i].key, "success",
-			    (json_int_t)s->org.v[i].success, "failure",
-			    (json_int_t)s->org.v[i].failure));
-	return json_pack("{s:s, s:s, s:I, s:I, s:f, s:I, s:o, s:o}", "day",
-	    d->day, "domain", d->domain, "success", (json_int_t)d->success,
-	    "failure", (json_int_t)d->failure, "success_rate",
-	    rate(d->success, d->failure), "reports", (json_int_t)d->reports,
-	    "failures_by_result", res, "by_organization", orgs);
-}
-
-static json_t *
-summary_json(const struct summary *s)
-{
-	json_t *days = json_array(), *partners = json_array();
-	size_t i;
-
-	for (i = 0; i < s->day.n; i++)
-		json_array_append_new(days, summary_day_json(s, &s->day.v[i]));
-	for (i = 0; i < s->partner.n && i < PARTNERS_SHOWN; i++)
-		if (s->partner.v[i].failure > 0)
-			json_array_append_new(partners, json_pack("{s:s, s:s, "
-			    "s:I, s:I}", "organization", s->partner.v[i].key,
-			    "domain", s->partner.v[i].domain, "success",
-			    (json_int_t)s->partner.v[i].success, "failure",
-			    (json_int_t)s->partner.v[i].failure));
-	return json_pack("{s:o, s:o}", "days", days, "top_failing_partners",
-	    partners);
-}
-
-static void
-summary_day_text(const struct summary *s, const struct sum_row *d)
+summary_day_text(const struct tg_rptsum *s, const struct tg_rptsum_row *d)
 {
 	size_t i;
 	int head = 0;
@@ -613,11 +472,11 @@ summary_day_text(const struct summary *s, const struct sum_row *d)
 	printf("%s  ", d->day);
 	out_text(d->domain);
 	printf("  %.2f%% success (%lld ok, %lld failed) from %lld report%s\n",
-	    rate(d->success, d->failure), (long long)d->success,
+	    tg_rptsum_rate(d->success, d->failure), (long long)d->success,
 	    (long long)d->failure, (long long)d->reports,
 	    d->reports == 1 ? "" : "s");
 	for (i = 0; i < s->result.n; i++) {
-		if (!same_day(&s->result.v[i], d))
+		if (!tg_rptsum_same_day(&s->result.v[i], d))
 			continue;
 		if (head++ == 0)
 			printf("    failures by result type:\n");
@@ -627,7 +486,7 @@ summary_day_text(const struct summary *s, const struct sum_row *d)
 	}
 	head = 0;
 	for (i = 0; i < s->org.n; i++) {
-		if (!same_day(&s->org.v[i], d))
+		if (!tg_rptsum_same_day(&s->org.v[i], d))
 			continue;
 		if (head++ == 0)
 			printf("    by reporting organization (failed, ok):\n");
@@ -639,7 +498,7 @@ summary_day_text(const struct summary *s, const struct sum_row *d)
 }
 
 static void
-summary_text(const struct summary *s)
+summary_text(const struct tg_rptsum *s)
 {
 	size_t i, shown = 0;
 
@@ -647,7 +506,7 @@ summary_text(const struct summary *s)
 		printf("no reports\n");
 	for (i = 0; i < s->day.n; i++)
 		summary_day_text(s, &s->day.v[i]);
-	for (i = 0; i < s->partner.n && shown < PARTNERS_SHOWN; i++) {
+	for (i = 0; i < s->partner.n && shown < TG_RPTSUM_PARTNERS; i++) {
 		if (s->partner.v[i].failure == 0)
 			continue;
 		if (shown++ == 0)
@@ -666,7 +525,7 @@ summary_text(const struct summary *s)
 static int
 report_summary(struct cli *cli, int argc, char **argv)
 {
-	struct summary s;
+	struct tg_rptsum s;
 	struct tg_reports *db;
 	struct tg_err err;
 	struct ropts o;
@@ -676,19 +535,15 @@ report_summary(struct cli *cli, int argc, char **argv)
 		return rc < 0 ? CLI_OK : rc;
 	if ((db = report_db(cli, 1)) == NULL)
 		return CLI_USAGE;
-	tg_err_clear(&err);
-	rc = summary_load(db, &o, &s, &err);
+	rc = tg_rptsum_load(db, o.domain, o.since, &s, &err);
 	tg_reports_close(db);
 	if (rc != 0)
 		rc = cli_fail(CLI_USAGE, "%s", err.msg);
 	else if (o.json)
-		rc = cli_print_json(summary_json(&s));
+		rc = cli_print_json(tg_rptsum_json(&s));
 	else
 		summary_text(&s);
-	sum_free(&s.day);
-	sum_free(&s.result);
-	sum_free(&s.org);
-	sum_free(&s.partner);
+	tg_rptsum_clear(&s);
 	return rc;
 }
 

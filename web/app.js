@@ -1,7 +1,8 @@
 /* tlsgate console — talks only to the admin JSON API (web/API.md).
  *
  * No framework, no build step. Everything that comes from the server
- * (domain names, errors, issuers) is put in the page with textContent or
+ * (domain names, errors, issuers, queued addresses and reasons, the
+ * organisations of TLS reports) is put in the page with textContent or
  * attribute properties, never parsed as HTML. The page runs under a CSP
  * without 'unsafe-inline': no inline handlers, no style attributes. */
 "use strict";
@@ -87,6 +88,8 @@
     $("current-user").textContent = "";
     $("domains-table").tBodies[0].textContent = "";
     $("certs-table").tBodies[0].textContent = "";
+    ["queue-outbound-table", "queue-inbound-table", "reports-table"]
+      .forEach(function (id) { $(id).tBodies[0].textContent = ""; });
     show("login");
     document.title = "tlsgate console — sign in";
     $("login-password").value = "";
@@ -100,10 +103,14 @@
     setError("domains-error", "");
     setError("certs-error", "");
     setError("add-domain-error", "");
+    setError("queue-error", "");
+    setError("reports-error", "");
     show("dashboard");
     document.title = "tlsgate console — " + user;
     loadDomains();
     loadCerts();
+    loadQueue();
+    loadReports();
   }
 
   /* ---- login / logout ---- */
@@ -407,16 +414,129 @@
     });
   }
 
+  /* ---- the queues ---- */
+
+  function stateClass(st) {
+    return "rstate-" + (/^[a-z]+$/.test(st) ? st : "x");
+  }
+
+  /* One row per recipient; the message's id and sender on its first. */
+  function renderQueue(which, list, truncated) {
+    var tbody = $("queue-" + which + "-table").tBodies[0];
+    tbody.textContent = "";
+    list.forEach(function (m) {
+      var rcpts = Array.isArray(m.recipients) ? m.recipients : [];
+      if (rcpts.length === 0) rcpts = [{}];
+      rcpts.forEach(function (r, i) {
+        var tr = el("tr");
+        tr.dataset.queueId = m.queue_id || "";
+        var id = cell(tr, i === 0 ? m.queue_id : "", "mono");
+        if (i === 0 && m.held) id.appendChild(el("span", "badge mode-testing",
+          "held"));
+        if (i === 0 && m.arrival) id.title = "arrived " + m.arrival;
+        cell(tr, i === 0 ? (m.sender === "" ? "<>" : m.sender) : "",
+          "mono");
+        cell(tr, r.address || "—", "mono");
+        cell(tr, r.state || "—", stateClass(r.state));
+        cell(tr, r.attempts === undefined ? "" : r.attempts, "num mono");
+        cell(tr, r.next_attempt || "—", r.next_attempt ? "time" : "dim");
+        var reason = cell(tr, r.reason || "—", r.reason ? "reason" : "dim");
+        if (r.last_attempt) reason.title = "last attempt " + r.last_attempt;
+        tbody.appendChild(tr);
+      });
+    });
+    $("queue-" + which + "-count").textContent = "(" + list.length +
+      (truncated ? "+" : "") + ")";
+    $("queue-" + which + "-table").hidden = list.length === 0;
+    $("queue-" + which + "-empty").hidden = list.length > 0;
+    $("queue-" + which + "-truncated").hidden = !truncated;
+  }
+
+  function loadQueue() {
+    return api("GET", "/api/queue").then(function (res) {
+      if (res.handled) return;
+      var d = res.data;
+      if (res.status === 200 && d && Array.isArray(d.outbound) &&
+          Array.isArray(d.inbound)) {
+        var t = d.truncated || {};
+        setError("queue-error", "");
+        renderQueue("outbound", d.outbound, t.outbound === true);
+        renderQueue("inbound", d.inbound, t.inbound === true);
+      } else {
+        setError("queue-error", errorText(res, "Loading the queue"));
+      }
+    });
+  }
+
+  /* ---- TLS reports ---- */
+
+  function plainList(td, items) {
+    if (items.length === 0) {
+      td.textContent = "—";
+      td.className = "dim";
+      return;
+    }
+    var ul = el("ul", "plain");
+    items.forEach(function (t) { ul.appendChild(el("li", null, t)); });
+    td.appendChild(ul);
+  }
+
+  function renderReports(days) {
+    var tbody = $("reports-table").tBodies[0];
+    tbody.textContent = "";
+    days.forEach(function (d) {
+      var tr = el("tr");
+      cell(tr, d.day, "mono time");
+      cell(tr, d.domain, "mono name");
+      cell(tr, d.success, "num mono");
+      cell(tr, d.failure, "num mono" + (d.failure > 0 ? " bad" : ""));
+      var rate = Number(d.success_rate);
+      cell(tr, Number.isNaN(rate) ? "—" : rate.toFixed(2) + " %",
+        "num mono" + (rate < 100 ? " warn" : ""));
+      cell(tr, d.reports, "num mono");
+      var res = d.failures_by_result && typeof d.failures_by_result ===
+        "object" ? d.failures_by_result : {};
+      plainList(cell(tr, "", "mono"), Object.keys(res).map(function (k) {
+        return k + ": " + res[k];
+      }));
+      var orgs = Array.isArray(d.by_organization) ? d.by_organization : [];
+      plainList(cell(tr, ""), orgs.map(function (o) {
+        return o.organization + " (" + o.success + " / " + o.failure + ")";
+      }));
+      tbody.appendChild(tr);
+    });
+    $("reports-count").textContent = "(" + days.length + ")";
+    $("reports-table").hidden = days.length === 0;
+    $("reports-empty").hidden = days.length > 0;
+  }
+
+  function loadReports() {
+    var days = encodeURIComponent($("reports-days").value);
+    return api("GET", "/api/reports?days=" + days).then(function (res) {
+      if (res.handled) return;
+      if (res.status === 200 && res.data && Array.isArray(res.data.days)) {
+        setError("reports-error", "");
+        renderReports(res.data.days);
+      } else {
+        setError("reports-error", errorText(res, "Loading the reports"));
+      }
+    });
+  }
+
   /* ---- start ---- */
 
   function start() {
-    ["login-error", "domains-error", "certs-error", "add-domain-error"]
+    ["login-error", "domains-error", "certs-error", "add-domain-error",
+      "queue-error", "reports-error"]
       .forEach(function (id) { setError(id, ""); });
     $("login-form").addEventListener("submit", onLogin);
     $("logout").addEventListener("click", onLogout);
     $("add-domain-form").addEventListener("submit", onAddDomain);
     $("domains-refresh").addEventListener("click", loadDomains);
     $("certs-refresh").addEventListener("click", loadCerts);
+    $("queue-refresh").addEventListener("click", loadQueue);
+    $("reports-refresh").addEventListener("click", loadReports);
+    $("reports-days").addEventListener("change", loadReports);
     api("GET", "/api/session").then(function (res) {
       if (res.handled) return;
       if (res.status === 200 && res.data && res.data.csrf) {

@@ -109,6 +109,13 @@ admin_on_body(struct tg_http_request *req, const void *data, size_t len,
 	return 0;
 }
 
+/* An argument of the request's query string (admin/api's qarg). */
+static const char *
+admin_qarg(const void *ctx, const char *name)
+{
+	return tg_http_request_arg(ctx, name);
+}
+
 /* The reply of admin/api, with its headers. */
 static int
 admin_send(struct tg_http_request *req, const struct tg_adminapi_reply *r)
@@ -160,6 +167,8 @@ admin_on_api(struct tg_http_request *req, void *arg)
 	in.csrf = tg_http_request_header(req, "X-CSRF-Token");
 	in.cookie = tg_http_request_header(req, "Cookie");
 	in.content_type = tg_http_request_header(req, "Content-Type");
+	in.qarg = admin_qarg;
+	in.qarg_ctx = req;
 	in.peer = tg_http_request_peer(req);
 	in.body = b != NULL ? b->data : NULL;
 	in.body_len = b != NULL ? b->len : 0;

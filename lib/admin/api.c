@@ -514,6 +514,8 @@ static const struct api_route api_routes[] = {
 	{ "/api/domains/*/remove", 1, 0, adminapi_domain_remove,
 	    "domain-remove" },
 	{ "/api/certificates", 0, 0, adminapi_certificates, NULL },
+	{ "/api/queue", 0, 0, adminapi_queue, NULL },
+	{ "/api/reports", 0, 0, adminapi_reports, NULL },
 };
 
 #define API_NROUTES	(sizeof(api_routes) / sizeof(api_routes[0]))

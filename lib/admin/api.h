@@ -24,20 +24,26 @@
  *   - the endpoints: the session, hosted domains (list, add, MTA-STS
  *     mode, remove; values checked as the store and `tlsgate domain` /
  *     `tlsgate sts set` check them, enforce refused while an MX host is
- *     not covered: policy/stsmx) and certificates (the store's rows, with
- *     the issuer read from each certificate file).
+ *     not covered: policy/stsmx), certificates (the store's rows, with
+ *     the issuer read from each certificate file), the queues of relayd
+ *     and mxd (read-only, as `tlsgate queue list --json` shows them:
+ *     smtp/queueview) and the summary of received TLS reports (as
+ *     `tlsgate report summary --json`: rpt/summary).
  *   - one log line per state-changing request (event=admin action=...
  *     user=... peer=... result=...); never a password, hash or token.
  *
  * Does not own: HTTP (net/http: TLS, connection limits, the security
  * headers), passwords (admin/password), sessions and the throttle
  * (admin/session), storage and its own checks (store), the MX lookup
- * (policy/stsmx, or a test's).
+ * (policy/stsmx, or a test's), the spools (relayd's and mxd's: only
+ * read) and reports.db (rptd's: only read).
  *
  * Not thread-safe: everything it is given is used without locks, from
  * one thread (controllerd's loop). It blocks while a password is hashed
- * (scrypt, ~0.3 s) and while an MX lookup for enforce runs (at most
- * dns.timeout).
+ * (scrypt, ~0.3 s), while an MX lookup for enforce runs (at most
+ * dns.timeout), and while a queue (each message verified: at most
+ * TG_ADMIN_QUEUE_MAX shown, but every one read until then) or
+ * reports.db is read.
  */
 #ifndef TG_ADMIN_API_H
 #define TG_ADMIN_API_H
@@ -87,6 +93,10 @@ struct tg_adminapi_request {
 	const char *csrf;		/* X-CSRF-Token */
 	const char *cookie;		/* Cookie */
 	const char *content_type;	/* Content-Type */
+	/* An argument of the query string by name (decoded; NULL: absent),
+	 * from qarg_ctx; qarg NULL: the request has none. */
+	const char *(*qarg)(const void *qarg_ctx, const char *name);
+	const void *qarg_ctx;
 	const char *peer;		/* the client's address, as text */
 	const void *body;		/* may be NULL when body_len is 0 */
 	size_t body_len;

@@ -5,6 +5,7 @@
  * api.c          the request checks, routing, login, logout, the session,
  *                replies, JSON input helpers and the log line
  * api_domains.c  the domain and certificate endpoints
+ * api_views.c    the read-only views: the queues, the TLS reports
  */
 #ifndef TG_ADMIN_API_INT_H
 #define TG_ADMIN_API_INT_H
@@ -63,5 +64,10 @@ void adminapi_domains_add(struct adminapi_call *c);
 void adminapi_domain_sts(struct adminapi_call *c);
 void adminapi_domain_remove(struct adminapi_call *c);
 void adminapi_certificates(struct adminapi_call *c);
+
+/* ---- api_views.c; each replies ---- */
+
+void adminapi_queue(struct adminapi_call *c);
+void adminapi_reports(struct adminapi_call *c);
 
 #endif

@@ -311,6 +311,14 @@ const char *tg_http_request_peer(const struct tg_http_request *req);
 const char *tg_http_request_header(const struct tg_http_request *req,
     const char *name);
 
+/*
+ * An argument of the query string (case-sensitive name), percent-decoded,
+ * or NULL when absent or given without a value ("?name"); the first when
+ * it is given twice. Borrowed.
+ */
+const char *tg_http_request_arg(const struct tg_http_request *req,
+    const char *name);
+
 /* Body bytes received so far. */
 uint64_t tg_http_request_body_len(const struct tg_http_request *req);
 

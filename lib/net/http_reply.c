@@ -308,6 +308,13 @@ tg_http_request_header(const struct tg_http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->mc, MHD_HEADER_KIND, name);
 }
 
+const char *
+tg_http_request_arg(const struct tg_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->mc, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
 uint64_t
 tg_http_request_body_len(const struct tg_http_request *req)
 {

@@ -141,6 +141,9 @@
 #define TG_ADMIN_CONN_MAX	64	/* connections in all (local use) */
 #define TG_ADMIN_PER_IP_MAX	16	/* connections from one address */
 #define TG_ADMIN_CERT_DAYS	365	/* the first-use self-signed cert */
+#define TG_ADMIN_QUEUE_MAX	500	/* GET /api/queue: messages a queue */
+#define TG_ADMIN_DAYS_MAX	90	/* GET /api/reports?days=1..this */
+#define TG_ADMIN_DAYS_DEFAULT	7	/* ... without days */
 
 /* Outbound SMTP client (smtp/client). RFC 5321 §4.5.3.2 timeouts; the
  * others follow Postfix (smtp_rset_timeout, connection and TLS session

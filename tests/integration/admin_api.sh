@@ -7,8 +7,9 @@
 # session, POSTs refused without the CSRF token or with another Origin,
 # another Host refused (421), a domain added, given MTA-STS testing and
 # removed through the API and seen by the CLI (one store), certificates,
-# logout ending the session, the login throttle (429), a body over 64 KB
-# (413), and no password in the log.
+# the queues (as the CLI lists them) and the TLS reports summary (?days
+# checked), logout ending the session, the login throttle (429), a body
+# over 64 KB (413), and no password in the log.
 
 PORT=9443
 URL="https://localhost:$PORT"
@@ -168,6 +169,28 @@ expect_eq "the admin certificate, self-signed" "localhost current true CN=localh
 	"\(.name) \(.state) \(.self_signed) \(.issuer)"' "$T/b")"
 expect_eq "and the MX one" "mx.gw.test" \
 	"$(jq -r '.[] | select(.role == "mx") | .name' "$T/b")"
+
+# ---- the read-only views: queues, TLS reports ----
+expect_eq "GET /api/queue: 200" 200 "$(req GET /api/queue)"
+expect_eq "it has both queues and their truncated flags" \
+	"inbound outbound truncated|inbound outbound" \
+	"$(jq -r '(keys | join(" ")) + "|" + (.truncated | keys | join(" "))' \
+	"$T/b")"
+expect_eq "the outbound queue is tlsgate queue list --json's" \
+	"$(tg queue list --json | jq -c .)" "$(jq -c .outbound "$T/b")"
+expect_eq "the inbound queue is tlsgate queue --inbound list --json's" \
+	"$(tg queue --inbound list --json | jq -c .)" "$(jq -c .inbound "$T/b")"
+expect_eq "GET /api/reports: 200" 200 "$(req GET /api/reports)"
+expect_eq "it has the summary's keys, over 7 days" \
+	"days period_days since top_failing_partners 7" \
+	"$(jq -r '(keys | join(" ")) + " " + (.period_days | tostring)' \
+	"$T/b")"
+expect_eq "GET /api/reports?days=90: 200" 200 \
+	"$(req GET '/api/reports?days=90')"
+expect_eq "over 90 days" 90 "$(jq -r .period_days "$T/b")"
+expect_eq "?days=0: 400" 400 "$(req GET '/api/reports?days=0')"
+expect_eq "?days=91: 400" 400 "$(req GET '/api/reports?days=91')"
+expect_eq "?days=x: 400" 400 "$(req GET '/api/reports?days=x')"
 
 # ---- logout ends the session (S-04) ----
 cp "$T/jar" "$T/jar.old"

@@ -2,9 +2,10 @@
 # controllerd serves web/ and the admin API on admin.listen; Debian's
 # chromium, headless, driven by chromedriver through python3-selenium
 # (tests/integration/console_driver.py), logs in, lists the certificates,
-# adds, changes and removes a domain through the forms, is refused a name
-# with markup in it (shown as text, nothing run), sees no CSP violation,
-# logs out.
+# sees the queues (empty) and the TLS reports (one imported), adds,
+# changes and removes a domain through the forms, is refused a name with
+# markup in it (shown as text, nothing run), sees no CSP violation, logs
+# out.
 #
 # The browser trusts the admin certificate as an administrator's would be
 # made to, not by skipping the check: chromium on Linux reads the NSS
@@ -50,6 +51,15 @@ head -c 18 /dev/urandom | base64 | tr -d '\n' > "$T/password"
 chmod 600 "$T/password"
 check "tlsgate admin add admin --password-stdin" \
 	tg admin add admin --password-stdin < "$T/password"
+# A received TLS report of yesterday for a hosted domain, for the console's
+# TLS reports table (its queues stay empty: no relayd runs).
+check "tlsgate domain add receiver.example" tg domain add receiver.example
+day=$(date -u -d yesterday +%Y-%m-%d)
+jq --arg d "$day" '."date-range" = {"start-datetime": ($d + "T00:00:00Z"),
+    "end-datetime": ($d + "T23:59:59Z")} | ."report-id" = "console-" + $d' \
+    "$TOP/tests/fixtures/tlsrpt/google-like.json" > "$T/report.json"
+check "tlsgate report import (yesterday's report)" \
+	tg report import "$T/report.json"
 
 "$BIN/tlsgate-controllerd" -f -c "$conf" > "$log" 2>&1 &
 cpid=$!
@@ -96,7 +106,8 @@ cd "$T" || exit 1
 timeout -k 5 300 "$PY" "$TOP/tests/integration/console_driver.py" \
 	--url "$URL/" --hostname localhost --cert "$cert" --spki "$spki" \
 	--user admin --password-file "$T/password" --tg "$T/tg" --work "$T" \
-	--shot "$T/console.png" --shot /tmp/console.png
+	--shot "$T/console.png" --shot /tmp/console.png \
+	--report-domain receiver.example
 rc=$?
 expect_eq "the browser driver ran to its end" 0 "$rc"
 

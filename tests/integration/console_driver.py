@@ -184,6 +184,66 @@ def tg_domains(tg):
         return None, r.stdout
 
 
+def check_queue(d):
+    """Both queues render: rows, or the note "empty"."""
+    for which in ("outbound", "inbound"):
+        table = "#queue-%s-table" % which
+        empty = "#queue-%s-empty" % which
+
+        def shown(d, table=table, empty=empty):
+            rows = d.find_elements(By.CSS_SELECTOR, table + " tbody tr")
+            note_el = d.find_element(By.CSS_SELECTOR, empty)
+            return rows or note_el.is_displayed()
+        try:
+            wait(d, shown)
+            rows = d.find_elements(By.CSS_SELECTOR, table + " tbody tr")
+            if rows:
+                ok("the %s queue shows %d row(s)" % (which, len(rows)))
+            else:
+                expect("the %s queue says empty" % which,
+                       text_of(d, empty) == "empty", text_of(d, empty))
+        except TimeoutException:
+            not_ok("the %s queue renders" % which,
+                   "error: %r" % text_of(d, "#queue-error"))
+    expect("the queue section shows no error",
+           text_of(d, "#queue-error") == "", text_of(d, "#queue-error"))
+
+
+def check_reports(d, domain):
+    """The TLS reports table renders (a row for domain when given), and
+    another period reloads it."""
+    rows = "#reports-table tbody tr"
+
+    def shown(d):
+        return (d.find_elements(By.CSS_SELECTOR, rows) or
+                d.find_element(By.ID, "reports-empty").is_displayed())
+    try:
+        wait(d, shown)
+        found = [cells(tr) for tr in
+                 d.find_elements(By.CSS_SELECTOR, rows)]
+        if domain:
+            mine = [c for c in found if len(c) > 1 and c[1] == domain]
+            expect("the TLS reports table has a row for " + domain,
+                   len(mine) == 1, found)
+            if mine:
+                ok("TLS reports row: %s" % " | ".join(mine[0]))
+        else:
+            ok("the TLS reports section renders (%d row(s))" % len(found))
+    except TimeoutException:
+        not_ok("the TLS reports section renders",
+               "error: %r" % text_of(d, "#reports-error"))
+    Select(d.find_element(By.ID, "reports-days")).select_by_value("90")
+    time.sleep(0.5)
+    try:
+        wait(d, shown)
+        expect("the TLS reports for 90 days load without an error",
+               text_of(d, "#reports-error") == "",
+               text_of(d, "#reports-error"))
+    except TimeoutException:
+        not_ok("the TLS reports for 90 days load",
+               "error: %r" % text_of(d, "#reports-error"))
+
+
 def run(d, a, password):
     url = a.url
     D = "example.test"
@@ -264,6 +324,10 @@ def run(d, a, password):
                "error: %r" % text_of(d, "#certs-error"),
                d.find_element(By.ID, "certs-table").get_attribute(
                    "outerHTML")[:1500])
+
+    # ---- the queues and the TLS reports (read-only views) ----
+    check_queue(d)
+    check_reports(d, a.report_domain)
 
     # ---- add a domain ----
     fill(d, "#add-name", D)
@@ -366,10 +430,16 @@ def run(d, a, password):
             d.save_screenshot(p)
         except WebDriverException as e:
             note("screenshot %s: %s" % (p, e))
+    # The queue and TLS report sections (which grow with the queue) sit
+    # below the fold: the domains and certificates still fit in the first
+    # screen, and nothing scrolls sideways.
     fits = d.execute_script(
-        "return [document.documentElement.scrollHeight, window.innerHeight,"
+        "return [Math.ceil(document.getElementById('certs-section')"
+        ".getBoundingClientRect().bottom + window.scrollY),"
+        " window.innerHeight,"
         " document.documentElement.scrollWidth, window.innerWidth]")
-    expect("the dashboard fits in 1366x768 without scrolling (%s)" % fits,
+    expect("domains and certificates fit in 1366x768 without scrolling, "
+           "no sideways scrolling (%s)" % fits,
            fits[0] <= fits[1] and fits[2] <= fits[3])
 
     # ---- remove ----
@@ -455,6 +525,8 @@ def main():
     p.add_argument("--tg", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--shot", action="append", default=[])
+    p.add_argument("--report-domain", default="",
+                   help="a policy domain with a received report")
     a = p.parse_args()
     with open(a.password_file) as f:
         password = f.read().rstrip("\n")

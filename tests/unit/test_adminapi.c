@@ -9,8 +9,10 @@
  * check (421), routes (404, 405 with Allow, HEAD), bodies (not JSON,
  * unknown fields, wrong media type, too large), domains (add, duplicate,
  * bad values, list, MTA-STS mode with the enforce rule, remove),
- * certificates, logout, a user removed from the store and a password
- * changed there.
+ * certificates, the queues (none made yet, a message in relayd's queue
+ * while it holds the lock, the cap), the TLS reports summary (no
+ * reports.db yet, ?days= checked, the period), logout, a user removed
+ * from the store and a password changed there.
  */
 #include "test_store_util.h"
 
@@ -23,8 +25,11 @@
 #include "admin/session.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "smtp/queueview.h"
+#include "store/reports.h"
 #include "tls/certfile.h"
 #include "util/clock.h"
+#include "util/path.h"
 
 #define PW		"correct horse battery"
 #define HOST		"localhost:9443"
@@ -44,7 +49,17 @@ struct afx {
 	int no_csrf;
 	time_t now;
 	unsigned lookups;		/* MX lookups asked */
+	const char *days;		/* ?days=; NULL: no query string */
 };
+
+/* The query string of the next request: days=a->days. */
+static const char *
+qarg(const void *ctx, const char *name)
+{
+	const struct afx *a = ctx;
+
+	return strcmp(name, "days") == 0 ? a->days : NULL;
+}
 
 /* The MX lookup: no MX records, so the domain itself is its MX (RFC 5321
  * §5.1); "fail.example" cannot be looked up. */
@@ -78,9 +93,8 @@ add_user(struct afx *a, const char *user, unsigned ln)
 static int
 setup(void **state)
 {
-	static const char conf_text[] = "admin.listen = 127.0.0.1:9443, "
-	    "[::1]:9444\nadmin.hostname = LocalHost\n";
 	struct afx *a = calloc(1, sizeof(*a));
+	char conf_text[512];
 	struct tg_err err;
 	void *st = NULL;
 
@@ -88,6 +102,10 @@ setup(void **state)
 	fx_setup(&st);
 	a->st = *(struct fx *)st;
 	free(st);
+	/* The queues and reports.db in the test's directory. */
+	snprintf(conf_text, sizeof(conf_text), "admin.listen = "
+	    "127.0.0.1:9443, [::1]:9444\nadmin.hostname = LocalHost\n"
+	    "state_dir = %s\nspool_dir = %s/spool\n", a->st.dir, a->st.dir);
 	assert_int_equal(tg_sessions_new(&a->sessions, &err), 0);
 	assert_int_equal(tg_login_throttle_new(&a->throttle, &err), 0);
 	if (tg_conf_parse(conf_text, strlen(conf_text), "test.conf",
@@ -144,6 +162,8 @@ call(struct afx *a, const char *method, const char *path, const char *body,
 	q.csrf = a->no_csrf || a->csrf[0] == '\0' ? NULL : a->csrf;
 	q.cookie = a->cookie[0] != '\0' ? a->cookie : NULL;
 	q.content_type = a->ctype;
+	q.qarg = a->days != NULL ? qarg : NULL;
+	q.qarg_ctx = a;
 	q.peer = a->peer;
 	q.body = body;
 	q.body_len = body != NULL ? strlen(body) : 0;
@@ -340,7 +360,7 @@ static void
 test_session_required(void **state)
 {
 	static const char *const gets[] = { "/api/session", "/api/domains",
-		"/api/certificates" };
+		"/api/certificates", "/api/queue", "/api/reports" };
 	struct afx *a = *state;
 	struct tg_adminapi_reply r = { 0 };
 	size_t i;
@@ -720,6 +740,248 @@ test_certificates(void **state)
 	tg_adminapi_reply_clear(&r);
 }
 
+/* ---- the read-only views ---- */
+
+/* The reply's body as JSON (the caller's). */
+static json_t *
+body_of(const struct tg_adminapi_reply *r)
+{
+	json_t *o = json_loads(r->body, 0, NULL);
+
+	assert_non_null(o);
+	return o;
+}
+
+/* Queue a message for two recipients in the spool at dir (owned by sp);
+ * the first deferred after one attempt. Its id into qid. */
+static void
+spool_msg(struct tg_spool *sp, char qid[TG_SPOOL_QID_LEN + 1])
+{
+	struct tg_spool_rcpt rc[2] = { { "a@one.example", NULL, 0 },
+	    { "b@two.example", NULL, 0 } };
+	struct tg_spool_env env;
+	struct tg_spool_wmsg *w;
+	struct tg_spool_msg *m;
+	struct tg_err err;
+
+	memset(&env, 0, sizeof(env));
+	env.sender = "s@inside.example";
+	env.helo = "inside.example";
+	env.client_addr = "127.0.0.1";
+	env.proto = "ESMTP";
+	env.rcpt = rc;
+	env.nrcpt = 2;
+	assert_int_equal(tg_spool_begin(sp, &env, &w, &err), 0);
+	assert_int_equal(tg_spool_write(w, "Subject: x\r\n\r\nhi\r\n", 18,
+	    &err), 0);
+	assert_int_equal(tg_spool_commit(&w, qid, &err), 0);
+	assert_int_equal(tg_spool_msg_open(sp, qid, &m, &err), 0);
+	assert_int_equal(tg_spool_mark(m, 0, TG_SPOOL_DEFERRED, T0 + 600,
+	    "451 4.7.5 <b>no</b> TLS", &err), 0);
+	assert_int_equal(tg_spool_msg_close(&m, &err), 0);
+}
+
+static void
+test_queue_empty(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	json_t *o;
+
+	login(a, "alice", PW, &r);
+	/* Neither daemon ever made its queue: both empty, nothing made. */
+	call(a, "GET", "/api/queue", NULL, &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(json_object_get(o, "outbound")), 0);
+	assert_true(json_is_array(json_object_get(o, "outbound")));
+	assert_true(json_is_array(json_object_get(o, "inbound")));
+	assert_int_equal(json_array_size(json_object_get(o, "inbound")), 0);
+	assert_true(json_is_false(json_object_get(json_object_get(o,
+	    "truncated"), "outbound")));
+	assert_true(json_is_false(json_object_get(json_object_get(o,
+	    "truncated"), "inbound")));
+	json_decref(o);
+	assert_int_equal(access(a->conf->spool_dir, F_OK), -1);
+	call(a, "POST", "/api/queue", NULL, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, HEAD");
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_queue_messages(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	char qid[TG_SPOOL_QID_LEN + 1], qid2[TG_SPOOL_QID_LEN + 1];
+	char in[TG_PATH_MAX];
+	struct tg_spool *sp, *isp;
+	struct tg_spool_msg *m;
+	struct tg_err err;
+	json_t *o, *msg, *rc, *list;
+	int trunc;
+
+	/* relayd's queue, its owner still running (holding the lock), and
+	 * mxd's, empty. */
+	assert_int_equal(tg_spool_open(a->conf->spool_dir, NULL, &sp, &err),
+	    0);
+	assert_int_equal(tg_path_fmt(in, sizeof(in), "%s/inbound",
+	    a->conf->spool_dir), 0);
+	assert_int_equal(tg_spool_open(in, NULL, &isp, &err), 0);
+	spool_msg(sp, qid);
+	login(a, "alice", PW, &r);
+	call(a, "GET", "/api/queue", NULL, &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(json_object_get(o, "inbound")), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "outbound")), 1);
+	msg = json_array_get(json_object_get(o, "outbound"), 0);
+	assert_string_equal(json_string_value(json_object_get(msg,
+	    "queue_id")), qid);
+	assert_string_equal(json_string_value(json_object_get(msg,
+	    "sender")), "s@inside.example");
+	assert_int_equal(json_integer_value(json_object_get(msg,
+	    "attempts")), 1);
+	assert_string_equal(json_string_value(json_object_get(msg,
+	    "reason")), "451 4.7.5 <b>no</b> TLS");
+	assert_string_equal(json_string_value(json_object_get(msg,
+	    "next_attempt")), "now");	/* b@ never tried */
+	rc = json_object_get(msg, "recipients");
+	assert_int_equal(json_array_size(rc), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(rc, 0), "state")), "deferred");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(rc, 0), "next_attempt")), "2027-01-15T08:10:00Z");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(rc, 1), "state")), "pending");
+	assert_true(json_is_null(json_object_get(json_array_get(rc, 1),
+	    "next_attempt")));
+	json_decref(o);
+	/* The reader disturbed nothing: the owner delivers on. */
+	assert_int_equal(tg_spool_msg_open(sp, qid, &m, &err), 0);
+	assert_int_equal(tg_spool_msg_close(&m, &err), 0);
+	/* The cap (500 in the API) and its flag, with a cap of 1. */
+	spool_msg(sp, qid2);
+	assert_int_equal(tg_queueview_list(a->conf->spool_dir, 1, &list,
+	    &trunc, &err), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_true(trunc);
+	json_decref(list);
+	assert_int_equal(tg_queueview_list(a->conf->spool_dir, 2, &list,
+	    &trunc, &err), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_false(trunc);
+	json_decref(list);
+	tg_spool_free(isp);
+	tg_spool_free(sp);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* Store a received report of org for example.org starting at start: 3
+ * sessions ok, 2 failed (starttls-not-supported). */
+static void
+add_report(const char *dir, const char *org, time_t start)
+{
+	struct tg_reports_rx_failure f = { "starttls-not-supported", NULL,
+	    "mx.example.org", NULL, NULL, NULL, NULL, 2 };
+	struct tg_reports_rx_policy p;
+	struct tg_reports_rx_report rep;
+	struct tg_reports *db;
+	struct tg_err err;
+	int64_t id;
+	int dup;
+
+	memset(&p, 0, sizeof(p));
+	p.type = TG_REPORTS_STS;
+	p.domain = "example.org";
+	p.success = 3;
+	p.failure = 2;
+	p.failures = &f;
+	p.n_failures = 1;
+	memset(&rep, 0, sizeof(rep));
+	rep.org = org;
+	rep.report_id = org;
+	rep.start = start;
+	rep.end = start + 86399;
+	rep.received = start + 86400;
+	rep.source = TG_REPORTS_SRC_IMPORT;
+	rep.raw_media = "application/tlsrpt+json";
+	rep.raw_gz = "x";
+	rep.raw_gz_len = 1;
+	rep.policies = &p;
+	rep.n_policies = 1;
+	assert_int_equal(tg_reports_open(dir, 0, &db, &err), 0);
+	if (tg_reports_rx_add(db, &rep, 0, &id, &dup, NULL, &err) != 0)
+		fail_msg("rx_add: %s", err.msg);
+	tg_reports_close(db);
+}
+
+static void
+test_reports(void **state)
+{
+	static const char *const bad[] = { "0", "91", "", "x", "7d", "-1",
+		"100", " 7", "1e1" };
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	json_t *o, *d;
+	size_t i;
+
+	login(a, "alice", PW, &r);
+	/* No reports.db yet: empty, and none made. */
+	call(a, "GET", "/api/reports", NULL, &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(json_object_get(o, "days")), 0);
+	assert_true(json_is_array(json_object_get(o,
+	    "top_failing_partners")));
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "period_days")), 7);
+	/* T0 is 2027-01-15T08:00Z: seven days before that day. */
+	assert_string_equal(json_string_value(json_object_get(o, "since")),
+	    "2027-01-08");
+	json_decref(o);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a->days = bad[i];
+		call(a, "GET", "/api/reports", NULL, &r);
+		assert_error(&r, 400, "days: a number of days from 1 to 90");
+	}
+	/* Two reports: yesterday's and one of 30 days ago. */
+	add_report(a->st.dir, "Reporter Inc.", T0 - T0 % 86400 - 86400);
+	add_report(a->st.dir, "old.example", T0 - T0 % 86400 - 30 * 86400);
+	a->days = "1";
+	call(a, "GET", "/api/reports", NULL, &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(json_object_get(o, "days")), 1);
+	d = json_array_get(json_object_get(o, "days"), 0);
+	assert_string_equal(json_string_value(json_object_get(d, "day")),
+	    "2027-01-14");
+	assert_string_equal(json_string_value(json_object_get(d, "domain")),
+	    "example.org");
+	assert_int_equal(json_integer_value(json_object_get(d, "success")),
+	    3);
+	assert_int_equal(json_integer_value(json_object_get(d, "failure")),
+	    2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    d, "failures_by_result"), "starttls-not-supported")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(json_object_get(d, "by_organization"), 0),
+	    "organization")), "Reporter Inc.");
+	assert_int_equal(json_array_size(json_object_get(o,
+	    "top_failing_partners")), 1);
+	json_decref(o);
+	a->days = "90";
+	call(a, "GET", "/api/reports", NULL, &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(json_object_get(o, "days")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "period_days")), 90);
+	json_decref(o);
+	tg_adminapi_reply_clear(&r);
+}
+
 /* ---- the end of sessions ---- */
 
 static void
@@ -828,6 +1090,9 @@ main(void)
 		T(test_domain_sts),
 		T(test_domain_remove),
 		T(test_certificates),
+		T(test_queue_empty),
+		T(test_queue_messages),
+		T(test_reports),
 		T(test_logout),
 		T(test_user_removed),
 		T(test_password_changed),
