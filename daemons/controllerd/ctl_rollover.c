@@ -262,6 +262,24 @@ roll_back_if_failing(const struct tg_conf *conf, struct tg_store *st,
 	return 1;
 }
 
+/*
+ * With ACME on, the next key is served only once its certificate is
+ * CA-issued (controllerd's ACME job gets it one, with that key): a
+ * sender under an MTA-STS policy checks our MX in the web PKI.
+ */
+static int
+roll_next_pending(const struct tg_conf *conf, const struct roll_certs *rc)
+{
+	int self = 0;
+
+	if (conf->acme_directory[0] == '\0' || !rc->has_next)
+		return 0;
+	if (tg_certfile_issuer(rc->next.cert_path, NULL, 0, &self,
+	    NULL) != 0)
+		return 1;	/* unreadable: certainly not ready */
+	return self;
+}
+
 /* The end of the wait last logged (controllerd has one rollover). */
 static time_t last_wait_until;
 
@@ -303,6 +321,7 @@ ctl_rollover_run(const struct tg_conf *conf)
 	roll_key(&rc.current, rc.has_current, &in.current);
 	roll_key(&rc.next, rc.has_next, &in.next);
 	roll_key(&rc.retired, rc.has_retired, &in.retired);
+	in.next_cert_pending = roll_next_pending(conf, &rc);
 	tg_rollover_plan(&in, &step);
 	why[0] = '\0';
 	if (step.action == TG_ROLLOVER_RETIRE_OLD &&

@@ -145,6 +145,13 @@ plan_next(const struct tg_rollover_in *in, struct tg_rollover_step *out)
 			    "visible for two TTLs before the switch");
 			return;
 		}
+		if (in->next_cert_pending) {
+			out->wait_until = in->now +
+			    TG_ROLLOVER_PENDING_RECHECK_S;
+			step(out, TG_ROLLOVER_WAIT, "the next key's "
+			    "certificate is not CA-issued yet (ACME)");
+			return;
+		}
 		step(out, TG_ROLLOVER_SWITCH, "serve the next key");
 		return;
 	default:

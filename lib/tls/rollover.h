@@ -29,7 +29,8 @@
  *   CHECK_NEXT        published, not yet seen everywhere: check;
  *   WAIT              until visible_at + 2 x TTL (then SWITCH), or until
  *                     switched_at + TTL (then RETIRE_OLD);
- *   SWITCH            make next current (the daemons serve it from then);
+ *   SWITCH            make next current (the daemons serve it from then),
+ *                     once its certificate is ready (next_cert_pending);
  *   RETIRE_OLD        delete the retired key's record, only that record,
  *                     on the condition that the RRset is what we think;
  *   CHECK_RETIRED     deleted, check it is gone everywhere;
@@ -68,7 +69,14 @@ struct tg_rollover_in {
 	long ttl;			/* of the TLSA RRset, seconds (> 0) */
 	long renew_before;		/* start this long before not_after */
 	int renew_now;			/* the administrator asked */
+	/* 1: the next key's certificate is not the one to serve yet (ACME
+	 * is on and it is still self-signed: senders under an MTA-STS
+	 * policy check the MX in the web PKI), so no switch yet. */
+	int next_cert_pending;
 };
+
+/* A pending next certificate is looked at again this often. */
+#define TG_ROLLOVER_PENDING_RECHECK_S	60
 
 enum tg_rollover_action {
 	TG_ROLLOVER_IDLE = 0,

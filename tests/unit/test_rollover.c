@@ -331,6 +331,36 @@ test_roll_back(void **state)
 	    TG_ROLLOVER_SEEN_INVALID, old_seen, 2), 0);
 }
 
+/* With ACME on, a next key still self-signed is not switched in: the
+ * rollover waits, and switches once its certificate is CA-issued. */
+static void
+test_next_cert_pending(void **state)
+{
+	struct tg_rollover_step st;
+	struct tg_rollover_in in;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.now = 1000000;
+	in.ttl = TTL;
+	in.renew_before = 30 * DAY;
+	in.current.present = in.next.present = 1;
+	snprintf(in.current.spki, sizeof(in.current.spki), "%064d", 1);
+	snprintf(in.next.spki, sizeof(in.next.spki), "%064d", 2);
+	in.current.tlsa = in.next.tlsa = TG_ROLLOVER_TLSA_VISIBLE;
+	in.current.not_after = in.now + 10 * DAY;
+	in.next.visible_at = in.now - 3 * TTL;
+	in.next_cert_pending = 1;
+	tg_rollover_plan(&in, &st);
+	assert_int_equal(st.action, TG_ROLLOVER_WAIT);
+	assert_int_equal(st.wait_until, in.now +
+	    TG_ROLLOVER_PENDING_RECHECK_S);
+	assert_non_null(strstr(st.why, "not CA-issued"));
+	in.next_cert_pending = 0;
+	tg_rollover_plan(&in, &st);
+	assert_int_equal(st.action, TG_ROLLOVER_SWITCH);
+}
+
 int
 main(void)
 {
@@ -339,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_waits),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_roll_back),
+		cmocka_unit_test(test_next_cert_pending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
