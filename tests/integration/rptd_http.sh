@@ -42,6 +42,18 @@ post() {
 	    --resolve "$NAME:$PORT:$ADDR" ${ct:+-H "Content-Type: $ct"} \
 	    --data-binary "@$f" "$@" "$URL"
 }
+# A refusal of a large body: the server answers 413 and closes while the
+# client may still be sending, and the client's kernel then sometimes
+# drops the answer for the reset that follows (curl reports 000). Ask
+# again, at most three times, until an answer is read.
+post_refused() {
+	local code i
+	for i in 1 2 3; do
+		code=$(post "$@")
+		[ "$code" != 000 ] && break
+	done
+	echo "$code"
+}
 stored() { tg report list --json | jq length; }
 J=application/tlsrpt+json G=application/tlsrpt+gzip
 
@@ -99,11 +111,12 @@ expect_eq "Content-Encoding: gzip on top of tlsrpt+gzip: 415" 415 \
 # Sizes (R-01).
 head -c 10485760 /dev/zero | gzip -9 > "$T/bomb.gz"
 expect_eq "10 MiB gzip bomb ($(stat -c %s "$T/bomb.gz") bytes): 413" 413 \
-    "$(post $G "$T/bomb.gz")"
+    "$(post_refused $G "$T/bomb.gz")"
 head -c 70000 /dev/urandom | base64 -w0 > "$T/big"
-expect_eq "body over rpt.max_body_size: 413" 413 "$(post $J "$T/big")"
+expect_eq "body over rpt.max_body_size: 413" 413 \
+    "$(post_refused $J "$T/big")"
 expect_eq "the same without Content-Length (chunked): 413" 413 \
-    "$(post $J "$T/big" -H 'Transfer-Encoding: chunked')"
+    "$(post_refused $J "$T/big" -H 'Transfer-Encoding: chunked')"
 huge=$( { printf 'POST /tlsrpt HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n' \
     "$NAME" "$J"; printf 'Content-Length: 10000000000\r\n\r\n'; sleep 2; } |
     timeout 10 openssl s_client -quiet -connect "$ADDR:$PORT" \
