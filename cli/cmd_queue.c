@@ -17,12 +17,9 @@
  * removes the message when it next looks at it, and `queue list` no
  * longer shows it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "smtp/queueview.h"
@@ -73,50 +70,21 @@ queue_open(struct cli *cli, int *empty)
 	return sp;
 }
 
-/*
- * The pid of the queue's daemon: its pid file is locked (lockf) while it
- * runs. 0 when it does not run, -1 after printing an error.
- */
-static long
-queue_daemon_pid(struct cli *cli)
-{
-	const struct tg_conf *conf = cli_conf(cli);
-	char path[TG_PATH_MAX];
-	struct flock fl;
-	int fd;
-
-	if (conf == NULL || tg_path_fmt(path, sizeof(path),
-	    "%s/tlsgate-%s.pid", conf->run_dir, queue_of.daemon) != 0)
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	if (fcntl(fd, F_GETLK, &fl) != 0) {
-		cli_fail(CLI_USAGE, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return fl.l_type == F_UNLCK ? 0 : (long)fl.l_pid;
-}
-
 /* Tell the daemon (if it runs) with sig; 1 if told, 0 if not running,
- * -1. */
+ * -1 after printing the error. */
 static int
 queue_signal(struct cli *cli, int sig)
 {
-	long pid = queue_daemon_pid(cli);
+	const struct tg_conf *conf = cli_conf(cli);
+	struct tg_err err;
+	int rc;
 
-	if (pid <= 0)
-		return (int)pid;
-	if (kill((pid_t)pid, sig) != 0) {
-		cli_fail(CLI_USAGE, "cannot signal tlsgate-%s (pid %ld): %s",
-		    queue_of.daemon, pid, strerror(errno));
+	if (conf == NULL)
 		return -1;
-	}
-	return 1;
+	if ((rc = tg_queueview_notify(conf->run_dir, queue_of.daemon, sig,
+	    &err)) < 0)
+		cli_fail(CLI_USAGE, "%s", err.msg);
+	return rc;
 }
 
 static void
@@ -269,54 +237,56 @@ queue_flush(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* delete, hold, release: one message by id. */
+/* delete, hold, release: one message by id (smtp/queueview, as the
+ * console's POST /api/queue/Q/ID/ACTION). */
 static int
-queue_one(struct cli *cli, int argc, char **argv, int what)
+queue_one(struct cli *cli, int argc, char **argv,
+    enum tg_queueview_action act)
 {
-	struct tg_spool *sp;
+	const struct tg_conf *conf = cli_conf(cli);
+	char path[TG_PATH_MAX];
 	struct tg_err err;
-	int rc, empty;
+	int rc;
 
 	if (argc != 2)
 		return cli_fail(CLI_USAGE, "usage: tlsgate queue %s ID",
 		    argv[0]);
 	if (!tg_spool_qid_valid(argv[1]))
 		return cli_fail(CLI_USAGE, "'%s' is not a queue id", argv[1]);
-	if ((sp = queue_open(cli, &empty)) == NULL)
-		return empty ? cli_fail(CLI_USAGE, "no message %s in the queue",
-		    argv[1]) : CLI_USAGE;
-	rc = what == 'd' ? tg_spool_delete(sp, argv[1],
-	    "deleted by the operator", &err) :
-	    tg_spool_hold(sp, argv[1], what == 'h', &err);
-	tg_spool_free(sp);
+	if (conf == NULL)
+		return CLI_USAGE;
+	if (tg_path_fmt(path, sizeof(path), "%s%s", conf->spool_dir,
+	    queue_of.subdir) != 0)
+		return cli_fail(CLI_USAGE, "queue: spool_dir is too long");
+	rc = tg_queueview_act(path, argv[1], act, NULL, &err);
 	if (rc == TG_SPOOL_NOTFOUND)
 		return cli_fail(CLI_USAGE, "no message %s in the queue",
 		    argv[1]);
 	if (rc != 0)
 		return cli_fail(CLI_USAGE, "queue %s: %s", argv[0], err.msg);
-	if (what != 'h' && queue_signal(cli, SIGUSR2) < 0)
+	if (act != TG_QUEUEVIEW_HOLD && queue_signal(cli, SIGUSR2) < 0)
 		return CLI_USAGE;
-	printf("%s %s\n", what == 'd' ? "deleted" : what == 'h' ? "held" :
-	    "released", argv[1]);
+	printf("%s %s\n", act == TG_QUEUEVIEW_DELETE ? "deleted" :
+	    act == TG_QUEUEVIEW_HOLD ? "held" : "released", argv[1]);
 	return CLI_OK;
 }
 
 static int
 queue_delete(struct cli *cli, int argc, char **argv)
 {
-	return queue_one(cli, argc, argv, 'd');
+	return queue_one(cli, argc, argv, TG_QUEUEVIEW_DELETE);
 }
 
 static int
 queue_hold(struct cli *cli, int argc, char **argv)
 {
-	return queue_one(cli, argc, argv, 'h');
+	return queue_one(cli, argc, argv, TG_QUEUEVIEW_HOLD);
 }
 
 static int
 queue_release(struct cli *cli, int argc, char **argv)
 {
-	return queue_one(cli, argc, argv, 'r');
+	return queue_one(cli, argc, argv, TG_QUEUEVIEW_RELEASE);
 }
 
 static const struct cli_command queue_commands[] = {

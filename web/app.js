@@ -442,6 +442,8 @@
         cell(tr, r.next_attempt || "—", r.next_attempt ? "time" : "dim");
         var reason = cell(tr, r.reason || "—", r.reason ? "reason" : "dim");
         if (r.last_attempt) reason.title = "last attempt " + r.last_attempt;
+        var act = cell(tr, "", "actions");
+        if (i === 0 && m.queue_id) queueButtons(act, which, m);
         tbody.appendChild(tr);
       });
     });
@@ -452,14 +454,50 @@
     $("queue-" + which + "-truncated").hidden = !truncated;
   }
 
-  function loadQueue() {
+  /* Hold or Release, and Delete: `tlsgate queue hold|release|delete`. */
+  function queueButtons(td, which, m) {
+    var toggle = m.held ? "release" : "hold";
+    var b = el("button", "small queue-" + toggle,
+      m.held ? "Release" : "Hold");
+    b.type = "button";
+    b.title = (m.held ? "Let " + m.queue_id + " be delivered" :
+      "Keep " + m.queue_id + " from being delivered");
+    b.addEventListener("click", function () {
+      queueAction(which, m.queue_id, toggle);
+    });
+    var rm = el("button", "small danger queue-delete", "Delete");
+    rm.type = "button";
+    rm.title = "Delete " + m.queue_id;
+    rm.addEventListener("click", function () {
+      queueAction(which, m.queue_id, "delete");
+    });
+    td.appendChild(b);
+    td.appendChild(rm);
+  }
+
+  function queueAction(which, id, action) {
+    if (action === "delete" && !window.confirm("Delete the message " + id +
+        "?\n\nEvery recipient not yet delivered fails; no bounce is sent."))
+      return;
+    setError("queue-error", "");
+    api("POST", "/api/queue/" + which + "/" + encodeURIComponent(id) + "/" +
+        action).then(function (res) {
+      if (res.handled) return;
+      if (res.status !== 200)
+        setError("queue-error", errorText(res, "The " + action + " of " +
+          id));
+      loadQueue(res.status === 200);
+    });
+  }
+
+  function loadQueue(clearError) {
     return api("GET", "/api/queue").then(function (res) {
       if (res.handled) return;
       var d = res.data;
       if (res.status === 200 && d && Array.isArray(d.outbound) &&
           Array.isArray(d.inbound)) {
         var t = d.truncated || {};
-        setError("queue-error", "");
+        if (clearError !== false) setError("queue-error", "");
         renderQueue("outbound", d.outbound, t.outbound === true);
         renderQueue("inbound", d.inbound, t.inbound === true);
       } else {

@@ -515,6 +515,19 @@ static const struct api_route api_routes[] = {
 	    "domain-remove" },
 	{ "/api/certificates", 0, 0, adminapi_certificates, NULL },
 	{ "/api/queue", 0, 0, adminapi_queue, NULL },
+	/* A "*" is one segment: a route for each queue and action. */
+	{ "/api/queue/outbound/*/hold", 1, 0, adminapi_queue_action,
+	    "queue-hold" },
+	{ "/api/queue/outbound/*/release", 1, 0, adminapi_queue_action,
+	    "queue-release" },
+	{ "/api/queue/outbound/*/delete", 1, 0, adminapi_queue_action,
+	    "queue-delete" },
+	{ "/api/queue/inbound/*/hold", 1, 0, adminapi_queue_action,
+	    "queue-hold" },
+	{ "/api/queue/inbound/*/release", 1, 0, adminapi_queue_action,
+	    "queue-release" },
+	{ "/api/queue/inbound/*/delete", 1, 0, adminapi_queue_action,
+	    "queue-delete" },
 	{ "/api/reports", 0, 0, adminapi_reports, NULL },
 };
 

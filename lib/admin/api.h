@@ -26,17 +26,21 @@
  *     `tlsgate sts set` check them, enforce refused while an MX host is
  *     not covered: policy/stsmx), certificates (the store's rows, with
  *     the issuer read from each certificate file), the queues of relayd
- *     and mxd (read-only, as `tlsgate queue list --json` shows them:
- *     smtp/queueview) and the summary of received TLS reports (as
- *     `tlsgate report summary --json`: rpt/summary).
+ *     and mxd (as `tlsgate queue list --json` shows them:
+ *     smtp/queueview), hold, release and delete of one queued message
+ *     (as `tlsgate queue hold|release|delete`: smtp/queueview's journal
+ *     records, then SIGUSR2 to the queue's daemon) and the summary
+ *     of received TLS reports (as `tlsgate report summary --json`:
+ *     rpt/summary).
  *   - one log line per state-changing request (event=admin action=...
  *     user=... peer=... result=...); never a password, hash or token.
  *
  * Does not own: HTTP (net/http: TLS, connection limits, the security
  * headers), passwords (admin/password), sessions and the throttle
  * (admin/session), storage and its own checks (store), the MX lookup
- * (policy/stsmx, or a test's), the spools (relayd's and mxd's: only
- * read) and reports.db (rptd's: only read).
+ * (policy/stsmx, or a test's), the spools (relayd's and mxd's: read,
+ * and journal records appended, without their lock) and reports.db
+ * (rptd's: only read).
  *
  * Not thread-safe: everything it is given is used without locks, from
  * one thread (controllerd's loop). It blocks while a password is hashed

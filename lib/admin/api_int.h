@@ -6,6 +6,7 @@
  *                replies, JSON input helpers and the log line
  * api_domains.c  the domain and certificate endpoints
  * api_views.c    the read-only views: the queues, the TLS reports
+ * api_queue.c    the actions on one queued message
  */
 #ifndef TG_ADMIN_API_INT_H
 #define TG_ADMIN_API_INT_H
@@ -69,5 +70,10 @@ void adminapi_certificates(struct adminapi_call *c);
 
 void adminapi_queue(struct adminapi_call *c);
 void adminapi_reports(struct adminapi_call *c);
+
+/* ---- api_queue.c; replies and logs ---- */
+
+/* POST /api/queue/{outbound,inbound}/ID/{hold,release,delete}. */
+void adminapi_queue_action(struct adminapi_call *c);
 
 #endif

@@ -5,7 +5,10 @@
 #include "smtp/queueview.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -146,4 +149,85 @@ tg_queueview_list(const char *dir, size_t max, json_t **out,
 		*truncated = w.truncated;
 	*out = w.list;
 	return 0;
+}
+
+/* ---- actions on one message ---- */
+
+struct queueview_find {
+	const char *qid;
+	json_t *msg;		/* owned: its JSON, once found */
+};
+
+static int
+queueview_find_one(void *arg, const struct tg_spool_info *info)
+{
+	struct queueview_find *f = arg;
+
+	if (strcmp(info->env->qid, f->qid) != 0)
+		return 0;
+	f->msg = tg_queueview_json(info);
+	return 1;
+}
+
+int
+tg_queueview_act(const char *dir, const char *qid,
+    enum tg_queueview_action act, json_t **out, struct tg_err *err)
+{
+	struct queueview_find f = { qid, NULL };
+	struct tg_spool *sp;
+	struct tg_err lerr;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!tg_spool_qid_valid(qid))
+		return TG_SPOOL_NOTFOUND;
+	if (tg_queueview_open(dir, &sp, err) != 0)
+		return -1;
+	if (sp == NULL)
+		return TG_SPOOL_NOTFOUND;
+	rc = act == TG_QUEUEVIEW_DELETE ? tg_spool_delete(sp, qid,
+	    "deleted by the operator", err) : tg_spool_hold(sp, qid,
+	    act == TG_QUEUEVIEW_HOLD, err);
+	/* Read back: the record is written; not reading it is no error. */
+	if (rc == 0 && out != NULL && act != TG_QUEUEVIEW_DELETE &&
+	    tg_spool_list(sp, queueview_find_one, &f, &lerr) == 0)
+		*out = f.msg;
+	else
+		json_decref(f.msg);
+	tg_spool_free(sp);
+	return rc;
+}
+
+int
+tg_queueview_notify(const char *run_dir, const char *daemon, int sig,
+    struct tg_err *err)
+{
+	char path[TG_PATH_MAX];
+	struct flock fl;
+	int fd;
+
+	if (tg_path_fmt(path, sizeof(path), "%s/tlsgate-%s.pid", run_dir,
+	    daemon) != 0)
+		return tg_err_set(err, TG_ERR_PERM, NULL, "run_dir is too "
+		    "long");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &fl) != 0) {
+		tg_err_set(err, TG_ERR_TEMP, NULL, "%s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (fl.l_type == F_UNLCK)
+		return 0;
+	if (kill(fl.l_pid, sig) != 0)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "cannot signal "
+		    "tlsgate-%s (pid %ld): %s", daemon, (long)fl.l_pid,
+		    strerror(errno));
+	return 1;
 }

@@ -7,8 +7,8 @@
 # session, POSTs refused without the CSRF token or with another Origin,
 # another Host refused (421), a domain added, given MTA-STS testing and
 # removed through the API and seen by the CLI (one store), certificates,
-# the queues (as the CLI lists them) and the TLS reports summary (?days
-# checked), logout ending the session, the login throttle (429), a body
+# the queues (as the CLI lists them; actions on an unknown message 404)
+# and the TLS reports summary (?days checked), logout ending the session, the login throttle (429), a body
 # over 64 KB (413), and no password in the log.
 
 PORT=9443
@@ -180,6 +180,25 @@ expect_eq "the outbound queue is tlsgate queue list --json's" \
 	"$(tg queue list --json | jq -c .)" "$(jq -c .outbound "$T/b")"
 expect_eq "the inbound queue is tlsgate queue --inbound list --json's" \
 	"$(tg queue --inbound list --json | jq -c .)" "$(jq -c .inbound "$T/b")"
+# Actions on one queued message (as tlsgate queue hold|release|delete).
+QID=01M9154S3P4PH9BH56		# a queue id no message has
+expect_eq "a queue action without the CSRF token: 403" 403 \
+	"$(req POST /api/queue/outbound/$QID/hold -H "Origin: $URL")"
+expect_eq "a queue action with another Origin: 403" 403 \
+	"$(req POST /api/queue/inbound/$QID/delete \
+	-H 'Origin: https://evil.example' -H "X-CSRF-Token: $CSRF")"
+expect_eq "hold of an unknown message: 404" 404 \
+	"$(post /api/queue/outbound/$QID/hold '{}')"
+expect_eq "as tlsgate queue hold says" "no message $QID in the queue" \
+	"$(jq -r .error "$T/b")"
+expect_eq "release of an unknown inbound message: 404" 404 \
+	"$(post /api/queue/inbound/$QID/release '{}')"
+expect_eq "delete of an unknown message: 404" 404 \
+	"$(post /api/queue/outbound/$QID/delete '{}')"
+expect_eq "an id that is no queue id: 400" 400 \
+	"$(post /api/queue/outbound/nope/hold '{}')"
+expect_eq "an unknown action: 404" 404 \
+	"$(post /api/queue/outbound/$QID/retry '{}')"
 expect_eq "GET /api/reports: 200" 200 "$(req GET /api/reports)"
 expect_eq "it has the summary's keys, over 7 days" \
 	"days period_days since top_failing_partners 7" \

@@ -105,7 +105,8 @@ setup(void **state)
 	/* The queues and reports.db in the test's directory. */
 	snprintf(conf_text, sizeof(conf_text), "admin.listen = "
 	    "127.0.0.1:9443, [::1]:9444\nadmin.hostname = LocalHost\n"
-	    "state_dir = %s\nspool_dir = %s/spool\n", a->st.dir, a->st.dir);
+	    "state_dir = %s\nspool_dir = %s/spool\nrun_dir = %s\n",
+	    a->st.dir, a->st.dir, a->st.dir);
 	assert_int_equal(tg_sessions_new(&a->sessions, &err), 0);
 	assert_int_equal(tg_login_throttle_new(&a->throttle, &err), 0);
 	if (tg_conf_parse(conf_text, strlen(conf_text), "test.conf",
@@ -878,6 +879,139 @@ test_queue_messages(void **state)
 	tg_adminapi_reply_clear(&r);
 }
 
+/* POST PATH of a queue action (no body); the reply in *r. */
+static void
+queue_post(struct afx *a, const char *q, const char *qid, const char *act,
+    struct tg_adminapi_reply *r)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/api/queue/%s/%s/%s", q, qid, act);
+	call(a, "POST", path, NULL, r);
+}
+
+static void
+test_queue_action_checks(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	char qid[TG_SPOOL_QID_LEN + 1];
+	struct tg_spool *sp;
+	struct tg_err err;
+
+	tg_spool_qid_new(qid);
+	snprintf(a->csrf, sizeof(a->csrf), "x");
+	queue_post(a, "outbound", qid, "hold", &r);
+	assert_error(&r, 401, "not logged in");
+	login(a, "alice", PW, &r);
+	a->no_csrf = 1;
+	queue_post(a, "outbound", qid, "delete", &r);
+	assert_error(&r, 403, "X-CSRF-Token");
+	a->no_csrf = 0;
+	a->origin = "https://evil.example";
+	queue_post(a, "inbound", qid, "release", &r);
+	assert_int_equal(r.status, 403);
+	a->origin = ORIGIN;
+	/* No queue yet: no such message; nothing made. */
+	queue_post(a, "outbound", qid, "hold", &r);
+	assert_error(&r, 404, "no message");
+	assert_int_equal(access(a->conf->spool_dir, F_OK), -1);
+	assert_int_equal(tg_spool_open(a->conf->spool_dir, NULL, &sp, &err),
+	    0);
+	queue_post(a, "outbound", qid, "hold", &r);
+	assert_error(&r, 404, "no message");
+	queue_post(a, "outbound", "nope", "hold", &r);
+	assert_error(&r, 400, "not a queue id");
+	queue_post(a, "outbound", qid, "retry", &r);
+	assert_int_equal(r.status, 404);
+	queue_post(a, "other", qid, "hold", &r);
+	assert_int_equal(r.status, 404);
+	call(a, "POST", "/api/queue/outbound/x/hold", "{\"a\": 1}", &r);
+	assert_error(&r, 400, "unknown field");
+	call(a, "GET", "/api/queue/outbound/x/hold", NULL, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "POST");
+	tg_spool_free(sp);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* The JSON of a reply's "held". */
+static int
+held_of(const struct tg_adminapi_reply *r)
+{
+	json_t *o = body_of(r);
+	int held;
+
+	assert_true(json_is_boolean(json_object_get(o, "held")));
+	held = json_is_true(json_object_get(o, "held"));
+	json_decref(o);
+	return held;
+}
+
+static void
+test_queue_actions(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	char qid[TG_SPOOL_QID_LEN + 1], other[TG_SPOOL_QID_LEN + 1];
+	char logname[] = "/tmp/tg-adminapi-log-XXXXXX", log[4096];
+	struct tg_spool *sp;
+	struct tg_err err;
+	int fd, saved;
+	ssize_t n;
+	json_t *o;
+
+	assert_int_equal(tg_spool_open(a->conf->spool_dir, NULL, &sp, &err),
+	    0);
+	spool_msg(sp, qid);
+	spool_msg(sp, other);
+	login(a, "alice", PW, &r);
+	fd = mkstemp(logname);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	queue_post(a, "outbound", qid, "hold", &r);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(r.status, 200);
+	assert_true(held_of(&r));
+	n = pread(fd, log, sizeof(log) - 1, 0);
+	assert_true(n > 0);
+	log[n] = '\0';
+	close(fd);
+	unlink(logname);
+	assert_non_null(strstr(log, "event=admin action=queue-hold "
+	    "user=alice peer=192.0.2.1 queue=outbound qid="));
+	assert_non_null(strstr(log, qid));
+	/* Held in the journal: the owner sees it once it re-reads. */
+	assert_int_equal(tg_spool_refresh(sp, qid, &err), 0);
+	call(a, "GET", "/api/queue", NULL, &r);
+	o = body_of(&r);
+	assert_true(json_is_true(json_object_get(json_array_get(
+	    json_object_get(o, "outbound"), 0), "held")));
+	json_decref(o);
+	queue_post(a, "outbound", qid, "release", &r);
+	assert_int_equal(r.status, 200);
+	assert_false(held_of(&r));
+	/* Not in mxd's queue. */
+	queue_post(a, "inbound", qid, "hold", &r);
+	assert_int_equal(r.status, 404);
+	queue_post(a, "outbound", other, "delete", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{}");
+	call(a, "GET", "/api/queue", NULL, &r);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(json_object_get(o, "outbound")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(json_object_get(o, "outbound"), 0), "queue_id")),
+	    qid);
+	json_decref(o);
+	tg_spool_free(sp);
+	tg_adminapi_reply_clear(&r);
+}
+
 /* Store a received report of org for example.org starting at start: 3
  * sessions ok, 2 failed (starttls-not-supported). */
 static void
@@ -1092,6 +1226,8 @@ main(void)
 		T(test_certificates),
 		T(test_queue_empty),
 		T(test_queue_messages),
+		T(test_queue_action_checks),
+		T(test_queue_actions),
 		T(test_reports),
 		T(test_logout),
 		T(test_user_removed),
