@@ -43,100 +43,6 @@ ossl_fail(struct tg_err *err, const char *what)
 	return tg_err_set(err, TG_ERR_TEMP, NULL, "%s: %s", what, why);
 }
 
-/* ---- base64url -------------------------------------------------------- */
-
-/* RFC 7515 §2 and RFC 4648 §5: the URL-safe alphabet, '-' and '_' for
- * '+' and '/', and no '=' padding. */
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-int
-tg_jws_b64url(const void *data, size_t len, struct tg_buf *out)
-{
-	const unsigned char *p = data;
-	size_t need, i, o = 0;
-	unsigned acc = 0, bits = 0;
-	char *text;
-	int rc;
-
-	/* Four characters per three bytes, two or three for a last one or
-	 * two: RFC 7515 §2 leaves the padding off. Checked against the limit
-	 * before anything is allocated (len <= limit: no overflow). */
-	if (len > out->limit || len / 3 > SIZE_MAX / 4 - 1)
-		return -1;
-	need = len / 3 * 4 + (len % 3 == 0 ? 0 : len % 3 + 1);
-	if (out->len > out->limit || need > out->limit - out->len)
-		return -1;
-	if ((text = malloc(need + 1)) == NULL)
-		return -1;
-	for (i = 0; i < len; i++) {
-		acc = (acc << 8 | p[i]) & 0xffff;
-		for (bits += 8; bits >= 6; bits -= 6)
-			text[o++] = b64url_alphabet[acc >> (bits - 6) & 63];
-	}
-	if (bits > 0)
-		text[o++] = b64url_alphabet[acc << (6 - bits) & 63];
-	rc = tg_buf_append(out, text, o);
-	free(text);
-	return rc;
-}
-
-int
-tg_jws_b64url_decode(const char *in, size_t inlen, unsigned char *out,
-    size_t outlen, size_t *n, struct tg_err *err)
-{
-	size_t i, o = 0, need;
-	uint32_t acc = 0;
-	int bits = 0, v;
-
-	*n = 0;
-	/* One character left over carries six bits: not a whole byte. */
-	if (inlen % 4 == 1)
-		return tg_err_set_at(err, TG_ERR_PERM, (long)inlen,
-		    "base64url: %zu characters cannot be an encoding", inlen);
-	need = inlen / 4 * 3 + (inlen % 4 == 0 ? 0 : inlen % 4 - 1);
-	if (need > outlen)
-		return tg_err_set(err, TG_ERR_PERM, NULL, "base64url: %zu "
-		    "bytes do not fit in %zu", need, outlen);
-	for (i = 0; i < inlen; i++) {
-		if ((v = b64url_value((unsigned char)in[i])) < 0)
-			return tg_err_set_at(err, TG_ERR_PERM, (long)i,
-			    "base64url: byte 0x%02x at offset %zu is not in "
-			    "its alphabet (no '=', '+' or '/')",
-			    (unsigned char)in[i], i);
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* RFC 4648 §3.5: the unused bits of the last character are zero,
-	 * so that every byte string has exactly one encoding. */
-	if (acc != 0)
-		return tg_err_set_at(err, TG_ERR_PERM, (long)inlen - 1,
-		    "base64url: the last character has bits set past the end");
-	*n = o;
-	return 0;
-}
-
 /* ---- the account key's JWK -------------------------------------------- */
 
 /* ES256 needs an ECDSA key on P-256 (RFC 7518 §3.4). */
@@ -192,8 +98,8 @@ jwk_object(EVP_PKEY *key, struct tg_err *err)
 	tg_buf_init(&y, JWK_MAX);
 	/* RFC 7638 §3.2: exactly the required members of an EC public
 	 * key; RFC 7518 §6.2.1: crv, kty, x, y. */
-	if (tg_jws_b64url(xy, P256_COORD_LEN, &x) == 0 &&
-	    tg_jws_b64url(xy + P256_COORD_LEN, P256_COORD_LEN, &y) == 0)
+	if (tg_b64url_encode(xy, P256_COORD_LEN, &x) == 0 &&
+	    tg_b64url_encode(xy + P256_COORD_LEN, P256_COORD_LEN, &y) == 0)
 		jwk = json_pack("{s:s, s:s, s:s, s:s}", "crv", "P-256",
 		    "kty", "EC", "x", tg_buf_cstr(&x), "y", tg_buf_cstr(&y));
 	tg_buf_free(&x);
@@ -255,7 +161,7 @@ tg_jws_thumbprint(EVP_PKEY *key, char *out, size_t outlen,
 	 * RFC 8555 §8.1: the thumbprint is used base64url-encoded. */
 	if (EVP_Digest(jwk.data, jwk.len, md, NULL, EVP_sha256(), NULL) != 1)
 		ossl_fail(err, "thumbprint: SHA-256");
-	else if (tg_jws_b64url(md, sizeof(md), &b64) != 0)
+	else if (tg_b64url_encode(md, sizeof(md), &b64) != 0)
 		tg_err_set(err, TG_ERR_TEMP, NULL, "thumbprint: out of memory");
 	else {
 		memcpy(out, b64.data, TG_JWS_THUMBPRINT_LEN + 1);
@@ -283,7 +189,7 @@ token_check(const char *token, struct tg_err *err)
 		return tg_err_set(err, TG_ERR_PERM, NULL, "challenge token: "
 		    "want 1 to %d characters", TOKEN_MAX);
 	for (i = 0; i < len; i++)
-		if (b64url_value((unsigned char)token[i]) < 0)
+		if (!tg_b64url_is_char(token[i]))
 			return tg_err_set_at(err, TG_ERR_PERM, (long)i,
 			    "challenge token: the character at offset %zu is "
 			    "not base64url", i);
@@ -388,11 +294,11 @@ signing_input(const json_t *hdr, const char *payload, struct tg_buf *input,
 	tg_buf_init(&text, input->limit);
 	rc = json_append(hdr, 0, &text, err);
 	if (rc == 0) {
-		if (tg_jws_b64url(text.data, text.len, input) != 0)
+		if (tg_b64url_encode(text.data, text.len, input) != 0)
 			rc = -1;
 		*hlen = input->len;
 		if (rc != 0 || tg_buf_puts(input, ".") != 0 ||
-		    tg_jws_b64url(payload, strlen(payload), input) != 0)
+		    tg_b64url_encode(payload, strlen(payload), input) != 0)
 			rc = tg_err_set(err, TG_ERR_PERM, NULL, "JWS: more "
 			    "than the limit of %zu bytes", input->limit);
 	}
@@ -426,7 +332,7 @@ tg_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 		goto done;
 	/* RFC 7515 §7.2.2, flattened; RFC 8555 §6.3: for a POST-as-GET
 	 * the payload is empty, and so is its encoding: "payload":"". */
-	if (tg_jws_b64url(raw, sizeof(raw), &sig) != 0 ||
+	if (tg_b64url_encode(raw, sizeof(raw), &sig) != 0 ||
 	    (jws = json_pack("{s:s%, s:s, s:s}", "protected", input.data, hlen,
 	    "payload", input.data + hlen + 1, "signature", sig.data)) == NULL)
 		tg_err_set(err, TG_ERR_TEMP, NULL, "JWS: out of memory");
@@ -529,7 +435,7 @@ tg_jws_csr(EVP_PKEY *key, const char *name, struct tg_buf *out,
 	/* RFC 8555 §7.4: "csr" is the DER, base64url-encoded (not PEM). */
 	if ((dlen = i2d_X509_REQ(req, &der)) <= 0)
 		ossl_fail(err, "CSR: DER");
-	else if (tg_jws_b64url(der, (size_t)dlen, out) != 0)
+	else if (tg_b64url_encode(der, (size_t)dlen, out) != 0)
 		tg_err_set(err, TG_ERR_PERM, NULL, "CSR: more than the limit "
 		    "of %zu bytes", out->limit);
 	else

@@ -3,17 +3,17 @@
  * §7.4): JSON Web Signatures over requests, the account key's JWK and its
  * thumbprint, key authorizations, and certificate signing requests.
  *
- * Owns: base64url without padding (RFC 7515 §2), the JWK of an ECDSA
- * P-256 public key with its members in the order RFC 7638 §3.2 hashes
- * them, the JWK thumbprint (RFC 7638, SHA-256), the protected header of
+ * Owns: the JWK of an ECDSA P-256 public key with its members in the
+ * order RFC 7638 §3.2 hashes them, the JWK thumbprint (RFC 7638,
+ * SHA-256), the protected header of
  * a request (alg ES256, nonce, url, and either jwk or kid: RFC 8555
  * §6.2), the flattened JWS JSON serialisation (RFC 7515 §7.2.2) with an
  * ES256 signature as the raw 64-byte r||s (RFC 7518 §3.4, not DER), and a
  * CSR for one DNS name (CN and subjectAltName) signed with the
  * certificate's own key (RFC 8555 §7.4).
  *
- * Does not own: keys on disk (tls/certfile, the caller), HTTP, the
- * protocol's sequence (acme/acme).
+ * Does not own: base64url (util/b64url), keys on disk (tls/certfile, the
+ * caller), HTTP, the protocol's sequence (acme/acme).
  *
  * Pure: no I/O, no globals, no logging. Keys are borrowed. The account
  * key must be ECDSA P-256; the CSR key may be any key OpenSSL signs with
@@ -25,24 +25,12 @@
 #include <openssl/evp.h>
 #include <stddef.h>
 
+#include "util/b64url.h"
 #include "util/buf.h"
 #include "util/err.h"
 
 /* A JWK thumbprint: 43 base64url characters of a SHA-256 digest. */
 #define TG_JWS_THUMBPRINT_LEN	43
-
-/* Append the base64url (no padding) of data[0..len) to out. 0, or -1
- * when out's limit is passed (out unchanged). */
-int tg_jws_b64url(const void *data, size_t len, struct tg_buf *out);
-
-/*
- * Decode base64url (padding and any other character refused, and so is
- * a last character with unused bits set: RFC 4648 §3.5) into
- * out[0..outlen); *n gets the length (0 on failure). 0, or -1 with err
- * (bad input with its offset, out too small).
- */
-int tg_jws_b64url_decode(const char *in, size_t inlen, unsigned char *out,
-    size_t outlen, size_t *n, struct tg_err *err);
 
 /*
  * The public JWK of key (ECDSA P-256) as canonical JSON, no whitespace,

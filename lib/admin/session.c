@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 
 #include "util/agetab.h"
+#include "util/b64url.h"
 
 #define SESS_RAND_LEN	32
 #define LT_ADDR_MAX	64	/* an IPv6 address text is at most 45 */
@@ -58,21 +59,25 @@ static int
 sess_token(char out[TG_SESSION_TOKEN_LEN + 1], struct tg_err *err)
 {
 	unsigned char raw[SESS_RAND_LEN];
-	char b64[(SESS_RAND_LEN + 2) / 3 * 4 + 1];
-	size_t i;
+	struct tg_buf b;
+	int rc = 0;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		ERR_clear_error();
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "session: no random "
 		    "bytes for a token");
 	}
-	EVP_EncodeBlock((unsigned char *)b64, raw, sizeof(raw));
-	for (i = 0; i < TG_SESSION_TOKEN_LEN; i++)
-		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	out[TG_SESSION_TOKEN_LEN] = '\0';
+	tg_buf_init(&b, TG_SESSION_TOKEN_LEN);
+	if (tg_b64url_encode(raw, sizeof(raw), &b) != 0 ||
+	    b.len != TG_SESSION_TOKEN_LEN)
+		rc = tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");
+	else
+		memcpy(out, b.data, TG_SESSION_TOKEN_LEN + 1);
 	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(b64, sizeof(b64));
-	return 0;
+	if (b.data != NULL)
+		OPENSSL_cleanse(b.data, b.len);
+	tg_buf_free(&b);
+	return rc;
 }
 
 static int

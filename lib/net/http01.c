@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/b64url.h"
+
 struct http01_entry {
 	char token[TG_HTTP01_TOKEN_MAX + 1];
 	char keyauth[TG_HTTP01_KEYAUTH_MAX + 1];
@@ -25,21 +27,13 @@ struct tg_http01_set {
 	size_t n, cap;
 };
 
-/* RFC 4648 §5: the base64url alphabet. */
-static int
-http01_b64url(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
 int
 tg_http01_token_valid(const char *token)
 {
 	size_t i;
 
 	for (i = 0; token[i] != '\0'; i++)
-		if (i == TG_HTTP01_TOKEN_MAX || !http01_b64url(token[i]))
+		if (i == TG_HTTP01_TOKEN_MAX || !tg_b64url_is_char(token[i]))
 			return 0;
 	return i > 0;
 }
@@ -203,7 +197,7 @@ tg_http01_token_for_log(const char *path, char *out)
 	}
 	token = path + strlen(TG_HTTP01_PREFIX);
 	for (i = 0; i < TG_HTTP01_TOKEN_LOG && token[i] != '\0'; i++)
-		out[i] = http01_b64url(token[i]) ? token[i] : '?';
+		out[i] = tg_b64url_is_char(token[i]) ? token[i] : '?';
 	if (token[i] != '\0') {
 		memcpy(out + i, "...", 3);
 		i += 3;

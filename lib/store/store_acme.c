@@ -8,15 +8,9 @@
 
 #include <string.h>
 
-#define ACME_COLS	"token, key_authorization, host, expires"
+#include "util/b64url.h"
 
-/* RFC 4648 §5: the base64url alphabet. */
-static int
-acme_b64url(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+#define ACME_COLS	"token, key_authorization, host, expires"
 
 /* RFC 8555 §8.3: the token has only base64url characters (no
  * padding). */
@@ -32,7 +26,7 @@ acme_check_token(const char *token, struct tg_err *err)
 			return tg_err_set(err, TG_ERR_PERM, NULL,
 			    "token: longer than %d characters",
 			    TG_STORE_ACME_TOKEN_MAX);
-		if (!acme_b64url(token[i]))
+		if (!tg_b64url_is_char(token[i]))
 			return tg_err_set(err, TG_ERR_PERM, NULL,
 			    "token: character %zu is not base64url", i + 1);
 	}

@@ -202,7 +202,7 @@ b64_text(const char *in, char *out, size_t outlen)
 {
 	size_t n;
 
-	if (in == NULL || tg_jws_b64url_decode(in, strlen(in),
+	if (in == NULL || tg_b64url_decode(in, strlen(in),
 	    (unsigned char *)out, outlen - 1, &n, NULL) != 0)
 		return -1;
 	out[n] = '\0';
@@ -225,7 +225,7 @@ jws_verifies(const char *prot, const char *pay, const char *sig)
 	assert_true(es != NULL && ctx != NULL);
 	tg_buf_init(&input, 4 * TEXT_MAX);
 	assert_int_equal(tg_buf_printf(&input, "%s.%s", prot, pay), 0);
-	if (tg_jws_b64url_decode(sig, strlen(sig), raw, sizeof(raw), &n,
+	if (tg_b64url_decode(sig, strlen(sig), raw, sizeof(raw), &n,
 	    NULL) == 0 && n == sizeof(raw)) {
 		br = BN_bin2bn(raw, 32, NULL);
 		bs = BN_bin2bn(raw + 32, 32, NULL);
@@ -537,7 +537,7 @@ fake_csr(struct fake *f, const char *payload)
 	size_t n;
 
 	if (csr == NULL || json_object_size(o) != 1 ||
-	    tg_jws_b64url_decode(csr, strlen(csr), der, sizeof(der), &n,
+	    tg_b64url_decode(csr, strlen(csr), der, sizeof(der), &n,
 	    NULL) != 0 || (req = d2i_X509_REQ(NULL, &p, (long)n)) == NULL ||
 	    p != der + n)
 		fake_bad(f, "finalize: no DER CSR in %s", payload);
