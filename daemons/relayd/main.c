@@ -95,6 +95,7 @@ relay_snapshot_build(struct tg_daemon *d, const struct tg_conf *conf,
 
 	if ((sc = tg_mta_smtpd_conf(conf, err)) == NULL)
 		return -1;
+	sc->requiretls = conf->relay_requiretls;	/* RFC 8689 */
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		tg_smtpd_conf_unref(sc);
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "out of memory");

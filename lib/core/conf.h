@@ -111,6 +111,7 @@ struct tg_conf {
 	int64_t queue_max_backoff;
 	int64_t relay_max_connections;
 	int64_t relay_destination_concurrency;
+	int relay_requiretls;		/* offer REQUIRETLS (RFC 8689) */
 	int mx_route_tls;		/* 0 may, 1 encrypt (STARTTLS needed) */
 	int mx_verify_recipients;	/* probe the route at RCPT */
 	int64_t mx_dsn_rate_limit;	/* per sender domain and hour */

@@ -561,3 +561,23 @@ tg_policy_tls_verify(const struct tg_policy_input *in,
 		v->n_names = d->n_names;
 	}
 }
+
+int
+tg_policy_requiretls_hop(const struct tg_policy_host_decision *d)
+{
+	if (d->action != TG_POLICY_TRY)
+		return 0;
+	switch (d->rule) {
+	case TG_POLICY_RULE_DANE:
+		return d->mode == TG_TLS_DANE && d->authenticated &&
+		    d->mx_secure;
+	case TG_POLICY_RULE_STS:
+		/* enforce: matched, or it would have been skipped; testing:
+		 * an MX outside the patterns is recorded as a validation
+		 * failure before connecting. */
+		return d->mode == TG_TLS_PKIX && (!d->report_only ||
+		    d->rpt_failure == NULL);
+	default:
+		return 0;
+	}
+}

@@ -235,6 +235,18 @@ void tg_policy_decide(const struct tg_policy_input *in,
 void tg_policy_tls_verify(const struct tg_policy_input *in,
     const struct tg_policy_decision *out, size_t i, struct tg_tls_verify *v);
 
+/*
+ * RFC 8689 §4.2.1: 1 when a REQUIRETLS message may be tried at host
+ * decision d (a TRY), if its TLS then authenticates: the MX name was
+ * validated — the MX RRset secure and the host's TLSA records usable
+ * (DANE), or the host matching an MTA-STS policy in force (enforce, or
+ * testing with a matching pattern). Hosts reached any other way
+ * (opportunistic, local encrypt, routes, our own reports): 0. An MX
+ * found by DNSSEC alone, without TLSA or MTA-STS, would allow web-PKI
+ * verification of its name; that is not tried (0).
+ */
+int tg_policy_requiretls_hop(const struct tg_policy_host_decision *d);
+
 /* "dns", "dane", "mta-sts", "local", "opportunistic". */
 const char *tg_policy_rule_name(enum tg_policy_rule r);
 

@@ -268,6 +268,7 @@ static const struct {
 	{ "PIPELINING", TG_SMTPC_EXT_PIPELINING },
 	{ "DSN", TG_SMTPC_EXT_DSN },
 	{ "ENHANCEDSTATUSCODES", TG_SMTPC_EXT_ENHANCED },
+	{ "REQUIRETLS", TG_SMTPC_EXT_REQUIRETLS },
 };
 
 /* The EHLO reply replaces every extension seen before (RFC 3207 §4.2). */

@@ -64,6 +64,13 @@
  *   RET= and ENVID= (RFC 3461 §4.3, §4.4) and per recipient NOTIFY= and
  *   ORCPT= (§4.1, §4.2) only when DSN is offered; a message larger than
  *   the server's SIZE fails permanently with 5.3.4 before MAIL.
+ *   A message with TG_SPOOL_F_REQUIRETLS (RFC 8689 §4.2.1) goes only to
+ *   a host the caller vouches for (txn->requiretls_hop: its MX name
+ *   validated by DNSSEC or MTA-STS), over TLS authenticated as DANE or
+ *   PKIX demands, to a server that offers REQUIRETLS, with REQUIRETLS on
+ *   MAIL; otherwise it fails before MAIL: permanently with 5.7.10 (host
+ *   not vouched for) or 5.7.30 (REQUIRETLS not offered, RFC 8689 §5),
+ *   temporarily with 4.7.10 (TLS not authenticated: may be fixed).
  *   With PIPELINING offered, MAIL, every RCPT and DATA go in one write
  *   and the replies are read in order (RFC 2920 §3.1); a 354 after every
  *   recipient was refused is answered with an empty message ("."), whose
@@ -187,6 +194,7 @@ enum tg_smtpc_status {
 #define TG_SMTPC_EXT_PIPELINING	0x10u	/* RFC 2920 */
 #define TG_SMTPC_EXT_DSN	0x20u	/* RFC 3461 */
 #define TG_SMTPC_EXT_ENHANCED	0x40u	/* RFC 2034 */
+#define TG_SMTPC_EXT_REQUIRETLS	0x80u	/* RFC 8689 */
 
 /* Bounded, escaped reply excerpts kept in results. */
 #define TG_SMTPC_TEXT_MAX	256
@@ -273,6 +281,10 @@ struct tg_smtpc_txn {
 	 * server would take (recipient verification). The results are the
 	 * RCPT replies; nothing is delivered. */
 	int probe;
+	/* RFC 8689 §4.2.1: 1 when this host's MX name was validated (DNSSEC
+	 * with DANE, or an MTA-STS policy it matches), so that a message
+	 * with TG_SPOOL_F_REQUIRETLS may go to it if TLS authenticates. */
+	int requiretls_hop;
 };
 
 /* Per-step timeouts in milliseconds; 0 takes the default (in

@@ -174,6 +174,37 @@ txn_needs_utf8(const struct tg_smtpc_txn *t)
 	return utf8;
 }
 
+/*
+ * RFC 8689 §4.2.1: a REQUIRETLS message only to a vouched-for MX host,
+ * over authenticated TLS, to a server that offers REQUIRETLS. -1 with
+ * tr.mail filled when one of them is missing.
+ */
+static int
+txn_requiretls(struct tg_smtpc *c)
+{
+	const struct tg_smtpc_conn *r = &c->res;
+	const struct tg_tls_result *tls = &r->tls;
+
+	if (!c->txn->requiretls_hop) {
+		txn_outcome(&c->tr.mail, TG_ERR_PERM, "5.7.10", "REQUIRETLS: "
+		    "the MX host is authenticated neither by DANE nor by an "
+		    "MTA-STS policy");
+		return -1;
+	}
+	if (!r->tls_started || !tls->handshake_done || !tls->auth_required ||
+	    !tls->verified || tls->mode == TG_TLS_OPPORTUNISTIC) {
+		txn_outcome(&c->tr.mail, TG_ERR_TEMP, "4.7.10", "REQUIRETLS: "
+		    "the server's TLS certificate was not authenticated");
+		return -1;
+	}
+	if (!(r->ext & TG_SMTPC_EXT_REQUIRETLS)) {	/* RFC 8689 §5 */
+		txn_outcome(&c->tr.mail, TG_ERR_PERM, "5.7.30", "REQUIRETLS "
+		    "support required, but the server does not offer it");
+		return -1;
+	}
+	return 0;
+}
+
 /* Message-level checks before MAIL; -1 with tr.mail filled. */
 static int
 txn_precheck(struct tg_smtpc *c)
@@ -193,6 +224,8 @@ txn_precheck(struct tg_smtpc *c)
 		    "SMTPUTF8 is required, but was not offered by the server");
 		return -1;
 	}
+	if ((t->flags & TG_SPOOL_F_REQUIRETLS) && txn_requiretls(c) != 0)
+		return -1;
 	/* RFC 1870 §6: do not send what the server said it will refuse. */
 	if ((r->ext & TG_SMTPC_EXT_SIZE) && r->size_max > 0 &&
 	    t->size > r->size_max) {
@@ -235,6 +268,8 @@ txn_mail_params(struct tg_smtpc *c, struct tg_buf *b)
 		tg_buf_puts(b, " BODY=8BITMIME");	/* RFC 6152 §2 */
 	if (txn_needs_utf8(t))
 		tg_buf_puts(b, " SMTPUTF8");		/* RFC 6531 §3.4 */
+	if (t->flags & TG_SPOOL_F_REQUIRETLS)
+		tg_buf_puts(b, " REQUIRETLS");		/* RFC 8689 §4.2.1 */
 	if (!(ext & TG_SMTPC_EXT_DSN))
 		return;
 	if (t->ret == TG_SPOOL_RET_FULL)		/* RFC 3461 §4.3 */

@@ -293,7 +293,10 @@ dsn_build(struct dlv_msg *msg, struct tg_buf *b, struct tg_err *err)
 	p.envid = env->envid;
 	p.arrival = env->arrival;
 	p.now = tg_clock_now();
-	p.ret_full = env->ret == TG_SPOOL_RET_FULL;
+	/* RFC 8689 §5: what had to travel under TLS is not returned in a
+	 * report that may not; its header says which message it was. */
+	p.ret_full = env->ret == TG_SPOOL_RET_FULL &&
+	    !(env->flags & TG_SPOOL_F_REQUIRETLS);
 	p.utf8 = (env->flags & TG_SPOOL_F_SMTPUTF8) != 0;
 	p.rcpt = r;
 	p.nrcpt = n;

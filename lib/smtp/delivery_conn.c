@@ -412,6 +412,8 @@ sess_send(struct dlv_sess *s)
 	s->txn.envid = env->envid;
 	s->txn.ret = env->ret;
 	s->txn.flags = env->flags;
+	s->txn.requiretls_hop = tg_policy_requiretls_hop(
+	    &s->plan->dec.hosts[s->host]);
 	s->txn.size = tg_spool_msg_size(job->msg->m) - job->msg->mark_len;
 	s->txn.read = job_read;
 	s->txn.read_arg = job;

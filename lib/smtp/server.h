@@ -130,6 +130,10 @@ struct tg_smtpd_conf {
 	size_t ndomains;
 	char postmaster_domain[TG_DNAME_MAX + 1];	/* <Postmaster> */
 	SSL_CTX *tls;		/* owned reference; NULL: no STARTTLS */
+	/* Offer REQUIRETLS (RFC 8689 §2) in sessions under TLS: the daemon
+	 * then delivers such mail only as §4.2.1 demands. 0: not offered,
+	 * and the MAIL parameter is refused as unknown. */
+	int requiretls;
 	int greet_delay_ms;	/* wait before the greeting; 0 */
 	int cmd_timeout_ms;	/* TG_SMTP_CMD_TIMEOUT_S */
 	int data_timeout_ms;	/* TG_SMTPD_DATA_TIMEOUT_S */

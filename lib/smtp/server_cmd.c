@@ -53,6 +53,9 @@ ehlo_reply(struct tg_smtpd_sess *s)
 	ext[n++] = "DSN";				/* RFC 3461 */
 	if (s->conf->tls != NULL && !s->tls)		/* RFC 3207 §4.2 */
 		ext[n++] = "STARTTLS";
+	/* RFC 8689 §2: offered only where it can be used, under TLS. */
+	if (s->conf->requiretls && s->tls)
+		ext[n++] = "REQUIRETLS";
 	evbuffer_add_printf(bufferevent_get_output(s->bev), "250-%s\r\n",
 	    s->conf->hostname);
 	for (i = 0; i < n; i++)
@@ -109,6 +112,18 @@ do_mail(struct tg_smtpd_sess *s, const struct tg_smtpcmd *c)
 		tg_err_set(&err, TG_ERR_PERM, "5.3.4", "Message size exceeds "
 		    "fixed maximum message size");
 		rc = 552;
+	}
+	if (rc == 0 && s->mail.requiretls && !s->conf->requiretls) {
+		tg_err_set(&err, TG_ERR_PERM, "5.5.4",
+		    "Unsupported MAIL parameter");
+		rc = 555;
+	}
+	/* RFC 8689 §4.1: a message that must travel under TLS cannot
+	 * start its journey in the clear. */
+	if (rc == 0 && s->mail.requiretls && !s->tls) {
+		tg_err_set(&err, TG_ERR_PERM, "5.7.10",
+		    "REQUIRETLS needs a TLS session: STARTTLS first");
+		rc = 530;
 	}
 	/* RELIABILITY §1.9.1: 1.5 x the size free on the spool, or 452. */
 	if (rc == 0 && tg_spool_space_ok(s->srv->spool, s->mail.size_given ?

@@ -38,6 +38,8 @@ data_env(struct tg_smtpd_sess *s, struct tg_spool_env *env)
 		env->flags |= TG_SPOOL_F_SMTPUTF8;
 	if (s->mail.body == TG_SMTPCMD_BODY_8BITMIME)
 		env->flags |= TG_SPOOL_F_8BITMIME;
+	if (s->mail.requiretls)				/* RFC 8689 §4.1 */
+		env->flags |= TG_SPOOL_F_REQUIRETLS;
 	env->helo = s->helo;
 	env->client_addr = s->peer;
 	env->proto = (char *)data_proto(s);

@@ -499,7 +499,7 @@ mail_param(const struct param *pm, struct tg_smtpcmd_mail *m,
     unsigned *seen, struct tg_err *err)
 {
 	static const char *const kws[] = { "SIZE", "BODY", "SMTPUTF8", "RET",
-	    "ENVID", NULL };
+	    "ENVID", "REQUIRETLS", NULL };
 	size_t k;
 
 	for (k = 0; kws[k] != NULL && !pm_is(pm, kws[k]); k++)
@@ -532,6 +532,11 @@ mail_param(const struct param *pm, struct tg_smtpcmd_mail *m,
 			m->ret = TG_SMTPCMD_RET_HDRS;
 		else
 			return bad_param(err, 501, "Bad RET parameter");
+		return 0;
+	case 5:	/* RFC 8689 §2: no value */
+		if (pm->has_val)
+			return bad_param(err, 501, "Bad REQUIRETLS parameter");
+		m->requiretls = 1;
 		return 0;
 	default:	/* ENVID, RFC 3461 §4.4: at most 100 characters */
 		if (!pm->has_val || pm->vallen > TG_SMTPD_ENVID_MAX ||

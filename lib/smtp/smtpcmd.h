@@ -30,9 +30,11 @@
  *   - parameters: keyword[=value] separated by spaces; unknown keywords
  *     and keywords given twice are refused; MAIL takes SIZE (RFC 1870),
  *     BODY=7BIT|8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), RET and ENVID
- *     (RFC 3461 §4.3, §4.4); RCPT takes NOTIFY and ORCPT (RFC 3461 §4.1,
- *     §4.2). ENVID and ORCPT values are xtext (RFC 3461 §4), checked and
- *     kept as given. After HELO (not EHLO) no parameter is allowed.
+ *     (RFC 3461 §4.3, §4.4), REQUIRETLS (RFC 8689 §2: parsed here,
+ *     the server decides whether the session may use it); RCPT takes
+ *     NOTIFY and ORCPT (RFC 3461 §4.1, §4.2). ENVID and ORCPT values
+ *     are xtext (RFC 3461 §4), checked and kept as given. After HELO
+ *     (not EHLO) no parameter is allowed.
  *
  * Results: 0, or the SMTP reply code to send (500, 501, 553, 555) with
  * err->status holding the enhanced status code and err->msg the reply
@@ -110,6 +112,7 @@ struct tg_smtpcmd_mail {
 	uint64_t size;		/* SIZE=, UINT64_MAX when it overflows */
 	enum tg_smtpcmd_body body;
 	int smtputf8;
+	int requiretls;		/* RFC 8689 §2: REQUIRETLS given */
 	enum tg_smtpcmd_ret ret;
 	char envid[TG_SMTPD_ENVID_MAX + 1];	/* xtext as given, "" unset */
 };

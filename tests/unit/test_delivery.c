@@ -62,6 +62,8 @@ struct conn_rec {
 };
 
 struct txn_rec {
+	unsigned flags;			/* TG_SPOOL_F_* */
+	int requiretls_hop;
 	char sender[256];
 	size_t nrcpt;
 	char rcpt0[256];
@@ -234,6 +236,8 @@ fk_send(struct tg_smtpc *c, const struct tg_smtpc_txn *t,
 	snprintf(r->sender, sizeof(r->sender), "%s", t->sender);
 	snprintf(r->rcpt0, sizeof(r->rcpt0), "%s", t->rcpt[0].addr);
 	r->nrcpt = t->nrcpt;
+	r->flags = t->flags;
+	r->requiretls_hop = t->requiretls_hop;
 	fk_read_all(t, r);
 	assert_int_equal(r->len, t->size);
 	memset(&c->tr, 0, sizeof(c->tr));
@@ -249,6 +253,14 @@ fk_send(struct tg_smtpc *c, const struct tg_smtpc_txn *t,
 	for (i = 0; i < t->nrcpt && i < 8; i++)
 		c->rr[i].final = c->rr[i].rcpt.cls != TG_ERR_NONE ?
 		    c->rr[i].rcpt : c->tr.data;
+	/* As smtp/client refuses before MAIL (client.h: REQUIRETLS). */
+	if ((t->flags & TG_SPOOL_F_REQUIRETLS) && !t->requiretls_hop) {
+		fk_outcome(&c->tr.mail, 550);
+		snprintf(c->tr.mail.status, sizeof(c->tr.mail.status),
+		    "5.7.10");
+		for (i = 0; i < t->nrcpt && i < 8; i++)
+			c->rr[i].final = c->tr.mail;
+	}
 	c->done = cb;
 	c->done_arg = arg;
 	fk_schedule(c, fk_on_done);
@@ -490,8 +502,9 @@ teardown(void **state)
 /* Queue a message with content body from sender to rcpts
  * (NULL-terminated). */
 static void
-queue_body(struct fx *f, const char *sender, const char *const *rcpts,
-    const char *body, char qid[TG_SPOOL_QID_LEN + 1])
+queue_env(struct fx *f, const char *sender, const char *const *rcpts,
+    const char *body, unsigned flags, enum tg_spool_ret ret,
+    char qid[TG_SPOOL_QID_LEN + 1])
 {
 	struct tg_spool_rcpt r[4];
 	struct tg_spool_env env;
@@ -509,11 +522,20 @@ queue_body(struct fx *f, const char *sender, const char *const *rcpts,
 	env.helo = "inside.example";
 	env.client_addr = "10.0.0.1";
 	env.proto = "ESMTP";
+	env.flags = flags;
+	env.ret = ret;
 	env.rcpt = r;
 	env.nrcpt = n;
 	assert_int_equal(tg_spool_begin(f->sp, &env, &w, &err), 0);
 	assert_int_equal(tg_spool_write(w, body, strlen(body), &err), 0);
 	assert_int_equal(tg_spool_commit(&w, qid, &err), 0);
+}
+
+static void
+queue_body(struct fx *f, const char *sender, const char *const *rcpts,
+    const char *body, char qid[TG_SPOOL_QID_LEN + 1])
+{
+	queue_env(f, sender, rcpts, body, 0, TG_SPOOL_RET_UNSET, qid);
 }
 
 static void
@@ -770,6 +792,57 @@ test_partial_bounce_dsn(void **state)
 	assert_int_equal(st.delivered, 1);
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(st.dsns, 1);
+}
+
+/* RFC 8689 §4.2.1: the engine tells the client which hosts may take a
+ * REQUIRETLS message (DANE with a secure MX: yes; opportunistic: no);
+ * the refused one comes back with its header only, even with RET=FULL
+ * (§5). */
+static void
+test_requiretls(void **state)
+{
+	static const char *const rcpt_b[] = { "carol@b.example", NULL };
+	static const char body[] = "Subject: private\r\n\r\nthe secret\r\n";
+	struct fx *f = *state;
+	char qid[TG_SPOOL_QID_LEN + 1], qid2[TG_SPOOL_QID_LEN + 1];
+	const struct txn_rec *dsn = NULL;
+	size_t i;
+
+	script_domain(f, "a.example", "mx.a.example", "192.0.2.1", S,
+	    "3 1 1 " KEY);
+	add_server("192.0.2.1", TG_SMTPC_OK);
+	script_domain(f, "b.example", "mx.b.example", "192.0.2.2", I, NULL);
+	add_server("192.0.2.2", TG_SMTPC_OK);
+	script_domain(f, "inside.example", "mx.inside.example", "192.0.2.3",
+	    I, NULL);
+	add_server("192.0.2.3", TG_SMTPC_OK);
+	queue_env(f, "alice@inside.example", RCPT_A, body,
+	    TG_SPOOL_F_REQUIRETLS, TG_SPOOL_RET_FULL, qid);
+	queue_env(f, "alice@inside.example", rcpt_b, body,
+	    TG_SPOOL_F_REQUIRETLS, TG_SPOOL_RET_FULL, qid2);
+	run(f);
+	for (i = 0; i < fk.ntxns; i++) {
+		const struct txn_rec *t = &fk.txns[i];
+
+		if (strcmp(t->rcpt0, "bob@a.example") == 0) {
+			assert_int_equal(t->flags, TG_SPOOL_F_REQUIRETLS);
+			assert_true(t->requiretls_hop);
+		} else if (strcmp(t->rcpt0, "carol@b.example") == 0) {
+			assert_int_equal(t->flags, TG_SPOOL_F_REQUIRETLS);
+			assert_false(t->requiretls_hop);
+		} else {
+			dsn = t;
+		}
+	}
+	assert_int_equal(fk.ntxns, 3);
+	assert_non_null(dsn);
+	assert_string_equal(dsn->sender, "");
+	assert_string_equal(dsn->rcpt0, "alice@inside.example");
+	assert_int_equal(dsn->flags & TG_SPOOL_F_REQUIRETLS, 0);
+	assert_non_null(strstr(dsn->content, "5.7.10"));
+	assert_non_null(strstr(dsn->content, "Subject: private"));
+	assert_null(strstr(dsn->content, "the secret"));
+	assert_int_equal(tg_spool_count(f->sp), 0);
 }
 
 /* RELIABILITY I-10: with a limit of one DSN per sender domain, the
@@ -1347,6 +1420,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failover_backoff, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_partial_bounce_dsn, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_requiretls, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_dsn_limit, setup,
 		    teardown),

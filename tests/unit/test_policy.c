@@ -442,6 +442,82 @@ test_rows(void **state)
 	free(out);
 }
 
+/* ---- REQUIRETLS (RFC 8689 §4.2.1; RFC-CHECKLIST item 51) --------------- */
+
+struct rtls_case {
+	const char *what;
+	int mx_sec;
+	struct hspec h;
+	int sts;
+	const char *sts_mx;
+	int local;
+	int report;		/* our own TLS report */
+	int hop;		/* tg_policy_requiretls_hop */
+};
+
+static const struct rtls_case rtls_cases[] = {
+	{ "DANE, secure MX", S, H_DANE("mx.a.example"), STS_NONE, NULL,
+	  NOLOCAL, 0, 1 },
+	{ "DANE under STS testing", S, H_DANE("mx.a.example"), STS_TESTING,
+	  "mx.a.example", NOLOCAL, 0, 1 },
+	{ "DANE records, insecure MX: the MX name is not validated", I,
+	  H_DANE("mx.a.example"), STS_NONE, NULL, NOLOCAL, 0, 0 },
+	{ "only unusable TLSA: nothing authenticates", S,
+	  H_UNUSABLE("mx.a.example"), STS_NONE, NULL, NOLOCAL, 0, 0 },
+	{ "STS enforce, MX matches", I, H_INSEC("mx.a.example"), STS_ENFORCE,
+	  "mx.a.example", NOLOCAL, 0, 1 },
+	{ "STS testing, MX matches", I, H_INSEC("mx.a.example"), STS_TESTING,
+	  "mx.a.example", NOLOCAL, 0, 1 },
+	{ "STS testing, MX outside the patterns", I, H_INSEC("evil.example"),
+	  STS_TESTING, "mx.a.example", NOLOCAL, 0, 0 },
+	{ "STS enforce, MX outside the patterns: skipped", I,
+	  H_INSEC("evil.example"), STS_ENFORCE, "mx.a.example", NOLOCAL, 0,
+	  0 },
+	{ "STS mode none", I, H_INSEC("mx.a.example"), STS_MODE_NONE, NULL,
+	  NOLOCAL, 0, 0 },
+	{ "secure MX without TLSA or STS", S, H_TNX("mx.a.example"), STS_NONE,
+	  NULL, NOLOCAL, 0, 0 },
+	{ "local encrypt", I, H_INSEC("mx.a.example"), STS_NONE, NULL,
+	  ENCRYPT, 0, 0 },
+	{ "opportunistic", I, H_INSEC("mx.a.example"), STS_NONE, NULL,
+	  NOLOCAL, 0, 0 },
+	{ "our own report, even to a DANE host", S, H_DANE("mx.a.example"),
+	  STS_NONE, NULL, NOLOCAL, 1, 0 },
+};
+
+static void
+test_requiretls_hop(void **state)
+{
+	struct tg_policy_decision *out = calloc(1, sizeof(*out));
+	struct built *b = calloc(1, sizeof(*b));
+	struct row r;
+	size_t k;
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(b);
+	for (k = 0; k < sizeof(rtls_cases) / sizeof(rtls_cases[0]); k++) {
+		const struct rtls_case *c = &rtls_cases[k];
+
+		print_message("# %s\n", c->what);
+		memset(&r, 0, sizeof(r));
+		r.mx_st = OK;
+		r.mx_sec = c->mx_sec;
+		r.h[0] = c->h;
+		r.sts = c->sts;
+		r.sts_mx = c->sts_mx;
+		r.local = c->local;
+		build(&r, b);
+		b->in.report_submission = c->report;
+		tg_policy_decide(&b->in, out, "TESTSID00001");
+		assert_int_equal(out->nhosts, 1);
+		assert_int_equal(tg_policy_requiretls_hop(&out->hosts[0]),
+		    c->hop);
+	}
+	free(b);
+	free(out);
+}
+
 /* ---- verification parameters (items 6, 12, 15, 40) ---------------------- */
 
 static void
@@ -782,6 +858,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_requiretls_hop),
 		cmocka_unit_test(test_verify_dane_names),
 		cmocka_unit_test(test_verify_pkix),
 		cmocka_unit_test(test_mx_limit),

@@ -1322,6 +1322,52 @@ test_starttls(void **state)
 	assert_int_equal(tg_spool_count(F.spool), 1);
 }
 
+/* RFC 8689 §2, §4.1: REQUIRETLS offered and taken only under TLS. */
+static void
+test_requiretls(void **state)
+{
+	const char *r;
+
+	(void)state;
+	/* Not offered: the parameter is unknown, even under TLS. */
+	connect_ok();
+	send_str("EHLO client.example\r\n");
+	assert_null(strstr(expect("250-"), "REQUIRETLS"));
+	send_str("MAIL FROM:<a@b.example> REQUIRETLS\r\n");
+	expect("555 5.5.4");
+	F.conf->requiretls = 1;
+	connect_ok();
+	send_str("EHLO client.example\r\n");
+	r = expect("250-");
+	assert_non_null(strstr(r, "STARTTLS"));
+	assert_null(strstr(r, "REQUIRETLS"));
+	send_str("MAIL FROM:<a@b.example> REQUIRETLS\r\n");
+	expect("530 5.7.10");
+	send_str("STARTTLS\r\n");
+	expect("220 ");
+	tls_handshake(&F.c, NULL, 0, 1);
+	send_str("EHLO client.example\r\n");
+	assert_non_null(strstr(expect("250-"), "250 REQUIRETLS"));
+	send_str("MAIL FROM:<a@b.example> REQUIRETLS\r\n"
+	    "RCPT TO:<c@d.example>\r\nDATA\r\n");
+	expect("250 ");
+	expect("250 ");
+	expect("354 ");
+	send_str("secret\r\n.\r\n");
+	expect("250 2.0.0 Ok: queued");
+	assert_true(F.flags & TG_SPOOL_F_REQUIRETLS);
+	/* The next transaction of the session without it: not tagged. */
+	send_str("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+	    "DATA\r\n");
+	expect("250 ");
+	expect("250 ");
+	expect("354 ");
+	send_str("plain\r\n.\r\n");
+	expect("250 2.0.0 Ok: queued");
+	assert_int_equal(F.flags & TG_SPOOL_F_REQUIRETLS, 0);
+	assert_int_equal(tg_spool_count(F.spool), 2);
+}
+
 static void
 test_starttls_alpn(void **state)
 {
@@ -1597,6 +1643,7 @@ main(void)
 		T(test_command_timeout),
 		T(test_data_rate),
 		T(test_starttls),
+		T(test_requiretls),
 		T(test_starttls_alpn),
 		T(test_starttls_unavailable),
 		T(test_tls_timeout),

@@ -142,7 +142,10 @@ static const struct mcase mail_cases[] = {
 	{ "FROM:<a@b.example> BODY", 1, 501, "5.5.4", NULL, 0 },
 	{ "FROM:<a@b.example> FOO=bar", 1, 555, "5.5.4", NULL, 0 },
 	{ "FROM:<a@b.example> AUTH=<>", 1, 555, "5.5.4", NULL, 0 },
-	{ "FROM:<a@b.example> REQUIRETLS", 1, 555, "5.5.4", NULL, 0 },
+	{ "FROM:<a@b.example> REQUIRETLS=yes", 1, 501, "5.5.4", NULL, 0 },
+	{ "FROM:<a@b.example> REQUIRETLS REQUIRETLS", 1, 501, "5.5.4", NULL,
+	    0 },
+	{ "FROM:<a@b.example> REQUIRETLS", 0, 555, "5.5.4", NULL, 0 },
 	{ "FROM:<a@b.example> -X", 1, 501, "5.5.4", NULL, 0 },
 	{ "FROM:<a@b.example> ENVID=a=b", 1, 501, "5.5.4", NULL, 0 },
 	{ "FROM:<a@b.example> ENVID=ab+2", 1, 501, "5.5.4", NULL, 0 },
@@ -200,8 +203,10 @@ test_mail_params(void **state)
 	assert_int_equal(m.ret, TG_SMTPCMD_RET_HDRS);
 	assert_string_equal(m.envid, "QQ+2B314");
 	assert_true(m.smtputf8);
-	a = "FROM:<a@b.example> size=1 body=7bit ret=full";
+	assert_false(m.requiretls);
+	a = "FROM:<a@b.example> size=1 body=7bit ret=full requiretls";
 	assert_int_equal(tg_smtpcmd_mail(a, strlen(a), 1, &m, &err), 0);
+	assert_true(m.requiretls);			/* RFC 8689 §2 */
 	assert_int_equal(m.body, TG_SMTPCMD_BODY_7BIT);
 	assert_int_equal(m.ret, TG_SMTPCMD_RET_FULL);
 	/* RFC 1870: 20 digits saturate instead of wrapping (I-07). */
