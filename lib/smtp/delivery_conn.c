@@ -465,10 +465,12 @@ sess_outcomes(struct dlv_sess *s, struct dlv_job *job,
 		 * answers all); if it did, it is only deferred. */
 		cls = o != NULL && o->cls == TG_ERR_PERM ? TG_ERR_PERM :
 		    TG_ERR_TEMP;
-		tg_text_fmt(reason, sizeof(reason), "%s[%s] said: %s%s", mx,
-		    s->plan->host[s->host].addr[s->addr], o != NULL ? o->text :
-		    "no result", res->dot_unanswered ? " (no reply to end of "
-		    "data: may be a duplicate)" : "");
+		/* Code 0: our own check before MAIL, not the server's. */
+		tg_text_fmt(reason, sizeof(reason), "%s[%s]%s: %s%s", mx,
+		    s->plan->host[s->host].addr[s->addr],
+		    o != NULL && o->code == 0 ? "" : " said",
+		    o != NULL ? o->text : "no result", res->dot_unanswered ?
+		    " (no reply to end of data: may be a duplicate)" : "");
 		if (t->perm + t->temp == 0) {
 			tg_text_fmt(t->why, sizeof(t->why), "%s", reason);
 			tg_text_fmt(t->status, sizeof(t->status), "%s",
