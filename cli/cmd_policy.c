@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/clock.h"
+#include "store/view.h"
 
 static const char policy_usage[] =
     "usage: tlsgate policy set DOMAIN dane-only|encrypt|may [--note TEXT]\n"
@@ -55,15 +55,10 @@ policy_set(struct cli *cli, int argc, char **argv)
 static int
 policy_list_one(const struct tg_store_dest_policy *p, void *arg)
 {
-	char updated[32];
 	json_t *list = arg;
 
-	tg_clock_format(p->updated, updated, sizeof(updated));
 	if (list != NULL)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
-		    "domain", p->domain, "mode",
-		    tg_store_dest_mode_name(p->mode), "note", p->note,
-		    "updated", updated));
+		json_array_append_new(list, tg_store_dest_policy_json(p));
 	else
 		printf("%-40s %-10s %s\n", p->domain,
 		    tg_store_dest_mode_name(p->mode), p->note);

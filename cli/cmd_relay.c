@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "store/view.h"
 #include "util/cidr.h"
 #include "util/clock.h"
 
@@ -107,8 +108,7 @@ relay_list_one(const struct tg_store_relay_net *n, void *arg)
 
 	tg_clock_format(n->created, created, sizeof(created));
 	if (list != NULL)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
-		    "network", n->cidr, "note", n->note, "created", created));
+		json_array_append_new(list, tg_store_relay_net_json(n));
 	else
 		printf("%-44s %-20s %s\n", n->cidr, created, n->note);
 	return 0;

@@ -70,6 +70,37 @@ adminapi_log(struct adminapi_call *c, const char *action, const char *what,
 	    why != NULL ? why : "", why != NULL ? "\"" : "");
 }
 
+void
+adminapi_log_change(struct adminapi_call *c, const char *action,
+    const char *key, const char *value)
+{
+	char what[320];
+
+	tg_text_fmt(what, sizeof(what), "%s=%.256s", key, value[0] != '\0' ?
+	    value : "-");
+	adminapi_log_result(c, action, what);
+}
+
+void
+adminapi_log_result(struct adminapi_call *c, const char *action,
+    const char *what)
+{
+	adminapi_log(c, action, what, c->rep->status < 300 ? "ok" :
+	    c->rep->status < 500 ? "refused" : "failed",
+	    c->rep->status < 300 ? NULL : c->error);
+}
+
+void
+adminapi_store_failed(struct adminapi_call *c, const struct tg_err *err)
+{
+	if (err->cls == TG_ERR_PERM && strstr(err->msg, "already exists"))
+		adminapi_error(c, 409, "%s", err->msg);
+	else if (err->cls == TG_ERR_PERM)
+		adminapi_error(c, 400, "%s", err->msg);
+	else
+		adminapi_error(c, 503, "the store failed: %s", err->msg);
+}
+
 /* ---- JSON input ---- */
 
 int
@@ -528,6 +559,18 @@ static const struct api_route api_routes[] = {
 	    "queue-release" },
 	{ "/api/queue/inbound/*/delete", 1, 0, adminapi_queue_action,
 	    "queue-delete" },
+	{ "/api/queue/outbound/flush", 1, 0, adminapi_queue_flush,
+	    "queue-flush" },
+	{ "/api/queue/inbound/flush", 1, 0, adminapi_queue_flush,
+	    "queue-flush" },
+	{ "/api/relay/networks", 0, 0, adminapi_relay_list, NULL },
+	{ "/api/relay/networks", 1, 0, adminapi_relay_allow, "relay-allow" },
+	{ "/api/relay/networks/remove", 1, 0, adminapi_relay_deny,
+	    "relay-deny" },
+	{ "/api/policies", 0, 0, adminapi_policy_list, NULL },
+	{ "/api/policies", 1, 0, adminapi_policy_set, "policy-set" },
+	{ "/api/policies/*/remove", 1, 0, adminapi_policy_remove,
+	    "policy-remove" },
 	{ "/api/reports", 0, 0, adminapi_reports, NULL },
 };
 

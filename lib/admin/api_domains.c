@@ -218,32 +218,6 @@ dom_policy_check(struct adminapi_call *c, const struct tg_store_domain *d)
 
 /* ---- the endpoints that change domains ---- */
 
-/* A store failure as a reply: bad input 400, a duplicate 409, the rest
- * 503. */
-static void
-dom_store_failed(struct adminapi_call *c, const struct tg_err *err)
-{
-	if (err->cls == TG_ERR_PERM && strstr(err->msg, "already exists"))
-		adminapi_error(c, 409, "%s", err->msg);
-	else if (err->cls == TG_ERR_PERM)
-		adminapi_error(c, 400, "%s", err->msg);
-	else
-		adminapi_error(c, 503, "the store failed: %s", err->msg);
-}
-
-/* The log line of a change of domain d. */
-static void
-dom_log(struct adminapi_call *c, const char *action, const char *name)
-{
-	char what[TG_DNAME_MAX + 16];
-
-	tg_text_fmt(what, sizeof(what), "domain=%s", name[0] != '\0' ?
-	    name : "-");
-	adminapi_log(c, action, what, c->rep->status < 300 ? "ok" :
-	    c->rep->status < 500 ? "refused" : "failed",
-	    c->rep->status < 300 ? NULL : c->error);
-}
-
 /* POST /api/domains: the new domain's settings, checked, then added. */
 static void
 dom_add(struct adminapi_call *c, struct tg_store_domain *d)
@@ -273,13 +247,13 @@ dom_add(struct adminapi_call *c, struct tg_store_domain *d)
 		return;
 	}
 	if (r < 0) {
-		dom_store_failed(c, &err);
+		adminapi_store_failed(c, &err);
 		return;
 	}
 	if (dom_policy_check(c, d) != 0)
 		return;
 	if (tg_store_domain_add(c->api->store, d, &err) != 0)
-		dom_store_failed(c, &err);
+		adminapi_store_failed(c, &err);
 	else
 		dom_reply(c, 201, d->name);
 }
@@ -291,7 +265,7 @@ adminapi_domains_add(struct adminapi_call *c)
 
 	tg_store_domain_init(&d);
 	dom_add(c, &d);
-	dom_log(c, "domain-add", d.name);
+	adminapi_log_change(c, "domain-add", "domain", d.name);
 }
 
 /*
@@ -313,7 +287,7 @@ dom_of_path(struct adminapi_call *c, struct tg_store_domain *d)
 	if (r == TG_STORE_NOTFOUND)
 		adminapi_error(c, 404, "no domain %s", name);
 	else if (r != 0)
-		dom_store_failed(c, &err);
+		adminapi_store_failed(c, &err);
 	return r == 0 ? 0 : -1;
 }
 
@@ -335,7 +309,7 @@ dom_sts(struct adminapi_call *c, struct tg_store_domain *d)
 	    dom_policy_check(c, d) != 0)
 		return;
 	if (tg_store_domain_update(c->api->store, d, &err) != 0)
-		dom_store_failed(c, &err);
+		adminapi_store_failed(c, &err);
 	else
 		dom_reply(c, 200, d->name);
 }
@@ -347,7 +321,7 @@ adminapi_domain_sts(struct adminapi_call *c)
 
 	tg_store_domain_init(&d);
 	dom_sts(c, &d);
-	dom_log(c, "domain-sts", d.name);
+	adminapi_log_change(c, "domain-sts", "domain", d.name);
 }
 
 void
@@ -364,11 +338,11 @@ adminapi_domain_remove(struct adminapi_call *c)
 		if (r == TG_STORE_NOTFOUND)
 			adminapi_error(c, 404, "no domain %s", d.name);
 		else if (r != 0)
-			dom_store_failed(c, &err);
+			adminapi_store_failed(c, &err);
 		else
 			adminapi_reply(c, 200, NULL);
 	}
-	dom_log(c, "domain-remove", d.name);
+	adminapi_log_change(c, "domain-remove", "domain", d.name);
 }
 
 /* ---- certificates ---- */

@@ -6,7 +6,8 @@
  *                replies, JSON input helpers and the log line
  * api_domains.c  the domain and certificate endpoints
  * api_views.c    the read-only views: the queues, the TLS reports
- * api_queue.c    the actions on one queued message
+ * api_queue.c    the actions on one queued message, and a queue flush
+ * api_relay.c    the relay networks and the outbound TLS policies
  */
 #ifndef TG_ADMIN_API_INT_H
 #define TG_ADMIN_API_INT_H
@@ -58,6 +59,19 @@ int adminapi_fields(struct adminapi_call *c, const char *const known[]);
 int adminapi_string(struct adminapi_call *c, const char *field,
     int required, size_t max, const char **out);
 
+/* A store failure as a reply: bad input 400, a duplicate 409, the rest
+ * 503. */
+void adminapi_store_failed(struct adminapi_call *c, const struct tg_err *err);
+
+/* The log line of a change, its result from the reply's status: ok
+ * (2xx), refused (4xx) or failed, with the error as the reason. */
+void adminapi_log_result(struct adminapi_call *c, const char *action,
+    const char *what);
+
+/* adminapi_log_result about "key=value" (value "" is logged as "-"). */
+void adminapi_log_change(struct adminapi_call *c, const char *action,
+    const char *key, const char *value);
+
 /* ---- api_domains.c; each replies ---- */
 
 void adminapi_domains_list(struct adminapi_call *c);
@@ -75,5 +89,17 @@ void adminapi_reports(struct adminapi_call *c);
 
 /* POST /api/queue/{outbound,inbound}/ID/{hold,release,delete}. */
 void adminapi_queue_action(struct adminapi_call *c);
+
+/* POST /api/queue/{outbound,inbound}/flush. */
+void adminapi_queue_flush(struct adminapi_call *c);
+
+/* ---- api_relay.c; each replies, the POSTs log ---- */
+
+void adminapi_relay_list(struct adminapi_call *c);
+void adminapi_relay_allow(struct adminapi_call *c);
+void adminapi_relay_deny(struct adminapi_call *c);
+void adminapi_policy_list(struct adminapi_call *c);
+void adminapi_policy_set(struct adminapi_call *c);
+void adminapi_policy_remove(struct adminapi_call *c);
 
 #endif

@@ -106,7 +106,30 @@ adminapi_queue_action(struct adminapi_call *c)
 	    subdir[0] != '\0' ? "inbound" : "outbound", TG_SPOOL_QID_LEN,
 	    tg_spool_qid_valid(c->name) ? c->name : "-",
 	    told != NULL ? " daemon_told=" : "", told != NULL ? told : "");
-	adminapi_log(c, action, what, c->rep->status < 300 ? "ok" :
-	    c->rep->status < 500 ? "refused" : "failed",
-	    c->rep->status < 300 ? NULL : c->error);
+	adminapi_log_result(c, action, what);
+}
+
+/* `tlsgate queue [--inbound] flush`: the daemon makes every message due
+ * now (SIGUSR1; delivery.h). Nothing in the spool changes. */
+void
+adminapi_queue_flush(struct adminapi_call *c)
+{
+	static const char *const fields[] = { NULL };
+	const char *subdir, *daemon, *told = "-";
+	char what[64];
+	struct tg_err err;
+	size_t i;
+	int rc;
+
+	queue_of_path(c->req->path, &subdir, &daemon, &i);
+	if (adminapi_fields(c, fields) == 0) {
+		rc = tg_queueview_notify(c->api->conf->run_dir, daemon,
+		    SIGUSR1, &err);
+		told = rc > 0 ? "yes" : rc == 0 ? "no" : "failed";
+		adminapi_reply(c, 200, json_pack("{s:s}", "daemon_told",
+		    told));
+	}
+	tg_text_fmt(what, sizeof(what), "queue=%s daemon_told=%s",
+	    subdir[0] != '\0' ? "inbound" : "outbound", told);
+	adminapi_log_result(c, "queue-flush", what);
 }

@@ -211,6 +211,30 @@ expect_eq "?days=0: 400" 400 "$(req GET '/api/reports?days=0')"
 expect_eq "?days=91: 400" 400 "$(req GET '/api/reports?days=91')"
 expect_eq "?days=x: 400" 400 "$(req GET '/api/reports?days=x')"
 
+# ---- relay networks, outbound TLS policies, flush: the CLI's store ----
+expect_eq "allow a relay network: 201" 201 \
+	"$(post /api/relay/networks '{"network": "10.9.8.0/24", "note": "lab"}')"
+expect_eq "the CLI lists it" "10.9.8.0/24 lab" \
+	"$(tg relay list --json | jq -r '.[] | .network + " " + .note')"
+expect_eq "GET /api/relay/networks: the same as the CLI's --json" \
+	"$(tg relay list --json | jq -c .)" \
+	"$(req GET /api/relay/networks >/dev/null; jq -c . "$T/b")"
+expect_eq "deny it: 200" 200 \
+	"$(post /api/relay/networks/remove '{"network": "10.9.8.0/24"}')"
+expect_eq "the CLI no longer lists it" "[]" "$(tg relay list --json | jq -c .)"
+expect_eq "set a policy: 200" 200 \
+	"$(post /api/policies '{"domain": "partner.example", "mode": "encrypt"}')"
+expect_eq "the CLI shows it" "partner.example encrypt" \
+	"$(tg policy list --json | jq -r '.[] | .domain + " " + .mode')"
+expect_eq "remove it: 200" 200 "$(post /api/policies/partner.example/remove '{}')"
+expect_eq "the CLI no longer shows it" "[]" "$(tg policy list --json | jq -c .)"
+expect_eq "flush the outbound queue: 200" 200 \
+	"$(post /api/queue/outbound/flush '{}')"
+expect_eq "no relayd runs here: not told" no "$(jq -r .daemon_told "$T/b")"
+expect_match "each change is logged" \
+	"event=admin action=relay-allow user=alice peer=127.0.0.1 network=10.9.8.0/24 result=ok" \
+	"$(cat "$log")"
+
 # ---- logout ends the session (S-04) ----
 cp "$T/jar" "$T/jar.old"
 expect_eq "logout: 200" 200 "$(post /api/logout '{}')"

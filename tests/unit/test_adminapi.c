@@ -11,12 +11,17 @@
  * bad values, list, MTA-STS mode with the enforce rule, remove),
  * certificates, the queues (none made yet, a message in relayd's queue
  * while it holds the lock, the cap), the TLS reports summary (no
- * reports.db yet, ?days= checked, the period), logout, a user removed
- * from the store and a password changed there.
+ * reports.db yet, ?days= checked, the period), a queue flush (no daemon,
+ * and a daemon holding its pid file's lock, which gets SIGUSR1), the
+ * relay networks and the outbound TLS policies (add, canonical form,
+ * duplicate, bad values, remove, as the store then holds them), logout,
+ * a user removed from the store and a password changed there.
  */
 #include "test_store_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -1012,6 +1017,212 @@ test_queue_actions(void **state)
 	tg_adminapi_reply_clear(&r);
 }
 
+/* ---- flush ---- */
+
+/* A stand-in for relayd: holds run_dir/tlsgate-relayd.pid's lock, says
+ * so on ready, and exits 0 once SIGUSR1 came (at most 10 s: 1 then). */
+static pid_t
+fake_daemon(const char *run_dir, int ready)
+{
+	char path[TG_PATH_MAX];
+	struct flock fl;
+	sigset_t set;
+	pid_t pid;
+	int fd, sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGALRM);
+	if ((pid = fork()) != 0)
+		return pid;
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	fd = tg_path_fmt(path, sizeof(path), "%s/tlsgate-relayd.pid",
+	    run_dir) != 0 ? -1 : open(path, O_RDWR | O_CREAT, 0600);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fd < 0 || fcntl(fd, F_SETLK, &fl) != 0)
+		_exit(2);
+	alarm(10);
+	if (write(ready, "r", 1) != 1)
+		_exit(2);
+	_exit(sigwait(&set, &sig) == 0 && sig == SIGUSR1 ? 0 : 1);
+}
+
+/* The reply's daemon_told ("" when absent). */
+static const char *
+told_of(const struct tg_adminapi_reply *r)
+{
+	static char told[16];
+	json_t *o = body_of(r);
+
+	snprintf(told, sizeof(told), "%s", json_string_value(
+	    json_object_get(o, "daemon_told")) != NULL ? json_string_value(
+	    json_object_get(o, "daemon_told")) : "");
+	json_decref(o);
+	return told;
+}
+
+static void
+test_queue_flush(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	call(a, "POST", "/api/queue/outbound/flush", NULL, &r);
+	assert_int_equal(r.status, 401);
+	login(a, "alice", PW, &r);
+	call(a, "GET", "/api/queue/outbound/flush", NULL, &r);
+	assert_int_equal(r.status, 405);
+	/* No relayd: nothing to flush, and it says so. */
+	call(a, "POST", "/api/queue/outbound/flush", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(told_of(&r), "no");
+	call(a, "POST", "/api/queue/outbound/flush", "{\"now\": 1}", &r);
+	assert_int_equal(r.status, 400);
+	assert_int_equal(pipe(p), 0);
+	pid = fake_daemon(a->conf->run_dir, p[1]);
+	assert_true(pid > 0);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	call(a, "POST", "/api/queue/outbound/flush", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(told_of(&r), "yes");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);	/* SIGUSR1 came */
+	/* mxd's queue has its own daemon, not running here. */
+	call(a, "POST", "/api/queue/inbound/flush", NULL, &r);
+	assert_string_equal(told_of(&r), "no");
+	close(p[0]);
+	close(p[1]);
+	tg_adminapi_reply_clear(&r);
+}
+
+/* ---- relay networks and outbound TLS policies ---- */
+
+static int
+count_net(const struct tg_store_relay_net *n, void *arg)
+{
+	(void)n;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_relay_networks(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_err err;
+	json_t *o;
+	int n = 0;
+
+	login(a, "alice", PW, &r);
+	call(a, "GET", "/api/relay/networks", NULL, &r);
+	assert_string_equal(r.body, "[]");
+	call(a, "POST", "/api/relay/networks",
+	    "{\"network\": \"10.9.8.0/24\", \"note\": \"lab\"}", &r);
+	assert_int_equal(r.status, 201);
+	o = body_of(&r);
+	assert_string_equal(json_string_value(json_object_get(o, "network")),
+	    "10.9.8.0/24");
+	assert_string_equal(json_string_value(json_object_get(o, "note")),
+	    "lab");
+	assert_non_null(json_string_value(json_object_get(o, "created")));
+	json_decref(o);
+	/* One address is one host, in canonical form. */
+	call(a, "POST", "/api/relay/networks",
+	    "{\"network\": \"2001:DB8:0::25\"}", &r);
+	assert_int_equal(r.status, 201);
+	o = body_of(&r);
+	assert_string_equal(json_string_value(json_object_get(o, "network")),
+	    "2001:db8::25/128");
+	json_decref(o);
+	call(a, "POST", "/api/relay/networks",
+	    "{\"network\": \"10.9.8.0/24\"}", &r);
+	assert_error(&r, 409, "already exists");
+	call(a, "POST", "/api/relay/networks",
+	    "{\"network\": \"10.9.8.0/33\"}", &r);
+	assert_error(&r, 400, "network: ");
+	call(a, "POST", "/api/relay/networks", "{\"note\": \"x\"}", &r);
+	assert_int_equal(r.status, 400);
+	call(a, "POST", "/api/relay/networks",
+	    "{\"network\": \"10.1.0.0/16\", \"note\": \"a\\u0007b\"}", &r);
+	assert_int_equal(r.status, 400);
+	assert_int_equal(tg_store_relay_list(a->st.st, count_net, &n, &err),
+	    0);
+	assert_int_equal(n, 2);
+	call(a, "GET", "/api/relay/networks", NULL, &r);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(o), 2);
+	json_decref(o);
+	call(a, "POST", "/api/relay/networks/remove",
+	    "{\"network\": \"10.9.8.0/24\"}", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{}");
+	call(a, "POST", "/api/relay/networks/remove",
+	    "{\"network\": \"10.9.8.0/24\"}", &r);
+	assert_error(&r, 404, "not in the relay list");
+	n = 0;
+	assert_int_equal(tg_store_relay_list(a->st.st, count_net, &n, &err),
+	    0);
+	assert_int_equal(n, 1);
+	tg_adminapi_reply_clear(&r);
+}
+
+static void
+test_policies(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_store_dest_policy p;
+	struct tg_err err;
+	json_t *o;
+
+	login(a, "alice", PW, &r);
+	call(a, "GET", "/api/policies", NULL, &r);
+	assert_string_equal(r.body, "[]");
+	call(a, "POST", "/api/policies", "{\"domain\": \"Partner.Example\", "
+	    "\"mode\": \"encrypt\", \"note\": \"contract\"}", &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_string_equal(json_string_value(json_object_get(o, "domain")),
+	    "partner.example");
+	assert_string_equal(json_string_value(json_object_get(o, "mode")),
+	    "encrypt");
+	json_decref(o);
+	call(a, "POST", "/api/policies", "{\"domain\": \"partner.example\", "
+	    "\"mode\": \"dane-only\"}", &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(tg_store_dest_get(a->st.st, "partner.example", &p,
+	    &err), 0);
+	assert_int_equal(p.mode, TG_STORE_DEST_DANE_ONLY);
+	call(a, "POST", "/api/policies", "{\"domain\": \"partner.example\", "
+	    "\"mode\": \"never\"}", &r);
+	assert_error(&r, 400, "mode: ");
+	call(a, "POST", "/api/policies", "{\"domain\": \"bad..example\", "
+	    "\"mode\": \"may\"}", &r);
+	assert_error(&r, 400, "domain: ");
+	call(a, "POST", "/api/policies", "{\"mode\": \"may\"}", &r);
+	assert_int_equal(r.status, 400);
+	call(a, "GET", "/api/policies", NULL, &r);
+	o = body_of(&r);
+	assert_int_equal(json_array_size(o), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(o, 0), "mode")), "dane-only");
+	json_decref(o);
+	call(a, "POST", "/api/policies/partner.example/remove", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(tg_store_dest_get(a->st.st, "partner.example", &p,
+	    &err), TG_STORE_NOTFOUND);
+	call(a, "POST", "/api/policies/partner.example/remove", NULL, &r);
+	assert_error(&r, 404, "no policy for partner.example");
+	tg_adminapi_reply_clear(&r);
+}
+
 /* Store a received report of org for example.org starting at start: 3
  * sessions ok, 2 failed (starttls-not-supported). */
 static void
@@ -1219,6 +1430,9 @@ main(void)
 		T(test_origin_required),
 		T(test_host_check),
 		T(test_routes),
+		T(test_queue_flush),
+		T(test_relay_networks),
+		T(test_policies),
 		T(test_bodies),
 		T(test_domains),
 		T(test_domain_sts),
