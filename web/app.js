@@ -1,10 +1,11 @@
 /* tlsgate console — talks only to the admin JSON API (web/API.md).
  *
  * No framework, no build step. Everything that comes from the server
- * (domain names, errors, issuers, queued addresses and reasons, the
- * organisations of TLS reports) is put in the page with textContent or
- * attribute properties, never parsed as HTML. The page runs under a CSP
- * without 'unsafe-inline': no inline handlers, no style attributes. */
+ * (domain names, errors, issuers, notes of relay networks and policies,
+ * queued addresses and reasons, the organisations of TLS reports) is put
+ * in the page with textContent or attribute properties, never parsed as
+ * HTML. The page runs under a CSP without 'unsafe-inline': no inline
+ * handlers, no style attributes. */
 "use strict";
 
 (function () {
@@ -23,6 +24,14 @@
   function setError(id, msg) {
     var e = $(id);
     e.textContent = msg || "";
+    e.hidden = !msg;
+  }
+
+  /* A result that is not an error; kind "ok", "warn" or "" (plain). */
+  function setStatus(id, msg, kind) {
+    var e = $(id);
+    e.textContent = msg || "";
+    e.className = "status" + (kind ? " " + kind : "");
     e.hidden = !msg;
   }
 
@@ -88,8 +97,10 @@
     $("current-user").textContent = "";
     $("domains-table").tBodies[0].textContent = "";
     $("certs-table").tBodies[0].textContent = "";
-    ["queue-outbound-table", "queue-inbound-table", "reports-table"]
+    ["relay-table", "policies-table", "queue-outbound-table",
+      "queue-inbound-table", "reports-table"]
       .forEach(function (id) { $(id).tBodies[0].textContent = ""; });
+    setStatus("queue-status", "");
     show("login");
     document.title = "tlsgate console — sign in";
     $("login-password").value = "";
@@ -103,12 +114,19 @@
     setError("domains-error", "");
     setError("certs-error", "");
     setError("add-domain-error", "");
+    setError("relay-error", "");
+    setError("add-relay-error", "");
+    setError("policies-error", "");
+    setError("add-policy-error", "");
     setError("queue-error", "");
+    setStatus("queue-status", "");
     setError("reports-error", "");
     show("dashboard");
     document.title = "tlsgate console — " + user;
     loadDomains();
     loadCerts();
+    loadRelay();
+    loadPolicies();
     loadQueue();
     loadReports();
   }
@@ -414,6 +432,164 @@
     });
   }
 
+  /* ---- relay networks ---- */
+
+  function renderRelay(list) {
+    var tbody = $("relay-table").tBodies[0];
+    tbody.textContent = "";
+    list.forEach(function (n) {
+      var tr = el("tr");
+      tr.dataset.network = n.network;
+      cell(tr, n.network, "mono name");
+      cell(tr, n.note || "—", n.note ? "note-text" : "dim");
+      cell(tr, n.created || "—", n.created ? "mono time" : "dim");
+      var act = cell(tr, "", "actions");
+      var deny = el("button", "small danger relay-deny", "Deny");
+      deny.type = "button";
+      deny.title = "Remove " + n.network + " from the relay networks";
+      deny.addEventListener("click", function () { denyRelay(n.network); });
+      act.appendChild(deny);
+      tbody.appendChild(tr);
+    });
+    $("relay-count").textContent = "(" + list.length + ")";
+    $("relay-table").hidden = list.length === 0;
+    $("relay-empty").hidden = list.length > 0;
+  }
+
+  function loadRelay() {
+    return api("GET", "/api/relay/networks").then(function (res) {
+      if (res.handled) return;
+      if (res.status === 200 && Array.isArray(res.data)) {
+        setError("relay-error", "");
+        renderRelay(res.data);
+      } else {
+        setError("relay-error", errorText(res,
+          "Loading the relay networks"));
+      }
+    });
+  }
+
+  function denyRelay(network) {
+    if (!window.confirm("Deny the relay network " + network + "?\n\n" +
+        "Its clients can no longer send mail through the relay."))
+      return;
+    setError("relay-error", "");
+    api("POST", "/api/relay/networks/remove", { network: network })
+      .then(function (res) {
+        if (res.handled) return;
+        if (res.status !== 200)
+          setError("relay-error", errorText(res, "Denying " + network));
+        loadRelay();
+      });
+  }
+
+  function onAddRelay(ev) {
+    ev.preventDefault();
+    var network = $("add-relay-network").value.trim();
+    if (!network) {
+      setError("add-relay-error", "Enter a network (10.1.0.0/16) or an " +
+        "address.");
+      return;
+    }
+    var body = { network: network };
+    var note = $("add-relay-note").value.trim();
+    if (note) body.note = note;
+    setError("add-relay-error", "");
+    $("add-relay-submit").disabled = true;
+    api("POST", "/api/relay/networks", body).then(function (res) {
+      $("add-relay-submit").disabled = false;
+      if (res.handled) return;
+      if (res.status === 201 || res.status === 200) {
+        $("add-relay-form").reset();
+        loadRelay();
+      } else {
+        setError("add-relay-error", errorText(res,
+          "Allowing the network"));
+      }
+    });
+  }
+
+  /* ---- outbound TLS policies ---- */
+
+  function policyBadge(mode) {
+    return el("span", "badge pmode-" +
+      (/^[a-z-]+$/.test(mode) ? mode : "x"), mode || "?");
+  }
+
+  function renderPolicies(list) {
+    var tbody = $("policies-table").tBodies[0];
+    tbody.textContent = "";
+    list.forEach(function (p) {
+      var tr = el("tr");
+      tr.dataset.domain = p.domain;
+      cell(tr, p.domain, "mono name");
+      tr.appendChild(el("td")).appendChild(policyBadge(p.mode));
+      cell(tr, p.note || "—", p.note ? "note-text" : "dim");
+      cell(tr, p.updated || "—", p.updated ? "mono time" : "dim");
+      var act = cell(tr, "", "actions");
+      var rm = el("button", "small danger policy-remove", "Remove");
+      rm.type = "button";
+      rm.title = "Remove the policy of " + p.domain;
+      rm.addEventListener("click", function () { removePolicy(p.domain); });
+      act.appendChild(rm);
+      tbody.appendChild(tr);
+    });
+    $("policies-count").textContent = "(" + list.length + ")";
+    $("policies-table").hidden = list.length === 0;
+    $("policies-empty").hidden = list.length > 0;
+  }
+
+  function loadPolicies() {
+    return api("GET", "/api/policies").then(function (res) {
+      if (res.handled) return;
+      if (res.status === 200 && Array.isArray(res.data)) {
+        setError("policies-error", "");
+        renderPolicies(res.data);
+      } else {
+        setError("policies-error", errorText(res, "Loading the policies"));
+      }
+    });
+  }
+
+  function removePolicy(domain) {
+    if (!window.confirm("Remove the TLS policy of " + domain + "?\n\n" +
+        "Mail to it is then sent with STARTTLS when offered (may)."))
+      return;
+    setError("policies-error", "");
+    api("POST", "/api/policies/" + encodeURIComponent(domain) + "/remove")
+      .then(function (res) {
+        if (res.handled) return;
+        if (res.status !== 200)
+          setError("policies-error", errorText(res, "Removing the policy " +
+            "of " + domain));
+        loadPolicies();
+      });
+  }
+
+  function onSetPolicy(ev) {
+    ev.preventDefault();
+    var domain = $("add-policy-domain").value.trim();
+    if (!domain) {
+      setError("add-policy-error", "Enter the destination domain.");
+      return;
+    }
+    var body = { domain: domain, mode: $("add-policy-mode").value };
+    var note = $("add-policy-note").value.trim();
+    if (note) body.note = note;
+    setError("add-policy-error", "");
+    $("add-policy-submit").disabled = true;
+    api("POST", "/api/policies", body).then(function (res) {
+      $("add-policy-submit").disabled = false;
+      if (res.handled) return;
+      if (res.status === 200 || res.status === 201) {
+        $("add-policy-form").reset();
+        loadPolicies();
+      } else {
+        setError("add-policy-error", errorText(res, "Setting the policy"));
+      }
+    });
+  }
+
   /* ---- the queues ---- */
 
   function stateClass(st) {
@@ -480,12 +656,44 @@
         "?\n\nEvery recipient not yet delivered fails; no bounce is sent."))
       return;
     setError("queue-error", "");
+    setStatus("queue-status", "");
     api("POST", "/api/queue/" + which + "/" + encodeURIComponent(id) + "/" +
         action).then(function (res) {
       if (res.handled) return;
       if (res.status !== 200)
         setError("queue-error", errorText(res, "The " + action + " of " +
           id));
+      loadQueue(res.status === 200);
+    });
+  }
+
+  /* `tlsgate queue [--inbound] flush`: the daemon makes every message due
+   * now. The reply says whether it could be told. */
+  var FLUSHED = {
+    yes: ["queue flushed", "ok"],
+    no: ["the daemon is not running", "warn"],
+    failed: ["the daemon could not be told", "warn"]
+  };
+
+  function flushQueue(which) {
+    var button = $("queue-" + which + "-flush");
+    setError("queue-error", "");
+    setStatus("queue-status", "");
+    button.disabled = true;
+    api("POST", "/api/queue/" + which + "/flush").then(function (res) {
+      button.disabled = false;
+      if (res.handled) return;
+      var told = res.data && res.data.daemon_told;
+      if (res.status === 200 && FLUSHED.hasOwnProperty(told)) {
+        setStatus("queue-status", "Flush of the " + which + " queue: " +
+          FLUSHED[told][0] + ".", FLUSHED[told][1]);
+      } else if (res.status === 200) {
+        setStatus("queue-status", "Flush of the " + which + " queue: " +
+          "daemon_told " + String(told) + ".", "warn");
+      } else {
+        setError("queue-error", errorText(res, "The flush of the " + which +
+          " queue"));
+      }
       loadQueue(res.status === 200);
     });
   }
@@ -565,14 +773,25 @@
 
   function start() {
     ["login-error", "domains-error", "certs-error", "add-domain-error",
+      "relay-error", "add-relay-error", "policies-error", "add-policy-error",
       "queue-error", "reports-error"]
       .forEach(function (id) { setError(id, ""); });
+    setStatus("queue-status", "");
     $("login-form").addEventListener("submit", onLogin);
     $("logout").addEventListener("click", onLogout);
     $("add-domain-form").addEventListener("submit", onAddDomain);
     $("domains-refresh").addEventListener("click", loadDomains);
     $("certs-refresh").addEventListener("click", loadCerts);
+    $("add-relay-form").addEventListener("submit", onAddRelay);
+    $("relay-refresh").addEventListener("click", loadRelay);
+    $("add-policy-form").addEventListener("submit", onSetPolicy);
+    $("policies-refresh").addEventListener("click", loadPolicies);
     $("queue-refresh").addEventListener("click", loadQueue);
+    ["outbound", "inbound"].forEach(function (which) {
+      $("queue-" + which + "-flush").addEventListener("click", function () {
+        flushQueue(which);
+      });
+    });
     $("reports-refresh").addEventListener("click", loadReports);
     $("reports-days").addEventListener("change", loadReports);
     api("GET", "/api/session").then(function (res) {

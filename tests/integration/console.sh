@@ -4,8 +4,10 @@
 # (tests/integration/console_driver.py), logs in, lists the certificates,
 # sees the queues (empty) and the TLS reports (one imported), adds,
 # changes and removes a domain through the forms, is refused a name with
-# markup in it (shown as text, nothing run), sees no CSP violation, logs
-# out.
+# markup in it (shown as text, nothing run), allows a relay network and is
+# refused a malformed one (the API's error at the form), denies it, sets
+# and removes an outbound TLS policy, flushes both queues (no daemon runs:
+# "not running"), sees no CSP violation, logs out.
 #
 # The browser trusts the admin certificate as an administrator's would be
 # made to, not by skipping the check: chromium on Linux reads the NSS
@@ -40,7 +42,7 @@ admin.hostname = localhost
 dns.timeout = 3
 CONF
 tg() { "$BIN/tlsgate" -c "$conf" "$@"; }
-# The driver runs `tlsgate domain list --json` through this.
+# The driver runs `tlsgate domain|relay|policy list --json` through this.
 printf '#!/bin/sh\nexec "%s" -c "%s" "$@"\n' "$BIN/tlsgate" "$conf" > "$T/tg"
 chmod 755 "$T/tg"
 log="$T/controllerd.log"
@@ -117,6 +119,12 @@ names=$(last_output | jq -r '.[].name')
 expect_no_match "example.test was removed from the store" \
 	"^example\.test$" "$names"
 expect_no_match "no name with markup reached the store" "[<>]" "$names"
+check "tlsgate relay list --json after the driver" tg relay list --json
+expect_eq "no relay network is left (10.9.8.0/24 was denied)" 0 \
+	"$(last_output | jq length)"
+check "tlsgate policy list --json after the driver" tg policy list --json
+expect_eq "no policy is left (partner.example was removed)" 0 \
+	"$(last_output | jq length)"
 
 kill -TERM "$cpid"
 wait "$cpid"

@@ -16,6 +16,7 @@
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,15 +174,67 @@ def no_alert(d, secs=1.5):
     return False
 
 
-def tg_domains(tg):
-    r = subprocess.run([tg, "domain", "list", "--json"], capture_output=True,
-                       text=True, timeout=30)
+def tg_json(tg, *args):
+    """`tlsgate ARGS` (a list --json): (the parsed output or None, text)."""
+    r = subprocess.run([tg] + list(args), capture_output=True, text=True,
+                       timeout=30)
     if r.returncode != 0:
         return None, r.stdout + r.stderr
     try:
         return json.loads(r.stdout), r.stdout
     except ValueError:
         return None, r.stdout
+
+
+def tg_domains(tg):
+    return tg_json(tg, "domain", "list", "--json")
+
+
+def tg_relay(tg):
+    return tg_json(tg, "relay", "list", "--json")
+
+
+def tg_policies(tg):
+    return tg_json(tg, "policy", "list", "--json")
+
+
+# The rows of the relay networks and policies tables, by their data-*
+# key (data-network, data-domain).
+def keyed_rows(table, key):
+    return ("Array.from(document.querySelectorAll('#%s tbody tr'))"
+            ".filter(r => r.dataset.%s !== undefined)" % (table, key))
+
+
+def table_keys(d, table, key):
+    return d.execute_script("return %s.map(r => r.dataset.%s);"
+                            % (keyed_rows(table, key), key))
+
+
+def table_row(d, table, key, value):
+    """The row of table whose data-KEY is value (KeyError when none)."""
+    tr = d.execute_script("return %s.find(r => r.dataset.%s === "
+                          "arguments[0]) || null;"
+                          % (keyed_rows(table, key), key), value)
+    if tr is None:
+        raise KeyError(value)
+    return tr
+
+
+def table_cells(d, table, key, value):
+    """The texts of the cells of value's row, [] when there is none."""
+    return d.execute_script(
+        "const r = %s.find(r => r.dataset.%s === arguments[0]);"
+        "return r ? Array.from(r.cells, c => c.innerText.trim()) : [];"
+        % (keyed_rows(table, key), key), value)
+
+
+def confirm_click(d, button, what):
+    """Click button, accept the confirmation it asks for."""
+    button.click()
+    wait(d, EC.alert_is_present())
+    al = d.switch_to.alert
+    ok("%s asks for confirmation (%s)" % (what, al.text.splitlines()[0]))
+    al.accept()
 
 
 def check_queue(d):
@@ -242,6 +295,162 @@ def check_reports(d, domain):
     except TimeoutException:
         not_ok("the TLS reports for 90 days load",
                "error: %r" % text_of(d, "#reports-error"))
+
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def check_relay(d, tg):
+    """Allow a network through the form, be refused a malformed one, deny
+    it with its button; the store (tlsgate relay list) follows."""
+    N = "10.9.8.0/24"
+    NOTE = "lab <b>net</b> & co"      # markup in a note is shown as text
+    T = "relay-table"
+
+    # ---- allow ----
+    fill(d, "#add-relay-network", N)
+    fill(d, "#add-relay-note", NOTE)
+    d.find_element(By.ID, "add-relay-submit").click()
+    try:
+        wait(d, lambda d: N in table_keys(d, T, "network"))
+        c = table_cells(d, T, "network", N)
+        ok("relay allow %s: the row appears (%s)" % (N, " | ".join(c[:3])))
+        expect("relay allow: the network is shown", c[0] == N, c)
+        expect("relay allow: the note is shown as text", c[1] == NOTE, c)
+        expect("relay allow: no element made of the note",
+               d.execute_script("return document.querySelectorAll("
+                                "'#relay-table b').length") == 0)
+        expect("relay allow: the time added is shown", ISO.match(c[2]), c)
+        expect("relay allow: the form is cleared",
+               d.find_element(By.ID, "add-relay-network")
+               .get_attribute("value") == "" and
+               d.find_element(By.ID, "add-relay-note")
+               .get_attribute("value") == "")
+        expect("relay allow: no error shown",
+               text_of(d, "#add-relay-error") == "",
+               text_of(d, "#add-relay-error"))
+    except TimeoutException:
+        not_ok("relay allow %s: the row appears" % N,
+               "error: %r" % text_of(d, "#add-relay-error"),
+               "list error: %r" % text_of(d, "#relay-error"))
+    lst, raw = tg_relay(tg)
+    mine = [x for x in (lst or []) if x.get("network") == N]
+    expect("relay allow: tlsgate relay list --json shows it",
+           len(mine) == 1, raw)
+    if mine:
+        expect("relay allow: the store has the note",
+               mine[0].get("note") == NOTE, json.dumps(mine[0]))
+
+    # ---- a malformed network: the API's error at the form ----
+    before = table_keys(d, T, "network")
+    fill(d, "#add-relay-network", "10.9.8.0/33")
+    d.find_element(By.ID, "add-relay-submit").click()
+    try:
+        wait(d, lambda d: text_of(d, "#add-relay-error").strip() != "")
+        ok("relay allow 10.9.8.0/33 is refused, at the form: %s"
+           % text_of(d, "#add-relay-error"))
+    except TimeoutException:
+        not_ok("relay allow 10.9.8.0/33 is refused with an error shown")
+    expect("relay: the refused network is not in the table",
+           table_keys(d, T, "network") == before,
+           table_keys(d, T, "network"))
+    lst2, raw2 = tg_relay(tg)
+    expect("relay: the store is unchanged by the refused network",
+           lst2 is not None and lst is not None and
+           [x.get("network") for x in lst2] ==
+           [x.get("network") for x in lst], raw2)
+    fill(d, "#add-relay-network", "")
+
+    # ---- deny ----
+    try:
+        btn = table_row(d, T, "network", N).find_element(
+            By.CSS_SELECTOR, ".relay-deny")
+        confirm_click(d, btn, "relay deny")
+        wait(d, lambda d: N not in table_keys(d, T, "network"))
+        ok("relay deny: the row is gone")
+        expect("relay deny: no error shown",
+               text_of(d, "#relay-error") == "", text_of(d, "#relay-error"))
+    except (TimeoutException, KeyError) as e:
+        not_ok("relay deny: the row is gone", repr(e),
+               "error: %r" % text_of(d, "#relay-error"))
+    lst, raw = tg_relay(tg)
+    expect("relay deny: tlsgate relay list --json no longer shows it",
+           lst is not None and all(x.get("network") != N for x in lst), raw)
+
+
+def check_policies(d, tg):
+    """Set a destination's policy through the form, remove it with its
+    button; the store (tlsgate policy list) follows."""
+    P = "partner.example"
+    NOTE = "TLS by contract"
+    T = "policies-table"
+
+    fill(d, "#add-policy-domain", P)
+    Select(d.find_element(By.ID, "add-policy-mode")).select_by_value(
+        "encrypt")
+    fill(d, "#add-policy-note", NOTE)
+    d.find_element(By.ID, "add-policy-submit").click()
+    try:
+        wait(d, lambda d: P in table_keys(d, T, "domain"))
+        c = table_cells(d, T, "domain", P)
+        ok("policy set %s: the row appears (%s)" % (P, " | ".join(c[:4])))
+        expect("policy set: the mode is shown", c[1] == "encrypt", c)
+        expect("policy set: the note is shown", c[2] == NOTE, c)
+        expect("policy set: the time updated is shown", ISO.match(c[3]), c)
+        expect("policy set: the form is cleared",
+               d.find_element(By.ID, "add-policy-domain")
+               .get_attribute("value") == "")
+    except TimeoutException:
+        not_ok("policy set %s: the row appears" % P,
+               "error: %r" % text_of(d, "#add-policy-error"),
+               "list error: %r" % text_of(d, "#policies-error"))
+    lst, raw = tg_policies(tg)
+    mine = [x for x in (lst or []) if x.get("domain") == P]
+    expect("policy set: tlsgate policy list --json shows it",
+           len(mine) == 1 and mine[0].get("mode") == "encrypt" and
+           mine[0].get("note") == NOTE, raw)
+
+    try:
+        btn = table_row(d, T, "domain", P).find_element(
+            By.CSS_SELECTOR, ".policy-remove")
+        confirm_click(d, btn, "policy remove")
+        wait(d, lambda d: P not in table_keys(d, T, "domain"))
+        ok("policy remove: the row is gone")
+        expect("policy remove: no error shown",
+               text_of(d, "#policies-error") == "",
+               text_of(d, "#policies-error"))
+    except (TimeoutException, KeyError) as e:
+        not_ok("policy remove: the row is gone", repr(e),
+               "error: %r" % text_of(d, "#policies-error"))
+    lst, raw = tg_policies(tg)
+    expect("policy remove: tlsgate policy list --json no longer shows it",
+           lst is not None and all(x.get("domain") != P for x in lst), raw)
+
+
+def check_flush(d):
+    """The Flush buttons: no relayd or mxd runs here, so the page says the
+    daemon is not running, and the queue is shown again."""
+    for which in ("outbound", "inbound"):
+        d.find_element(By.ID, "queue-%s-flush" % which).click()
+        try:
+            wait(d, lambda d: which in text_of(d, "#queue-status") or
+                 text_of(d, "#queue-error").strip() != "")
+            msg = text_of(d, "#queue-status")
+            expect("flush %s: the page says the daemon is not running (%s)"
+                   % (which, msg), "the daemon is not running" in msg and
+                   which in msg, "error: %r" % text_of(d, "#queue-error"))
+            expect("flush %s: no error shown" % which,
+                   text_of(d, "#queue-error") == "",
+                   text_of(d, "#queue-error"))
+            wait(d, lambda d: d.find_element(
+                By.ID, "queue-%s-flush" % which).is_enabled() and
+                d.find_element(By.ID, "queue-%s-empty" % which)
+                .is_displayed())
+            ok("flush %s: the queue is still shown (empty)" % which)
+        except TimeoutException:
+            not_ok("flush %s: a result is shown" % which,
+                   "status: %r" % text_of(d, "#queue-status"),
+                   "error: %r" % text_of(d, "#queue-error"))
 
 
 def run(d, a, password):
@@ -458,6 +667,10 @@ def run(d, a, password):
     lst, raw = tg_domains(a.tg)
     expect("remove: tlsgate domain list --json no longer shows it",
            lst is not None and all(x.get("name") != D for x in lst), raw)
+
+    check_relay(d, a.tg)
+    check_policies(d, a.tg)
+    check_flush(d)
 
     # ---- the browser's console: no CSP violation, no script error ----
     collect(d)
