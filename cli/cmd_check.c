@@ -18,12 +18,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "dns/resolver_conf.h"
-#include "dns/resolver_unbound.h"
-#include "net/fetch.h"
 #include "policy/check.h"
-#include "policy/stsclient.h"
-#include "store/cache.h"
+#include "policy/check_env.h"
 #include "util/clock.h"
 
 struct check_run {
@@ -292,82 +288,35 @@ check_parse(int argc, char **argv, struct check_opts *o)
 	return 0;
 }
 
-/* What the check runs with, and frees after. */
-struct check_env {
-	struct event_base *base;
-	struct tg_resolver *r;
-	SSL_CTX *ctx;
-	struct tg_fetch *fetch;
-	struct tg_stsclient_https https;
-	struct tg_stsclient_fetcher fetcher;
-	struct tg_cache *cache;		/* NULL when there is none */
-};
-
-static void
-check_env_free(struct check_env *e)
-{
-	tg_resolver_free(e->r);
-	tg_fetch_free(e->fetch);
-	tg_cache_close(e->cache);
-	SSL_CTX_free(e->ctx);
-	if (e->base != NULL)
-		event_base_free(e->base);
-}
-
-static int
-check_env_new(const struct tg_conf *conf, const struct check_opts *o,
-    struct check_env *e, struct tg_err *err)
-{
-	struct tg_resolver_config rc;
-	struct tg_err ignored;
-
-	memset(e, 0, sizeof(*e));
-	tg_resolver_config_from_conf(conf, &rc);
-	if ((e->base = event_base_new()) == NULL)
-		return tg_err_set(err, TG_ERR_TEMP, NULL, "no event base");
-	if ((e->r = tg_resolver_unbound_new(e->base, &rc, err)) == NULL ||
-	    (e->ctx = tg_tls_client_ctx_new(conf->sts_ca_file[0] != '\0' ?
-	    conf->sts_ca_file : NULL, err)) == NULL ||
-	    (e->fetch = tg_fetch_new(e->base, err)) == NULL)
-		return -1;
-	tg_stsclient_https_init(&e->https, e->fetch, conf);
-	e->https.params.connect_timeout_ms = (long)o->timeout_s * 1000;
-	tg_stsclient_fetcher_https(&e->https, &e->fetcher);
-	/* The relay's cache, if there is one: read only. */
-	if (tg_cache_open_readonly(conf->state_dir, &e->cache, &ignored) != 0)
-		e->cache = NULL;
-	return 0;
-}
-
 /* Run the check on a private loop; the report, or NULL after an error. */
 static struct tg_check_report *
 check_run(const struct tg_conf *conf, const struct check_opts *o)
 {
 	struct tg_check_params params;
 	struct check_run run = { NULL, NULL };
-	struct check_env e;
+	struct tg_check_env e;
 	struct tg_err err;
 
-	if (check_env_new(conf, o, &e, &err) != 0)
+	memset(&e, 0, sizeof(e));
+	if ((run.base = event_base_new()) == NULL) {
+		tg_err_set(&err, TG_ERR_TEMP, NULL, "no event base");
 		goto fail;
-	run.base = e.base;
-	memset(&params, 0, sizeof(params));
-	params.domain = o->domain;
-	params.helo_name = conf->relay_hostname;
-	params.ctx = e.ctx;
-	params.step_timeout_ms = o->timeout_s * 1000;
-	params.probe = !o->dns_only;
-	params.sts_fetcher = o->dns_only ? NULL : &e.fetcher;
-	params.sts_cache = e.cache;
-	if (tg_check_start(e.base, e.r, &params, check_done, &run,
+	}
+	if (tg_check_env_init(&e, run.base, conf, o->timeout_s, &err) != 0)
+		goto fail;
+	tg_check_env_params(&e, o->domain, !o->dns_only, &params);
+	if (tg_check_start(run.base, e.r, &params, check_done, &run,
 	    &err) == NULL)
 		goto fail;
-	event_base_dispatch(e.base);
-	check_env_free(&e);
+	event_base_dispatch(run.base);
+	tg_check_env_fini(&e);
+	event_base_free(run.base);
 	return run.report;
 fail:
 	cli_fail(CLI_USAGE, "could not check %s: %s", o->domain, err.msg);
-	check_env_free(&e);
+	tg_check_env_fini(&e);
+	if (run.base != NULL)
+		event_base_free(run.base);
 	return NULL;
 }
 

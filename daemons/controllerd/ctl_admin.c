@@ -22,9 +22,11 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/checks.h"
 #include "core/log.h"
 #include "ctl.h"
 #include "net/http.h"
+#include "policy/check_env.h"
 #include "store/store.h"
 #include "tls/certfile.h"
 #include "util/clock.h"
@@ -55,6 +57,11 @@ struct ctl_admin {
 	char hostname[TG_DNAME_MAX + 1];	/* admin.hostname, normalised */
 	struct tg_store_cert cert;		/* served; id 0: none yet */
 	int started;
+	/* The console's domain checks, on the loop, with the settings of
+	 * check_snap (a reference: the environment points into its conf). */
+	struct tg_snapshot *check_snap;
+	struct tg_check_env check_env;
+	struct tg_admin_checks *checks;		/* NULL: /api/checks 503 */
 };
 
 /* An API request's body as it comes (at most TG_ADMIN_BODY_MAX). */
@@ -159,6 +166,7 @@ admin_on_api(struct tg_http_request *req, void *arg)
 	api.sessions = a->sessions;
 	api.throttle = a->throttle;
 	api.conf = snap->conf;
+	api.checks = a->checks;
 	memset(&in, 0, sizeof(in));
 	in.method = tg_http_request_method_name(req);
 	in.path = tg_http_request_path(req);
@@ -350,6 +358,29 @@ admin_cert(struct ctl_admin *a, const struct tg_conf *conf,
 	return 0;
 }
 
+/* Seconds each step of a console check may take (tlsgate check's
+ * default). */
+#define ADMIN_CHECK_STEP_S	10
+
+/* The domain checks; without them (the resolver could not be made) the
+ * console works on, and says so when asked for a check. */
+static void
+admin_checks(struct ctl_admin *a)
+{
+	struct event_base *base = tg_daemon_base(a->daemon);
+	struct tg_err err;
+
+	memset(&err, 0, sizeof(err));
+	a->check_snap = tg_daemon_snapshot(a->daemon);
+	if (tg_check_env_init(&a->check_env, base, a->check_snap->conf,
+	    ADMIN_CHECK_STEP_S, &err) != 0 ||
+	    (a->checks = tg_admin_checks_new(base, &a->check_env, 1)) ==
+	    NULL)
+		tg_log_warn(NULL, "event=admin-checks result=off error=\"%s\"",
+		    a->checks == NULL && err.msg[0] == '\0' ? "out of memory" :
+		    err.msg);
+}
+
 int
 ctl_admin_start(struct ctl_admin *a, struct tg_err *err)
 {
@@ -367,6 +398,8 @@ ctl_admin_start(struct ctl_admin *a, struct tg_err *err)
 	if (rc == 0)
 		rc = admin_cert(a, snap->conf, err);
 	tg_snapshot_unref(snap);
+	if (rc == 0)
+		admin_checks(a);
 	if (rc != 0)
 		tg_err_prefix(err, "admin console");
 	return rc;
@@ -412,6 +445,10 @@ ctl_admin_free(struct ctl_admin *a)
 	a->http = NULL;
 	for (i = 0; i < ADMIN_FILES_MAX; i++)
 		tg_http_body_free(a->files[i]);
+	tg_admin_checks_free(a->checks);
+	tg_check_env_fini(&a->check_env);
+	if (a->check_snap != NULL)
+		tg_snapshot_unref(a->check_snap);
 	tg_sessions_free(a->sessions);
 	tg_login_throttle_free(a->throttle);
 	tg_store_close(a->store);

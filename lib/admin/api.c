@@ -572,6 +572,8 @@ static const struct api_route api_routes[] = {
 	{ "/api/policies/*/remove", 1, 0, adminapi_policy_remove,
 	    "policy-remove" },
 	{ "/api/reports", 0, 0, adminapi_reports, NULL },
+	{ "/api/checks", 1, 0, adminapi_check_start, "check" },
+	{ "/api/checks/*", 0, 0, adminapi_check_get, NULL },
 };
 
 #define API_NROUTES	(sizeof(api_routes) / sizeof(api_routes[0]))

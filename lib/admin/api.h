@@ -57,6 +57,7 @@
 
 #include "admin/session.h"
 #include "core/conf.h"
+#include "admin/checks.h"
 #include "dns/dns.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -85,6 +86,9 @@ struct tg_adminapi {
 	int (*mx_lookup)(void *arg, const char *domain,
 	    struct tg_dns_answer **out, struct tg_err *err);
 	void *mx_arg;
+	/* The domain checks (admin/checks), run on the daemon's loop;
+	 * NULL: /api/checks answers 503. */
+	struct tg_admin_checks *checks;
 };
 
 /* One request; every pointer borrowed. Header values are NULL when the

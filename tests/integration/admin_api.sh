@@ -11,63 +11,13 @@
 # and the TLS reports summary (?days checked), logout ending the session, the login throttle (429), a body
 # over 64 KB (413), and no password in the log.
 
-PORT=9443
-URL="https://localhost:$PORT"
-conf=$(tg_write_conf)
-cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-store.poll_interval = 1
-relay.hostname = mx.gw.test
-admin.listen = 127.0.0.1:$PORT
-admin.hostname = localhost
-dns.timeout = 2
-CONF
-tg() { "$BIN/tlsgate" -c "$conf" "$@"; }
-log="$T/controllerd.log"
-
-check "init" tg init
-# The console user's password: never on a command line.
-head -c 18 /dev/urandom | base64 | tr -d '\n' > "$T/password"
-chmod 600 "$T/password"
-PW=$(cat "$T/password")
-check "tlsgate admin add alice --password-stdin" \
-	tg admin add alice --password-stdin < "$T/password"
-
-"$BIN/tlsgate-controllerd" -f -c "$conf" > "$log" 2>&1 &
-cpid=$!
-if ! check "controllerd listens on admin.listen" wait_port 127.0.0.1 $PORT 30
-then
-	sed 's/^/#   /' "$log" | tail -20
-	exit 0
-fi
-admin_cert() {
-	tg cert list --json | jq -r '.[] | select(.role == "admin") |
-	    select(.state == "current") | .cert_path'
-}
-check "the admin certificate is in the store" wait_for 10 \
-	test -n "$(admin_cert)"
-CA=$(admin_cert)
+. "$TOP/tests/integration/admin_lib.bash"
+PORT=$AD_PORT
+ad_setup "relay.hostname = mx.gw.test" "dns.timeout = 2"
+ad_start || exit 0
 expect_match "it is for localhost" "DNS:localhost" \
 	"$(openssl x509 -in "$CA" -noout -ext subjectAltName 2>&1)"
 
-# req METHOD PATH [curl options] — the status; body in $T/b, headers $T/h
-req() {
-	local m=$1 p=$2; shift 2
-	curl -sS --max-time 10 --cacert "$CA" \
-	    --resolve "localhost:$PORT:127.0.0.1" -b "$T/jar" -c "$T/jar" \
-	    -D "$T/h" -o "$T/b" -w '%{http_code}' -X "$m" "$@" "$URL$p" \
-	    2>"$T/curl.err"
-}
-# post PATH JSON [curl options] — with the console's Origin and token
-post() {
-	local p=$1 body=$2; shift 2
-	req POST "$p" -H "Content-Type: application/json" \
-	    -H "Origin: $URL" -H "X-CSRF-Token: $CSRF" --data-binary "$body" \
-	    "$@"
-}
-header() { tr -d '\r' < "$T/h" | grep -i "^$1: " | head -1 | cut -d' ' -f2-; }
-CSRF=""
 
 # ---- transport (S-05) ----
 check_fails "a handshake without SNI is refused" \

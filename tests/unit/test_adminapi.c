@@ -14,7 +14,9 @@
  * reports.db yet, ?days= checked, the period), a queue flush (no daemon,
  * and a daemon holding its pid file's lock, which gets SIGUSR1), the
  * relay networks and the outbound TLS policies (add, canonical form,
- * duplicate, bad values, remove, as the store then holds them), logout,
+ * duplicate, bad values, remove, as the store then holds them), domain
+ * checks on a loop with a scripted resolver (started, running, done with
+ * the report, the running limit, bad names, expiry), logout,
  * a user removed from the store and a password changed there.
  */
 #include "test_store_util.h"
@@ -30,6 +32,7 @@
 #include "admin/session.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "dns/resolver_fake.h"
 #include "smtp/queueview.h"
 #include "store/reports.h"
 #include "tls/certfile.h"
@@ -1223,6 +1226,103 @@ test_policies(void **state)
 	tg_adminapi_reply_clear(&r);
 }
 
+/* ---- domain checks ---- */
+
+static void
+test_checks(void **state)
+{
+	struct afx *a = *state;
+	struct tg_adminapi_reply r = { 0 };
+	struct tg_check_env env;
+	struct tg_admin_checks *t;
+	struct event_base *base = event_base_new();
+	struct tg_resolver *res;
+	struct tg_err err;
+	char id[TG_ADMIN_CHECK_ID_LEN + 1], path[128];
+	json_t *o, *rep;
+	int i;
+
+	assert_non_null(base);
+	login(a, "alice", PW, &r);
+	call(a, "POST", "/api/checks", "{\"domain\": \"example.org\"}", &r);
+	assert_error(&r, 503, "not available");
+	res = tg_resolver_fake_new(base);
+	assert_non_null(res);
+	assert_int_equal(tg_resolver_fake_add(res, "example.org",
+	    TG_DNS_T_MX, TG_DNS_OK, TG_DNS_SECURE, "10 mx.example.org.",
+	    &err), 0);
+	assert_int_equal(tg_resolver_fake_add(res, "mx.example.org",
+	    TG_DNS_T_A, TG_DNS_OK, TG_DNS_SECURE, "192.0.2.25", &err), 0);
+	assert_int_equal(tg_resolver_fake_add(res, "mx.example.org",
+	    TG_DNS_T_AAAA, TG_DNS_NODATA, TG_DNS_SECURE, NULL, &err), 0);
+	assert_int_equal(tg_resolver_fake_add(res, "_25._tcp.mx.example.org",
+	    TG_DNS_T_TLSA, TG_DNS_NXDOMAIN, TG_DNS_SECURE, NULL, &err), 0);
+	memset(&env, 0, sizeof(env));
+	env.r = res;
+	env.helo_name = "relay.example.net";
+	env.timeout_s = 2;
+	t = tg_admin_checks_new(base, &env, 0);
+	assert_non_null(t);
+	a->api.checks = t;
+	call(a, "POST", "/api/checks", "{\"domain\": \"Example.ORG\"}", &r);
+	assert_int_equal(r.status, 202);
+	o = body_of(&r);
+	assert_string_equal(json_string_value(json_object_get(o, "domain")),
+	    "example.org");
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "running");
+	assert_int_equal(strlen(json_string_value(json_object_get(o, "id"))),
+	    TG_ADMIN_CHECK_ID_LEN);
+	snprintf(id, sizeof(id), "%s",
+	    json_string_value(json_object_get(o, "id")));
+	json_decref(o);
+	snprintf(path, sizeof(path), "/api/checks/%s", id);
+	call(a, "GET", path, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"running\""));
+	/* The loop runs the check (scripted DNS, no connection). */
+	assert_true(event_base_dispatch(base) >= 0);
+	call(a, "GET", path, NULL, &r);
+	assert_int_equal(r.status, 200);
+	o = body_of(&r);
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "done");
+	rep = json_object_get(o, "report");
+	assert_string_equal(json_string_value(json_object_get(rep, "domain")),
+	    "example.org");
+	assert_false(json_is_true(json_object_get(rep, "could_not_check")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    rep, "dane"), "status")), "not-published");
+	json_decref(o);
+	assert_int_equal(tg_resolver_fake_count(res, "example.org",
+	    TG_DNS_T_MX), 1);
+	/* Bad names, unknown ids. */
+	call(a, "POST", "/api/checks", "{\"domain\": \"bad..example\"}", &r);
+	assert_error(&r, 400, "domain: ");
+	call(a, "POST", "/api/checks", "{}", &r);
+	assert_int_equal(r.status, 400);
+	call(a, "GET", "/api/checks/0123456789abcdef0123456789abcdef", NULL,
+	    &r);
+	assert_error(&r, 404, "no such check");
+	/* At most TG_ADMIN_CHECKS_RUNNING at once. */
+	for (i = 0; i < TG_ADMIN_CHECKS_RUNNING; i++) {
+		call(a, "POST", "/api/checks",
+		    "{\"domain\": \"example.org\"}", &r);
+		assert_int_equal(r.status, 202);
+	}
+	call(a, "POST", "/api/checks", "{\"domain\": \"example.org\"}", &r);
+	assert_error(&r, 429, "running already");
+	/* A finished check is kept KEEP_S seconds, then gone. */
+	a->now = T0 + TG_ADMIN_CHECKS_KEEP_S + 2;
+	call(a, "GET", path, NULL, &r);
+	assert_int_equal(r.status, 404);
+	a->api.checks = NULL;
+	tg_admin_checks_free(t);	/* cancels the running ones */
+	tg_resolver_free(res);
+	event_base_free(base);
+	tg_adminapi_reply_clear(&r);
+}
+
 /* Store a received report of org for example.org starting at start: 3
  * sessions ok, 2 failed (starttls-not-supported). */
 static void
@@ -1433,6 +1533,7 @@ main(void)
 		T(test_queue_flush),
 		T(test_relay_networks),
 		T(test_policies),
+		T(test_checks),
 		T(test_bodies),
 		T(test_domains),
 		T(test_domain_sts),
