@@ -2,10 +2,10 @@
  *
  * No framework, no build step. Everything that comes from the server
  * (domain names, errors, issuers, notes of relay networks and policies,
- * queued addresses and reasons, the organisations of TLS reports) is put
- * in the page with textContent or attribute properties, never parsed as
- * HTML. The page runs under a CSP without 'unsafe-inline': no inline
- * handlers, no style attributes. */
+ * queued addresses and reasons, the organisations of TLS reports, the
+ * reports of domain checks) is put in the page with textContent or
+ * attribute properties, never parsed as HTML. The page runs under a CSP
+ * without 'unsafe-inline': no inline handlers, no style attributes. */
 "use strict";
 
 (function () {
@@ -101,6 +101,9 @@
       "queue-inbound-table", "reports-table"]
       .forEach(function (id) { $(id).tBodies[0].textContent = ""; });
     setStatus("queue-status", "");
+    clearCheck();
+    setError("check-error", "");
+    $("check-submit").disabled = false;
     show("login");
     document.title = "tlsgate console — sign in";
     $("login-password").value = "";
@@ -121,6 +124,7 @@
     setError("queue-error", "");
     setStatus("queue-status", "");
     setError("reports-error", "");
+    setError("check-error", "");
     show("dashboard");
     document.title = "tlsgate console — " + user;
     loadDomains();
@@ -243,6 +247,11 @@
         d.max_age, "num mono");
       cell(tr, d.rua || "—", d.rua ? "mono rua" : "dim");
       var act = cell(tr, "", "actions");
+      var chk = el("button", "small domain-check", "Check");
+      chk.type = "button";
+      chk.title = "Check the transport security of " + d.name +
+        " (tlsgate check)";
+      chk.addEventListener("click", function () { checkHosted(d.name); });
       var edit = el("button", "small sts-edit", "MTA-STS…");
       edit.type = "button";
       edit.title = "Change the MTA-STS policy of " + d.name;
@@ -251,6 +260,7 @@
       rm.type = "button";
       rm.title = "Remove " + d.name;
       rm.addEventListener("click", function () { removeDomain(d.name); });
+      act.appendChild(chk);
       act.appendChild(edit);
       act.appendChild(rm);
       tbody.appendChild(tr);
@@ -430,6 +440,363 @@
         setError("certs-error", errorText(res, "Loading the certificates"));
       }
     });
+  }
+
+  /* ---- domain checks (`tlsgate check`) ---- */
+
+  /* A check runs on the server; the page asks for it every second until
+   * it is done, and gives up after CHECK_POLLS_MAX asks. A new check, or
+   * the login screen, stops following the one before (checkRun). */
+  var CHECK_POLLS_MAX = 120;
+  var checkRun = 0;
+  var checkTimer = null;
+
+  function stopCheck() {
+    checkRun++;
+    if (checkTimer) clearTimeout(checkTimer);
+    checkTimer = null;
+  }
+
+  function clearCheck() {
+    stopCheck();
+    setStatus("check-status", "");
+    $("check-result").hidden = true;
+    ["check-mx-table", "check-sts-table"].forEach(function (id) {
+      $(id).tBodies[0].textContent = "";
+    });
+    $("check-problems").textContent = "";
+  }
+
+  /* The class of a verdict's badge: good, bad, or worth a look. */
+  var DANE_CLASS = { valid: "v-good", invalid: "v-bad", bogus: "v-bad" };
+  var STS_CLASS = { "enforce-valid": "v-good", "enforce-invalid": "v-bad",
+    invalid: "v-bad", "fetch-error": "v-bad" };
+
+  function verdictBadge(map, status) {
+    var s = typeof status === "string" && status ? status : "unknown";
+    return el("span", "badge " + (map.hasOwnProperty(s) ? map[s] :
+      "v-warn"), s);
+  }
+
+  /* A badge and its reason, in td: "valid — every address verified". */
+  function verdict(td, map, v) {
+    v = v && typeof v === "object" ? v : {};
+    td.textContent = "";
+    td.appendChild(verdictBadge(map, v.status));
+    if (v.reason) td.appendChild(document.createTextNode(" — " + v.reason));
+  }
+
+  function line(parent, text, cls) {
+    return parent.appendChild(el("div", cls, text));
+  }
+
+  function strings(a) {
+    return Array.isArray(a) ? a.filter(function (x) {
+      return typeof x === "string";
+    }) : [];
+  }
+
+  /* One address of an MX host as `tlsgate check` prints it: not probed,
+   * the reason it failed, or the TLS session and whether it verified. */
+  function renderAddr(td, t) {
+    var div = el("div", "addr");
+    div.appendChild(el("span", "mono", t.address || "?"));
+    div.appendChild(document.createTextNode(" "));
+    if (!t.probed) {
+      div.appendChild(el("span", "dim", "not probed"));
+      td.appendChild(div);
+      return;
+    }
+    if (typeof t.version !== "string" || t.version === "") {
+      var why = el("span", "bad", t.reason || t.status || "failed");
+      if (t.status) why.title = t.status;
+      div.appendChild(why);
+      td.appendChild(div);
+      return;
+    }
+    div.appendChild(el("span", "mono", t.version + " " + (t.cipher || "")));
+    div.appendChild(document.createTextNode(" "));
+    var dane = t.mode === "dane";
+    div.appendChild(el("span", t.verified ? "good" : "warn",
+      dane ? (t.verified ? "DANE verified" : "DANE verification FAILED") :
+        "not authenticated (no usable TLSA)"));
+    td.appendChild(div);
+    var chain = Array.isArray(t.chain) ? t.chain : [];
+    if (chain.length > 0 && chain[0] && chain[0].subject)
+      line(td, "cert: " + chain[0].subject, "dim sub-line");
+    if (dane && !t.verified)
+      line(td, t.verify_error || t.reason || "", "bad sub-line");
+  }
+
+  function renderTlsa(td, mx) {
+    if (!mx.tlsa_lookup) {
+      td.textContent = "not looked up";
+      td.className = "dim";
+      td.title = "TLSA records are looked up only when the addresses " +
+        "are DNSSEC-signed";
+      return;
+    }
+    line(td, (mx.tlsa_owner || "") + ": " + mx.tlsa_lookup + ", " +
+      (mx.tlsa_dnssec || "?"), "mono");
+    (Array.isArray(mx.tlsa) ? mx.tlsa : []).forEach(function (r) {
+      var d = line(td, r.record || "", "mono tlsa-record");
+      if (r.usable === false) {
+        d.classList.add("dim");
+        d.appendChild(el("span", "warn", "  (unusable for SMTP)"));
+      }
+    });
+    if (mx.rollover) line(td, "rollover: a second usable digest is " +
+      "published", "dim sub-line");
+  }
+
+  function renderCheckMx(list) {
+    var tbody = $("check-mx-table").tBodies[0];
+    tbody.textContent = "";
+    list.forEach(function (mx) {
+      if (!mx || typeof mx !== "object") return;
+      var tr = el("tr");
+      tr.dataset.host = mx.host || "";
+      var host = cell(tr, mx.host || "?", "mono name");
+      if (mx.cname) line(host, "→ " + mx.cname, "dim sub-line");
+      cell(tr, mx.preference, "num mono");
+      cell(tr, mx.dnssec || "—", "dnssec-" +
+        (/^[a-z]+$/.test(mx.dnssec) ? mx.dnssec : "x"));
+      renderTlsa(cell(tr, "", "tlsa"), mx);
+      var addrs = cell(tr, "", "addrs");
+      var tls = Array.isArray(mx.tls) ? mx.tls : [];
+      if (tls.length === 0) {
+        addrs.textContent = "no address";
+        addrs.className = "dim";
+      }
+      tls.forEach(function (t) {
+        if (t && typeof t === "object") renderAddr(addrs, t);
+      });
+      verdict(cell(tr, "", "verdict"), DANE_CLASS, mx.dane);
+      tbody.appendChild(tr);
+    });
+    $("check-mx-count").textContent = "(" + tbody.rows.length + ")";
+    $("check-mx-table").hidden = tbody.rows.length === 0;
+    $("check-mx-empty").hidden = tbody.rows.length > 0;
+  }
+
+  function kvRow(tbody, key, text, cls) {
+    var tr = el("tr");
+    tr.appendChild(el("th", null, key));
+    var td = el("td", cls, text);
+    tr.appendChild(td);
+    tbody.appendChild(tr);
+    return td;
+  }
+
+  /* The facts behind the MTA-STS verdict: the TXT record, the policy
+   * fetched (or why not), each MX host against its patterns and its
+   * web-PKI certificate, and what the relay has cached. */
+  function renderCheckSts(sts, started) {
+    var tbody = $("check-sts-table").tBodies[0];
+    tbody.textContent = "";
+    var txt = sts.txt && typeof sts.txt === "object" ? sts.txt : {};
+    var fetch = sts.fetch && typeof sts.fetch === "object" ? sts.fetch : {};
+    var pol = sts.policy && typeof sts.policy === "object" ? sts.policy :
+      null;
+    var cached = sts.cached && typeof sts.cached === "object" ?
+      sts.cached : null;
+    if (!txt.valid && !fetch.attempted && !pol && !cached) {
+      $("check-sts").hidden = true;
+      return;
+    }
+    if (txt.valid) kvRow(tbody, "TXT record", "v=STSv1; id=" +
+      (sts.id || ""), "mono");
+    else if (txt.records > 0)
+      kvRow(tbody, "TXT record", txt.error || "invalid", "bad");
+    if (fetch.url) kvRow(tbody, "Policy URL", fetch.url, "mono");
+    if (pol) {
+      kvRow(tbody, "Policy", "mode " + pol.mode + ", max_age " +
+        pol.max_age + ", mx " + strings(pol.mx).join(" "), "mono");
+    } else if (fetch.attempted) {
+      var why = fetch.error || "failed";
+      if (fetch.http_status) why += " (HTTP " + fetch.http_status + ")";
+      if (fetch.result_type) why += " [" + fetch.result_type + "]";
+      kvRow(tbody, "Fetch", why, "bad");
+    }
+    var pki = {};
+    (Array.isArray(sts.webpki) ? sts.webpki : []).forEach(function (w) {
+      if (w && w.host) pki[w.host] = w;
+    });
+    (Array.isArray(sts.mx_coverage) ? sts.mx_coverage : [])
+      .forEach(function (c) {
+        if (!c || typeof c !== "object") return;
+        var td = kvRow(tbody, "MX " + c.host, "");
+        td.appendChild(el("span", c.match ? "good" : "bad", c.match ?
+          "matches " + c.pattern : "matches no mx pattern"));
+        var w = pki.hasOwnProperty(c.host) ? pki[c.host] : null;
+        if (w && w.valid)
+          td.appendChild(el("span", "good", "; certificate valid for " +
+            c.host + " (web PKI)"));
+        else if (w)
+          td.appendChild(el("span", "bad", "; certificate not valid: " +
+            (w.reason || w.status || "?")));
+      });
+    if (cached) {
+      var exp = Date.parse(cached.expires_at);
+      var ref = Date.parse(started);
+      if (Number.isNaN(ref)) ref = Date.now();
+      var td = kvRow(tbody, "Relay cache", "id " + cached.id + ", mode " +
+        cached.mode + ", " + (exp > ref ? "in force until " : "expired ") +
+        cached.expires_at, "dim");
+      if (cached.differs)
+        td.appendChild(el("span", "warn", " (the fetched policy differs)"));
+    }
+    $("check-sts").hidden = tbody.rows.length === 0;
+  }
+
+  function renderCheckProblems(list) {
+    var ul = $("check-problems");
+    ul.textContent = "";
+    list.forEach(function (p) {
+      if (!p || typeof p !== "object") return;
+      var sev = /^(error|warning|info)$/.test(p.severity) ? p.severity :
+        "info";
+      var li = el("li", "problem sev-" + sev);
+      li.dataset.severity = sev;
+      li.appendChild(el("span", "badge sev-" + sev, p.severity || "?"));
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(el("span", "message", p.message || ""));
+      if (p.fix) {
+        var fix = li.appendChild(el("div", "fix"));
+        fix.appendChild(el("span", "fix-label", "fix: "));
+        fix.appendChild(el("span", null, p.fix));
+      }
+      ul.appendChild(li);
+    });
+    var n = ul.children.length;
+    $("check-problems-count").textContent = "(" + n + ")";
+    ul.hidden = n === 0;
+    $("check-no-problems").hidden = n > 0;
+  }
+
+  function tlsrptText(t) {
+    var txt = t && t.txt && typeof t.txt === "object" ? t.txt : {};
+    var rua = strings(t && t.rua);
+    if (txt.valid) return { text: rua.join(", "), cls: "mono" };
+    if (txt.records > 0) return { text: txt.error || "invalid", cls: "bad" };
+    if (txt.lookup === "temporary failure")
+      return { text: "could not be looked up" + (txt.error ? ": " +
+        txt.error : ""), cls: "warn" };
+    return { text: "not published", cls: "dim" };
+  }
+
+  /* The report, as `tlsgate check` prints it in a terminal. */
+  function renderCheck(chk) {
+    var rep = chk.report && typeof chk.report === "object" ? chk.report : {};
+    var domain = rep.domain || chk.domain || "";
+    $("check-result-domain").textContent = domain;
+    $("check-started").textContent = chk.started ? "checked " +
+      chk.started : "";
+    var cnc = $("check-could-not");
+    if (typeof rep.domain !== "string") {
+      cnc.textContent = "The check of " + domain + " ended without a " +
+        "report.";
+      cnc.hidden = false;
+    } else if (rep.could_not_check) {
+      var why = rep.dane && rep.dane.reason ? rep.dane.reason :
+        "the MX lookup failed temporarily";
+      cnc.textContent = "Could not check " + domain + ": " + why +
+        ". Try again later.";
+      cnc.hidden = false;
+    } else {
+      cnc.textContent = "";
+      cnc.hidden = true;
+    }
+    var mxl = $("check-mx-lookup");
+    mxl.textContent = (rep.mx_lookup || "?") + ", DNSSEC " +
+      (rep.mx_dnssec || "?") + (rep.implicit_mx ? " (no MX: the domain " +
+      "itself is the MX)" : "") + (rep.null_mx ? " (null MX: the " +
+      "domain accepts no mail)" : "");
+    mxl.className = rep.mx_lookup === "ok" ? "" : "warn";
+    verdict($("check-dane"), DANE_CLASS, rep.dane);
+    var sts = rep.mta_sts && typeof rep.mta_sts === "object" ?
+      rep.mta_sts : {};
+    verdict($("check-mta-sts"), STS_CLASS, sts);
+    var rpt = tlsrptText(rep.tlsrpt);
+    $("check-tlsrpt").textContent = rpt.text;
+    $("check-tlsrpt").className = rpt.cls;
+    $("check-relay").textContent = rep.relay || "—";
+    renderCheckMx(Array.isArray(rep.mx) ? rep.mx : []);
+    renderCheckSts(sts, chk.started);
+    renderCheckProblems(Array.isArray(rep.problems) ? rep.problems : []);
+    $("check-result").hidden = false;
+  }
+
+  /* Ask for the check every second until it is done. */
+  function followCheck(run, chk, polls) {
+    if (run !== checkRun) return;
+    var domain = chk.domain || "";
+    if (chk.state === "done") {
+      setStatus("check-status", "");
+      renderCheck(chk);
+      return;
+    }
+    if (polls >= CHECK_POLLS_MAX) {
+      stopCheck();
+      setStatus("check-status", "");
+      setError("check-error", "The check of " + domain + " has not " +
+        "ended within about two minutes (" + polls + " tries); the page " +
+        "stopped waiting for it. Try again later.");
+      return;
+    }
+    setStatus("check-status", "checking " + domain + "…");
+    checkTimer = setTimeout(function () {
+      checkTimer = null;
+      api("GET", "/api/checks/" + encodeURIComponent(chk.id))
+        .then(function (res) {
+          if (run !== checkRun || res.handled) return;
+          var d = res.data;
+          if (res.status === 200 && d && typeof d.id === "string" &&
+              (d.state === "running" || d.state === "done")) {
+            followCheck(run, d, polls + 1);
+          } else {
+            setStatus("check-status", "");
+            setError("check-error", errorText(res, "Following the check " +
+              "of " + domain));
+          }
+        });
+    }, 1000);
+  }
+
+  function startCheck(domain) {
+    clearCheck();
+    var run = checkRun;
+    setError("check-error", "");
+    $("check-submit").disabled = true;
+    api("POST", "/api/checks", { domain: domain }).then(function (res) {
+      if (run !== checkRun) return;
+      $("check-submit").disabled = false;
+      if (res.handled) return;
+      var d = res.data;
+      if ((res.status === 202 || res.status === 200) && d &&
+          typeof d.id === "string") {
+        followCheck(run, d, 0);
+      } else {
+        setError("check-error", errorText(res, "Starting the check"));
+      }
+    });
+  }
+
+  function onCheck(ev) {
+    ev.preventDefault();
+    var domain = $("check-domain").value.trim();
+    if (!domain) {
+      setError("check-error", "Enter the domain to check.");
+      return;
+    }
+    startCheck(domain);
+  }
+
+  /* The Check button of a hosted domain: fill the form, start, show. */
+  function checkHosted(name) {
+    $("check-domain").value = name;
+    startCheck(name);
+    $("check-section").scrollIntoView({ block: "start" });
   }
 
   /* ---- relay networks ---- */
@@ -774,14 +1141,16 @@
   function start() {
     ["login-error", "domains-error", "certs-error", "add-domain-error",
       "relay-error", "add-relay-error", "policies-error", "add-policy-error",
-      "queue-error", "reports-error"]
+      "queue-error", "reports-error", "check-error"]
       .forEach(function (id) { setError(id, ""); });
     setStatus("queue-status", "");
+    setStatus("check-status", "");
     $("login-form").addEventListener("submit", onLogin);
     $("logout").addEventListener("click", onLogout);
     $("add-domain-form").addEventListener("submit", onAddDomain);
     $("domains-refresh").addEventListener("click", loadDomains);
     $("certs-refresh").addEventListener("click", loadCerts);
+    $("check-form").addEventListener("submit", onCheck);
     $("add-relay-form").addEventListener("submit", onAddRelay);
     $("relay-refresh").addEventListener("click", loadRelay);
     $("add-policy-form").addEventListener("submit", onSetPolicy);

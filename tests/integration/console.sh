@@ -7,7 +7,12 @@
 # markup in it (shown as text, nothing run), allows a relay network and is
 # refused a malformed one (the API's error at the form), denies it, sets
 # and removes an outbound TLS policy, flushes both queues (no daemon runs:
-# "not running"), sees no CSP violation, logs out.
+# "not running"), checks the hosted domain receiver.example (tlsgate check,
+# started by POST /api/checks and followed until done: there is no lab DNS
+# here, so only that a result with its problems or a could-not-check
+# message is shown is asserted) through the form and through the domain's
+# Check button, is refused a malformed name to check (the API's 400 at the
+# form, no check started), sees no CSP violation, logs out.
 #
 # The browser trusts the admin certificate as an administrator's would be
 # made to, not by skipping the check: chromium on Linux reads the NSS
@@ -109,7 +114,7 @@ timeout -k 5 300 "$PY" "$TOP/tests/integration/console_driver.py" \
 	--url "$URL/" --hostname localhost --cert "$cert" --spki "$spki" \
 	--user admin --password-file "$T/password" --tg "$T/tg" --work "$T" \
 	--shot "$T/console.png" --shot /tmp/console.png \
-	--report-domain receiver.example
+	--report-domain receiver.example --check-domain receiver.example
 rc=$?
 expect_eq "the browser driver ran to its end" 0 "$rc"
 
@@ -125,6 +130,17 @@ expect_eq "no relay network is left (10.9.8.0/24 was denied)" 0 \
 check "tlsgate policy list --json after the driver" tg policy list --json
 expect_eq "no policy is left (partner.example was removed)" 0 \
 	"$(last_output | jq length)"
+# Two checks were started (the form, the row's button), each logged; the
+# malformed name was refused before any check started.
+checks=$(grep -a 'event=admin action=check ' "$log")
+printf '%s\n' "$checks" | sed 's/^/# controllerd: /'
+expect_eq "controllerd logged two checks of receiver.example" 2 \
+	"$(printf '%s\n' "$checks" |
+	    grep -c 'domain=receiver\.example result=ok')"
+expect_match "controllerd refused the malformed name (domain: ...)" \
+	'domain=- result=refused' "$checks"
+expect_no_match "no check of the malformed name started" \
+	'bad\.\.example.*result=ok' "$checks"
 
 kill -TERM "$cpid"
 wait "$cpid"
