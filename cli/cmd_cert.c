@@ -185,13 +185,15 @@ cert_rollover(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return cli_fail(CLI_USAGE, "%s", err.msg);
 	printf("next key for %s: %s\n", conf->relay_hostname, rec.spki_sha256);
-	if (conf->dane_update_server.n > 0)
+	if (conf->dane_update_server.n > 0 ||
+	    conf->dane_update_hook[0] != '\0')
 		printf("controllerd publishes its TLSA record beside the "
 		    "current one and switches to it once the record has been "
 		    "visible everywhere for two TTLs\n");
 	else
 		printf("publish its record beside the current one (tlsgate "
-		    "cert tlsa); dane.update_server is not set, so "
+		    "cert tlsa); neither dane.update_server nor "
+		    "dane.update_hook is set, so "
 		    "controllerd does not do it\n");
 	return CLI_OK;
 }

@@ -15,15 +15,22 @@
 #include <stddef.h>
 
 #include "core/conf.h"
+#include "core/hookrun.h"
 #include "tls/rollover.h"
 #include "net/daemon.h"
 
+/* Whether the DANE rollover is on: dane.update_server or
+ * dane.update_hook set. */
+int ctl_rollover_enabled(const struct tg_conf *conf);
+
 /*
  * One look at the rollover: plan it (tls/rollover), do at most one step
- * and record it in the store. Returns the seconds until the next look,
- * or 0 when the rollover is off (dane.update_server empty).
+ * and record it in the store. Changes go by RFC 2136 to
+ * dane.update_server, or through hook (the runner of dane.update_hook,
+ * started before the sandbox; NULL when it is not set). Returns the
+ * seconds until the next look, or 0 when the rollover is off.
  */
-long ctl_rollover_run(const struct tg_conf *conf);
+long ctl_rollover_run(const struct tg_conf *conf, struct tg_hookrun *hook);
 
 /*
  * Check the first hosted domain as a DANE-enforcing sender would and log

@@ -114,6 +114,69 @@ roll_visible(const struct tg_conf *conf, const char *owner,
 	return res.visible;
 }
 
+#define ROLL_HOOK_TIMEOUT_MS	60000
+#define ROLL_HOOK_PREREQ	3	/* exit: the zone is not as expected */
+
+/* dane.update_hook's runner during one ctl_rollover_run (the loop's
+ * thread only). */
+static struct tg_hookrun *roll_hookrun;
+
+int
+ctl_rollover_enabled(const struct tg_conf *conf)
+{
+	return conf->dane_update_server.n > 0 ||
+	    conf->dane_update_hook[0] != '\0';
+}
+
+/*
+ * The change of a step through dane.update_hook: PROGRAM add|delete ZONE
+ * OWNER TTL TLSA RDATA EXPECTED... (etc/tlsgate.conf). The outcome as an
+ * UPDATE's: 0 done (exit 0), TG_DNSUPDATE_PREREQ (exit 3), else -1 with
+ * why.
+ */
+static int
+roll_hook(const struct tg_conf *conf, struct tg_hookrun *hook,
+    const char *owner, const struct tg_rollover_step *st, int add,
+    char *why, size_t whylen)
+{
+	char buf[TG_ROLLOVER_SET_MAX][80], ttl[24], rdata[80];
+	char out[TG_HOOKRUN_OUTPUT_MAX + 1];
+	const char *args[6 + TG_ROLLOVER_SET_MAX];
+	struct tg_err err;
+	size_t n;
+	int status;
+
+	if (hook == NULL ||
+	    strcmp(tg_hookrun_path(hook), conf->dane_update_hook) != 0) {
+		tg_text_fmt(why, whylen, "dane.update_hook changed: restart "
+		    "controllerd to use %s", conf->dane_update_hook);
+		return -1;
+	}
+	tg_text_fmt(ttl, sizeof(ttl), "%lld", (long long)conf->dane_tlsa_ttl);
+	tg_text_fmt(rdata, sizeof(rdata), "3 1 1 %s", st->change);
+	args[0] = add ? "add" : "delete";
+	args[1] = conf->dane_zone;
+	args[2] = owner;
+	args[3] = ttl;
+	args[4] = "TLSA";
+	args[5] = rdata;
+	n = 6 + roll_rdata(&st->before, buf, args + 6);
+	if (tg_hookrun_run(hook, args, n, ROLL_HOOK_TIMEOUT_MS, &status, out,
+	    sizeof(out), &err) != 0) {
+		tg_text_fmt(why, whylen, "%s", err.msg);
+		return -1;
+	}
+	tg_text_fmt(why, whylen, "hook %s: %s", status == TG_HOOKRUN_KILLED ?
+	    "killed at its deadline" : status == 0 ? "done" :
+	    status == ROLL_HOOK_PREREQ ? "the zone is not as expected" :
+	    "failed", out[0] != '\0' ? out : "(no output)");
+	tg_log_info(NULL, "event=rollover-hook action=%s owner=%s "
+	    "record=\"%s\" exit=%d output=\"%s\"", args[0], owner, rdata,
+	    status, out);
+	return status == 0 ? 0 : status == ROLL_HOOK_PREREQ ?
+	    TG_DNSUPDATE_PREREQ : -1;
+}
+
 /* The UPDATE of a step: add or delete st->change on the condition that
  * the RRset is st->before. 1: done (or the zone already shows it), 0:
  * not, with why. */
@@ -129,7 +192,13 @@ roll_update(const struct tg_conf *conf, const char *owner,
 	struct tg_dnsupdate_result res;
 	struct tg_tsig_key key;
 	struct tg_err err;
+	int h;
 
+	if (conf->dane_update_hook[0] != '\0') {
+		h = roll_hook(conf, roll_hookrun, owner, st, add, why, whylen);
+		return h == 0 || (h == TG_DNSUPDATE_PREREQ && roll_visible(conf,
+		    owner, &st->after, rr, sizeof(rr)) == 1);
+	}
 	pre.owner = owner;
 	pre.type = "TLSA";
 	pre.rrs = rd;
@@ -284,7 +353,7 @@ roll_next_pending(const struct tg_conf *conf, const struct roll_certs *rc)
 static time_t last_wait_until;
 
 long
-ctl_rollover_run(const struct tg_conf *conf)
+ctl_rollover_run(const struct tg_conf *conf, struct tg_hookrun *hook)
 {
 	char owner[TG_DNAME_MAX + 16], why[512];
 	struct tg_rollover_step step;
@@ -295,9 +364,23 @@ ctl_rollover_run(const struct tg_conf *conf)
 	long next;
 	int r;
 
-	if (conf->dane_update_server.n == 0)
+	if (!ctl_rollover_enabled(conf))
 		return 0;
-	if (conf->dane_zone[0] == '\0' || conf->dane_tsig_key_file[0] == '\0') {
+	roll_hookrun = hook;
+	if (conf->dane_update_server.n > 0 &&
+	    conf->dane_update_hook[0] != '\0') {
+		tg_log_err(NULL, "event=rollover result=not-configured "
+		    "error=\"set dane.update_server or dane.update_hook, not "
+		    "both\"");
+		return ROLL_LOOK_MAX_S;
+	}
+	if (conf->dane_update_hook[0] != '\0' && conf->dane_zone[0] == '\0') {
+		tg_log_err(NULL, "event=rollover result=not-configured "
+		    "error=\"dane.update_hook needs dane.zone\"");
+		return ROLL_LOOK_MAX_S;
+	}
+	if (conf->dane_update_hook[0] == '\0' && (conf->dane_zone[0] == '\0' ||
+	    conf->dane_tsig_key_file[0] == '\0')) {
 		tg_log_err(NULL, "event=rollover result=not-configured "
 		    "error=\"dane.update_server needs dane.zone and "
 		    "dane.tsig_key_file\"");

@@ -6,10 +6,12 @@
  * certificate watch: at start, on every reload and every hour it reads the
  * certificates from the store and logs one line per certificate with its
  * expiry, as a warning when fewer than 21 days are left.
- * With dane.update_server set it also runs the DANE rollover of the MX
- * name (ctl_rollover.c): a look now, on every store change, and then when
- * the rollover says; and the self-check of the MX (ctl_selfcheck.c) at
- * start, hourly and after each change of what is served or published.
+ * With dane.update_server (or dane.update_hook: a program run for each
+ * change, through core/hookrun's runner made before the sandbox) set it
+ * also runs the DANE rollover of the MX name (ctl_rollover.c): a look
+ * now, on every store change, and then when the rollover says; and the
+ * self-check of the MX (ctl_selfcheck.c) at start, hourly and after each
+ * change of what is served or published.
  * With acme.directory set it gets CA-issued certificates for the MX
  * name and the mta-sts hosts and renews them (ctl_acme.c, on a worker
  * thread), keeping each key.
@@ -19,6 +21,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -38,6 +41,7 @@ struct controller {
 	struct event *acme_timer;	/* owned: a running ACME job */
 	struct ctl_acme *acme;		/* owned */
 	struct ctl_admin *admin;	/* owned; NULL: no console */
+	struct tg_hookrun *hook;	/* owned: dane.update_hook's runner */
 	int selfchecked;		/* the first self-check ran */
 };
 
@@ -80,7 +84,7 @@ controller_selfcheck(struct controller *ctl, const char *why)
 {
 	struct tg_snapshot *snap = tg_daemon_snapshot(ctl->daemon);
 
-	if (snap->conf->dane_update_server.n > 0)
+	if (ctl_rollover_enabled(snap->conf))
 		(void)ctl_selfcheck_run(snap->conf, why, NULL, 0, NULL);
 	tg_snapshot_unref(snap);
 }
@@ -136,7 +140,7 @@ controller_on_roll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	next = ctl_rollover_run(snap->conf);
+	next = ctl_rollover_run(snap->conf, ctl->hook);
 	tg_snapshot_unref(snap);
 	if (!ctl->selfchecked) {
 		ctl->selfchecked = 1;
@@ -153,8 +157,16 @@ static int
 controller_start(struct tg_daemon *d, struct tg_err *err)
 {
 	struct controller *ctl = tg_daemon_arg(d);
+	struct tg_snapshot *snap = tg_daemon_snapshot(d);
+	int rc = 0;
 
-	return ctl_admin_start(ctl->admin, err);
+	/* The sandbox runs no program: the hook's runner is made now. */
+	if (snap->conf->dane_update_hook[0] != '\0' &&
+	    (rc = tg_hookrun_start(snap->conf->dane_update_hook, &ctl->hook,
+	    err)) != 0)
+		tg_err_prefix(err, "dane.update_hook");
+	tg_snapshot_unref(snap);
+	return rc == 0 ? ctl_admin_start(ctl->admin, err) : rc;
 }
 
 static void
@@ -180,10 +192,11 @@ main(int argc, char **argv)
 {
 	struct timeval iv = { CERT_WATCH_INTERVAL_S, 0 };
 	struct tg_daemon_args args;
-	struct controller ctl = { NULL, NULL, NULL, NULL, NULL, NULL, 0 };
+	struct controller ctl;
 	struct tg_err err;
 	int rc;
 
+	memset(&ctl, 0, sizeof(ctl));
 	rc = tg_daemon_parse_args(argc, argv, "tlsgate-controllerd", &args,
 	    &err);
 	if (rc != 0) {
@@ -218,6 +231,7 @@ main(int argc, char **argv)
 		event_free(ctl.acme_timer);
 	ctl_acme_free(ctl.acme);
 	ctl_admin_free(ctl.admin);
+	tg_hookrun_free(ctl.hook);
 	tg_daemon_free(ctl.daemon);
 	return rc;
 }

@@ -153,6 +153,11 @@ static const struct conf_key keys[] = {
 	  .flags = F_EMPTY, RELOAD,
 	  DEF(""),
 	  DOC("TSIG key for those updates: hmac-sha256:NAME:SECRET.") },
+	{ KEY("dane.update_hook", T_PATH, "path", dane_update_hook),
+	  .flags = F_EMPTY,
+	  DEF(""),
+	  DOC("Program that changes TLSA records, instead of "
+	      "dane.update_server.") },
 	{ KEY("dane.zone", T_DOMAIN, "domain", dane_zone), .flags = F_EMPTY,
 	  RELOAD,
 	  DEF(""),

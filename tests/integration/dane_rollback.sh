@@ -8,6 +8,7 @@
 # DANE-enforcing Postfix delivers through mxd, verified.
 
 . "$TOP/tests/net/net.sh"
+. "$TOP/tests/integration/dane_lib.bash"
 tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
 check "lab network up (dns mx sender)" tg_net_up dns mx sender
 
@@ -33,10 +34,6 @@ check "tlsgate init" tg init
 check "gw.test hosted, routed to the internal server" \
     tg domain add gw.test --route 127.0.1.3:25
 
-zone_tlsa() {
-	kdig @"$TG_NET_DNS_ADDR" -p "$TG_NET_DNS_PORT" +short "$OWNER" TLSA |
-	    awk '{ print tolower($1 $2 $3 $4 $5) }' | sort
-}
 served() {
 	openssl s_client -connect "$MX:25" -starttls smtp -servername \
 	    "$TG_NET_GW_MX_NAME" < /dev/null 2>/dev/null |
@@ -46,8 +43,6 @@ served() {
 }
 mxcerts() { tg cert list --json | jq -r --arg s "$1" --arg f "$2" \
     '.[] | select(.role == "mx" and .spki_sha256 == $s) | .[$f]'; }
-current() { tg cert list --json |
-    jq -r '.[] | select(.role == "mx" and .state == "current") | .spki_sha256'; }
 verified() { grep -c "Verified TLS connection established to mx\.gw\.test" "$TG_NET_SENDER_LOG"; }
 
 "$BIN/tlsgate-mxd" -f -c "$conf" >> "$LOG" 2>&1 &

@@ -14,6 +14,7 @@
 #     the rollover, and invalid once a wrong record is put in the zone.
 
 . "$TOP/tests/net/net.sh"
+. "$TOP/tests/integration/dane_lib.bash"
 tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
 check "lab network up (dns mx sender)" tg_net_up dns mx sender
 
@@ -40,11 +41,6 @@ check "tlsgate init" tg init
 check "gw.test hosted, routed to the internal server" \
     tg domain add gw.test --route "$INTERNAL:25"
 
-# The TLSA digests at the authoritative server, sorted, one per line.
-zone_tlsa() {
-	kdig @"$TG_NET_DNS_ADDR" -p "$TG_NET_DNS_PORT" +short "$OWNER" TLSA |
-	    awk '{ print tolower($1 $2 $3 $4 $5) }' | sort
-}
 # The SPKI SHA-256 of the key mxd serves now.
 served() {
 	openssl s_client -connect "$MX:25" -starttls smtp -servername \
@@ -53,9 +49,6 @@ served() {
 	    openssl pkey -pubin -outform DER 2>/dev/null | sha256sum |
 	    cut -d' ' -f1
 }
-# The MX certificates (controllerd also makes the console's, role admin).
-current() { tg cert list --json | jq -r '.[] | select(.role == "mx" and .state == "current") | .spki_sha256'; }
-tlsa_of() { tg cert list --json | jq -r --arg s "$1" '.[] | select(.spki_sha256 == $s) | .tlsa_state'; }
 ctl_start() {
 	"$BIN/tlsgate-controllerd" -f -c "$conf" >> "$CLOG" 2>&1 &
 	ctl_pid=$!
