@@ -6,6 +6,7 @@
  * ctl_selfcheck.c the MX checked as an outside sender checks it
  * ctl_acme.c      ACME certificates, renewed on a worker thread
  * ctl_admin.c     the web console and its admin API (HTTPS)
+ * ctl_alert.c     alerts: errors and expiring certificates to a program
  * web_files.c     the console's files (web/), made at build time
  *                 (scripts/embed_web.sh)
  */
@@ -16,6 +17,7 @@
 
 #include "core/conf.h"
 #include "core/hookrun.h"
+#include <event2/event.h>
 #include "tls/rollover.h"
 #include "net/daemon.h"
 
@@ -42,6 +44,21 @@ long ctl_rollover_run(const struct tg_conf *conf, struct tg_hookrun *hook);
 enum tg_rollover_seen ctl_selfcheck_run(const struct tg_conf *conf,
     const char *why, char (*seen)[TG_ROLLOVER_DIGEST_LEN + 1], size_t max,
     size_t *nseen);
+
+/* ---- alerts (ctl_alert.c) ---- */
+
+struct ctl_alerts;
+
+/*
+ * Start the runner of the alert program at path (before the sandbox) and
+ * tap the log on this thread, the loop's: alerts run from base. 0, or -1
+ * with err.
+ */
+int ctl_alerts_start(struct event_base *base, const char *path,
+    struct ctl_alerts **out, struct tg_err *err);
+
+/* Untap the log, end the runner. NULL-safe. */
+void ctl_alerts_free(struct ctl_alerts *a);
 
 /* ACME renewals (acme.* settings): the state between looks. */
 struct ctl_acme;

@@ -42,6 +42,7 @@ struct controller {
 	struct ctl_acme *acme;		/* owned */
 	struct ctl_admin *admin;	/* owned; NULL: no console */
 	struct tg_hookrun *hook;	/* owned: dane.update_hook's runner */
+	struct ctl_alerts *alerts;	/* owned: alerts.hook; NULL: none */
 	int selfchecked;		/* the first self-check ran */
 };
 
@@ -165,6 +166,10 @@ controller_start(struct tg_daemon *d, struct tg_err *err)
 	    (rc = tg_hookrun_start(snap->conf->dane_update_hook, &ctl->hook,
 	    err)) != 0)
 		tg_err_prefix(err, "dane.update_hook");
+	if (rc == 0 && snap->conf->alerts_hook[0] != '\0' &&
+	    (rc = ctl_alerts_start(tg_daemon_base(d), snap->conf->alerts_hook,
+	    &ctl->alerts, err)) != 0)
+		tg_err_prefix(err, "alerts.hook");
 	tg_snapshot_unref(snap);
 	return rc == 0 ? ctl_admin_start(ctl->admin, err) : rc;
 }
@@ -232,6 +237,7 @@ main(int argc, char **argv)
 	ctl_acme_free(ctl.acme);
 	ctl_admin_free(ctl.admin);
 	tg_hookrun_free(ctl.hook);
+	ctl_alerts_free(ctl.alerts);
 	tg_daemon_free(ctl.daemon);
 	return rc;
 }

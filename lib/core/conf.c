@@ -171,6 +171,10 @@ static const struct conf_key keys[] = {
 	  DEF("30d"),
 	  DOC("Start a key rollover this long before the certificate "
 	      "expires.") },
+	{ KEY("alerts.hook", T_PATH, "path", alerts_hook), .flags = F_EMPTY,
+	  DEF(""),
+	  DOC("Program told of controllerd's errors and expiring "
+	      "certificates.") },
 	{ KEY("acme.directory", T_STRING, "string", acme_directory),
 	  .flags = F_EMPTY, RELOAD,
 	  DEF(""),

@@ -119,6 +119,7 @@ struct tg_conf {
 	struct tg_conf_addrs dane_update_server;
 	char dane_tsig_key_file[TG_PATH_MAX];
 	char dane_update_hook[TG_PATH_MAX];	/* "" = RFC 2136 or none */
+	char alerts_hook[TG_PATH_MAX];		/* "" = log only */
 	char dane_zone[TG_DNAME_MAX + 1];
 	int64_t dane_tlsa_ttl;
 	int64_t dane_renew_before;

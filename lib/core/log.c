@@ -20,6 +20,35 @@ static const char *const level_names[] = {
 	"debug", "info", "warn", "err", "fatal"
 };
 
+static tg_log_tap_fn log_tap;
+static void *log_tap_arg;
+static enum tg_log_level log_tap_min = TG_LOG_ERR;
+static __thread int log_in_tap;	/* the tap's own lines stop here */
+
+void
+tg_log_set_tap(enum tg_log_level min_level, tg_log_tap_fn fn, void *arg)
+{
+	log_tap_min = min_level;
+	log_tap_arg = arg;
+	log_tap = fn;
+}
+
+const char *
+tg_log_level_name(enum tg_log_level level)
+{
+	return level_names[level];
+}
+
+static void
+log_tapped(enum tg_log_level level, const char *line)
+{
+	if (log_tap == NULL || level < log_tap_min || log_in_tap)
+		return;
+	log_in_tap = 1;
+	log_tap(log_tap_arg, level, line);
+	log_in_tap = 0;
+}
+
 void
 tg_log_open(const char *ident, enum tg_log_dest dest,
     enum tg_log_level min_level)
@@ -106,6 +135,7 @@ tg_log(enum tg_log_level level, const char *sid, const char *fmt, ...)
 			syslog(syslog_priority(level), "sid=%s %s", sid, line);
 		else
 			syslog(syslog_priority(level), "%s", line);
+		log_tapped(level, line);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -116,6 +146,7 @@ tg_log(enum tg_log_level level, const char *sid, const char *fmt, ...)
 	    now.tv_nsec / 1000000, log_ident, level_names[level],
 	    sid != NULL ? "sid=" : "", sid != NULL ? sid : "",
 	    sid != NULL ? " " : "", line);
+	log_tapped(level, line);
 }
 
 void

@@ -37,6 +37,20 @@ int tg_log_level_parse(const char *name);
 void tg_log(enum tg_log_level level, const char *sid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * A tap on the log: fn sees every line written at min_level or above —
+ * as written (escaped), without the time stamp, program and sid — on the
+ * thread that wrote it, after it was written. Lines fn writes itself do
+ * not reach it again. NULL fn: no tap.
+ */
+typedef void (*tg_log_tap_fn)(void *arg, enum tg_log_level level,
+    const char *line);
+void tg_log_set_tap(enum tg_log_level min_level, tg_log_tap_fn fn,
+    void *arg);
+
+/* "debug", "info", "warn", "err", "fatal". */
+const char *tg_log_level_name(enum tg_log_level level);
+
 /* Fill sid with a fresh random session id (TG_SID_LEN chars + NUL). */
 void tg_log_new_sid(char sid[TG_SID_LEN + 1]);
 

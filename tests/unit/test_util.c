@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -252,6 +253,38 @@ test_log_escape(void **state)
 	assert_int_equal(tg_log_level_parse("loud"), -1);
 }
 
+/* What the log tap saw. */
+static char tapped[512];
+static unsigned ntapped;
+
+static void
+tap(void *arg, enum tg_log_level level, const char *line)
+{
+	(void)arg;
+	ntapped++;
+	snprintf(tapped, sizeof(tapped), "%s %s", tg_log_level_name(level),
+	    line);
+	tg_log_err(NULL, "event=from-the-tap");	/* not seen again */
+}
+
+static void
+test_log_tap(void **state)
+{
+	(void)state;
+	tg_log_set_tap(TG_LOG_WARN, tap, NULL);
+	tg_log_info("ABCDEFGHJKMN", "event=quiet");
+	assert_int_equal(ntapped, 0);
+	tg_log_warn("ABCDEFGHJKMN", "event=x result=\n%s", "bad");
+	assert_int_equal(ntapped, 1);
+	assert_string_equal(tapped, "warn event=x result=\\x0abad");
+	tg_log_err(NULL, "event=y");
+	assert_int_equal(ntapped, 2);
+	assert_string_equal(tapped, "err event=y");
+	tg_log_set_tap(TG_LOG_WARN, NULL, NULL);
+	tg_log_err(NULL, "event=z");
+	assert_int_equal(ntapped, 2);
+}
+
 int
 main(void)
 {
@@ -266,6 +299,7 @@ main(void)
 		cmocka_unit_test(test_dname_host),
 		cmocka_unit_test(test_clock_override),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_tap),
 		cmocka_unit_test(test_path_and_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
