@@ -95,8 +95,9 @@ queue_print(const struct tg_spool_info *info, int verbose)
 	size_t i;
 
 	tg_clock_format(env->arrival, arr, sizeof(arr));
-	printf("%s%s %8llu %s <%s>\n", env->qid, info->held ? "!" : " ",
-	    (unsigned long long)info->size, arr, env->sender);
+	printf("%s%s %8llu %s <%s>%s\n", env->qid, info->held ? "!" : " ",
+	    (unsigned long long)info->size, arr, env->sender,
+	    env->flags & TG_SPOOL_F_REQUIRETLS ? " REQUIRETLS" : "");
 	for (i = 0; i < env->nrcpt; i++) {
 		const struct tg_spool_rcpt_state *rs = &info->rs[i];
 

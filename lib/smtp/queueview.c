@@ -87,9 +87,10 @@ tg_queueview_json(const struct tg_spool_info *info)
 	tg_clock_format(env->arrival, arr, sizeof(arr));
 	tg_queueview_time(info->next_attempt, next, sizeof(next));
 	/* "o" takes rcpts even when the pack fails. */
-	return json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:s, s:s, s:s?, "
-	    "s:o}", "queue_id", env->qid, "arrival", arr, "sender",
+	return json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:I, s:s, s:s, "
+	    "s:s?, s:o}", "queue_id", env->qid, "arrival", arr, "sender",
 	    env->sender, "size", (json_int_t)info->size, "held", info->held,
+	    "requiretls", (env->flags & TG_SPOOL_F_REQUIRETLS) != 0,
 	    "attempts", (json_int_t)info->attempts, "next_attempt", next,
 	    "reason", info->last_reason, "client", env->client_addr,
 	    "recipients", rcpts);

@@ -764,7 +764,8 @@ body_of(const struct tg_adminapi_reply *r)
 /* Queue a message for two recipients in the spool at dir (owned by sp);
  * the first deferred after one attempt. Its id into qid. */
 static void
-spool_msg(struct tg_spool *sp, char qid[TG_SPOOL_QID_LEN + 1])
+spool_msg(struct tg_spool *sp, unsigned flags,
+    char qid[TG_SPOOL_QID_LEN + 1])
 {
 	struct tg_spool_rcpt rc[2] = { { "a@one.example", NULL, 0 },
 	    { "b@two.example", NULL, 0 } };
@@ -778,6 +779,7 @@ spool_msg(struct tg_spool *sp, char qid[TG_SPOOL_QID_LEN + 1])
 	env.helo = "inside.example";
 	env.client_addr = "127.0.0.1";
 	env.proto = "ESMTP";
+	env.flags = flags;
 	env.rcpt = rc;
 	env.nrcpt = 2;
 	assert_int_equal(tg_spool_begin(sp, &env, &w, &err), 0);
@@ -838,7 +840,7 @@ test_queue_messages(void **state)
 	assert_int_equal(tg_path_fmt(in, sizeof(in), "%s/inbound",
 	    a->conf->spool_dir), 0);
 	assert_int_equal(tg_spool_open(in, NULL, &isp, &err), 0);
-	spool_msg(sp, qid);
+	spool_msg(sp, TG_SPOOL_F_REQUIRETLS, qid);
 	login(a, "alice", PW, &r);
 	call(a, "GET", "/api/queue", NULL, &r);
 	assert_int_equal(r.status, 200);
@@ -850,6 +852,7 @@ test_queue_messages(void **state)
 	    "queue_id")), qid);
 	assert_string_equal(json_string_value(json_object_get(msg,
 	    "sender")), "s@inside.example");
+	assert_true(json_is_true(json_object_get(msg, "requiretls")));
 	assert_int_equal(json_integer_value(json_object_get(msg,
 	    "attempts")), 1);
 	assert_string_equal(json_string_value(json_object_get(msg,
@@ -871,7 +874,7 @@ test_queue_messages(void **state)
 	assert_int_equal(tg_spool_msg_open(sp, qid, &m, &err), 0);
 	assert_int_equal(tg_spool_msg_close(&m, &err), 0);
 	/* The cap (500 in the API) and its flag, with a cap of 1. */
-	spool_msg(sp, qid2);
+	spool_msg(sp, 0, qid2);
 	assert_int_equal(tg_queueview_list(a->conf->spool_dir, 1, &list,
 	    &trunc, &err), 0);
 	assert_int_equal(json_array_size(list), 1);
@@ -880,6 +883,8 @@ test_queue_messages(void **state)
 	assert_int_equal(tg_queueview_list(a->conf->spool_dir, 2, &list,
 	    &trunc, &err), 0);
 	assert_int_equal(json_array_size(list), 2);
+	assert_true(json_is_false(json_object_get(json_array_get(list, 1),
+	    "requiretls")));
 	assert_false(trunc);
 	json_decref(list);
 	tg_spool_free(isp);
@@ -971,8 +976,8 @@ test_queue_actions(void **state)
 
 	assert_int_equal(tg_spool_open(a->conf->spool_dir, NULL, &sp, &err),
 	    0);
-	spool_msg(sp, qid);
-	spool_msg(sp, other);
+	spool_msg(sp, 0, qid);
+	spool_msg(sp, 0, other);
 	login(a, "alice", PW, &r);
 	fd = mkstemp(logname);
 	assert_true(fd >= 0);
