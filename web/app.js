@@ -976,6 +976,9 @@
         var id = cell(tr, i === 0 ? m.queue_id : "", "mono");
         if (i === 0 && m.held) id.appendChild(el("span", "badge mode-testing",
           "held"));
+        /* RFC 8689: goes only over verified TLS, else comes back. */
+        if (i === 0 && m.requiretls) id.appendChild(el("span",
+          "badge mode-enforce", "REQUIRETLS"));
         if (i === 0 && m.arrival) id.title = "arrived " + m.arrival;
         cell(tr, i === 0 ? (m.sender === "" ? "<>" : m.sender) : "",
           "mono");
