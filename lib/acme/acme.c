@@ -14,12 +14,15 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acme/jws.h"
+#include "util/b64url.h"
+#include "util/buf.h"
 
 #define ACME_JWS_MAX	(64 * 1024)	/* one signed request */
 
@@ -381,9 +384,16 @@ acme_failed(json_t *o, const char *what, struct tg_err *err)
 	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
 }
 
-/* The http-01 challenge of an authorization (§8.3), or NULL. */
+/* The challenger's type of challenge. */
+static const char *
+acme_type(const struct acme *a)
+{
+	return a->ch->type != NULL ? a->ch->type : "http-01";
+}
+
+/* The challenge of that type of an authorization (§8.3, §8.4), or NULL. */
 static json_t *
-acme_http01(json_t *authz)
+acme_challenge(json_t *authz, const char *type)
 {
 	json_t *chs = json_object_get(authz, "challenges"), *c;
 	size_t i;
@@ -391,10 +401,32 @@ acme_http01(json_t *authz)
 	json_array_foreach(chs, i, c) {
 		if (json_is_string(json_object_get(c, "type")) &&
 		    strcmp(json_string_value(json_object_get(c, "type")),
-		    "http-01") == 0)
+		    type) == 0)
 			return c;
 	}
 	return NULL;
+}
+
+int
+tg_acme_dns01_value(const char *key_authorization, char *out,
+    size_t outlen, struct tg_err *err)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	struct tg_buf b;
+	int rc = -1;
+
+	SHA256((const unsigned char *)key_authorization,
+	    strlen(key_authorization), md);
+	tg_buf_init(&b, 64);
+	if (tg_b64url_encode(md, sizeof(md), &b) == 0 && b.len < outlen) {
+		memcpy(out, b.data, b.len);
+		out[b.len] = '\0';
+		rc = 0;
+	} else {
+		tg_err_set(err, TG_ERR_BUG, NULL, "dns-01 value too long");
+	}
+	tg_buf_free(&b);
+	return rc;
 }
 
 /* Put up the key authorization of challenge c for name and say go. */
@@ -410,7 +442,7 @@ acme_answer(struct acme *a, json_t *c, const char *name,
 
 	if (token == NULL || acme_url(c, "url", url, sizeof(url), err) != 0)
 		return tg_err_set(err, TG_ERR_PERM, NULL,
-		    "ACME: http-01 challenge without token or url");
+		    "ACME: %s challenge without token or url", acme_type(a));
 	if (tg_jws_key_authorization(a->account_key, token, keyauth,
 	    sizeof(keyauth), err) != 0)
 		return -1;
@@ -448,9 +480,10 @@ acme_authorize(struct acme *a, const char *authz_url, const char *name,
 		acme_failed(authz, "authorization", err);
 		goto out;
 	}
-	if ((c = acme_http01(authz)) == NULL) {
+	if ((c = acme_challenge(authz, acme_type(a))) == NULL) {
 		tg_err_set(err, TG_ERR_PERM, NULL,
-		    "ACME: the CA offers no http-01 challenge for %s", name);
+		    "ACME: the CA offers no %s challenge for %s", acme_type(a),
+		    name);
 		goto out;
 	}
 	if (acme_answer(a, c, name, err) != 0)

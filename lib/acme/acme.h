@@ -72,17 +72,26 @@ struct tg_acme_transport {
 };
 
 /*
- * Where the http-01 answer is put up. publish: make
+ * Where the answer is put up, for the challenge type type ("http-01",
+ * the default when NULL, or "dns-01"). publish: make
  * http://host/.well-known/acme-challenge/token answer key_authorization
- * and return 0 once it does (or -1 with err: the order is given up).
- * withdraw: take it down again (best effort). arg is theirs.
+ * (http-01, §8.3), or the TXT record _acme-challenge.host hold
+ * tg_acme_dns01_value(key_authorization) (dns-01, §8.4), and return 0
+ * once it does (or -1 with err: the order is given up). withdraw: take
+ * it down again (best effort). arg is theirs.
  */
 struct tg_acme_challenger {
 	int (*publish)(void *arg, const char *host, const char *token,
 	    const char *key_authorization, struct tg_err *err);
 	void (*withdraw)(void *arg, const char *token);
 	void *arg;
+	const char *type;
 };
+
+/* RFC 8555 §8.4: the TXT value of a dns-01 answer, base64url(SHA-256(
+ * key_authorization)), into out (at least 44 bytes). 0, or -1 with err. */
+int tg_acme_dns01_value(const char *key_authorization, char *out,
+    size_t outlen, struct tg_err *err);
 
 struct tg_acme_params {
 	const char *directory_url;	/* borrowed, https://... */

@@ -17,10 +17,14 @@
 #include "acme/acme.h"
 #include "acme/acme_curl.h"
 #include "core/log.h"
+#include "dns/dnsupdate.h"
+#include "dns/resolver_conf.h"
+#include "dns/visible.h"
 #include "tls/cert.h"
 #include "tls/certfile.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/dname.h"
 #include "util/path.h"
 
 #define RENEW_CHECK_STEP_MS	250	/* between looks at stsd */
@@ -171,6 +175,129 @@ renew_publish(void *arg, const char *host, const char *token,
 	    "(is tlsgate-stsd running?)", host, budget_ms / 1000);
 }
 
+/* ---- the dns-01 answer: a TXT record by RFC 2136 into dane.zone ---- */
+
+#define RENEW_DNS_TTL		60
+#define RENEW_DNS_UPDATE_MS	5000
+#define RENEW_DNS_QUERY_MS	3000
+#define RENEW_DNS_STEP_S	2
+#define RENEW_DNS_BUDGET_S	90	/* until every server serves it */
+
+struct renew_dns {
+	const struct tg_conf *conf;
+	const atomic_int *cancel;	/* borrowed, may be NULL */
+	char owner[TG_DNAME_MAX + 32];
+	char value[64];			/* "\"<base64url>\"" */
+	int published;
+};
+
+/* Whether acme.challenge = dns-01 applies to name: inside dane.zone. */
+static int
+renew_dns_for(const struct tg_conf *conf, const char *name)
+{
+	return conf->acme_challenge == TG_CONF_ACME_DNS01 &&
+	    conf->dane_zone[0] != '\0' &&
+	    tg_dname_is_subdomain(name, conf->dane_zone);
+}
+
+/* Add (add 1) or delete the one TXT record. 0, or -1 with err. */
+static int
+renew_dns_update(const struct renew_dns *d, int add, struct tg_err *err)
+{
+	const struct tg_conf *conf = d->conf;
+	struct tg_dnsupdate_change chg;
+	struct tg_dnsupdate_req req;
+	struct tg_dnsupdate_result res;
+	struct tg_tsig_key key;
+	char rr[TG_DNAME_MAX + 128];
+
+	if (conf->dane_update_server.n == 0 ||
+	    conf->dane_tsig_key_file[0] == '\0')
+		return tg_err_set(err, TG_ERR_PERM, NULL, "acme.challenge = "
+		    "dns-01 needs dane.update_server and dane.tsig_key_file");
+	snprintf(rr, sizeof(rr), "%s %d IN TXT %s", d->owner, RENEW_DNS_TTL,
+	    d->value);
+	memset(&req, 0, sizeof(req));
+	chg.op = add ? TG_DNSUPDATE_ADD : TG_DNSUPDATE_DELETE;
+	chg.rr = rr;
+	req.zone = conf->dane_zone;
+	req.change = &chg;
+	req.nchange = 1;
+	if (tg_tsig_key_load(conf->dane_tsig_key_file, &key, err) != 0 ||
+	    tg_dnsupdate_send(conf->dane_update_server.v[0].host,
+	    conf->dane_update_server.v[0].port, &req, &key,
+	    RENEW_DNS_UPDATE_MS, &res, err) != 0)
+		return -1;
+	if (res.outcome != TG_DNSUPDATE_DONE)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "the update of %s "
+		    "TXT: %s: %s", d->owner,
+		    tg_dnsupdate_outcome_name(res.outcome), res.text);
+	return 0;
+}
+
+static void
+renew_dns_withdraw(void *arg, const char *token)
+{
+	struct renew_dns *d = arg;
+	struct tg_err err;
+
+	(void)token;
+	if (!d->published)
+		return;
+	if (renew_dns_update(d, 0, &err) != 0)
+		tg_log_warn(NULL, "event=acme-challenge type=dns-01 owner=%s "
+		    "result=not-removed error=\"%s\"", d->owner, err.msg);
+	else
+		tg_log_info(NULL, "event=acme-challenge type=dns-01 owner=%s "
+		    "result=removed", d->owner);
+	d->published = 0;
+}
+
+/* RFC 8555 §8.4: the record, then every authoritative server serving
+ * it (as the rollover's records are checked) before the CA looks. */
+static int
+renew_dns_publish(void *arg, const char *host, const char *token,
+    const char *keyauth, struct tg_err *err)
+{
+	struct renew_dns *d = arg;
+	struct tg_resolver_config rc;
+	struct tg_visible_result vr;
+	char value[48];
+	const char *want[1];
+	struct timespec step = { RENEW_DNS_STEP_S, 0 };
+	int waited;
+
+	(void)token;
+	if (d->published)
+		return tg_err_set(err, TG_ERR_BUG, NULL, "one dns-01 answer "
+		    "at a time");
+	if (tg_acme_dns01_value(keyauth, value, sizeof(value), err) != 0)
+		return -1;
+	snprintf(d->owner, sizeof(d->owner), "_acme-challenge.%s.", host);
+	snprintf(d->value, sizeof(d->value), "\"%s\"", value);
+	if (renew_dns_update(d, 1, err) != 0)
+		return -1;
+	d->published = 1;
+	want[0] = d->value;
+	tg_resolver_config_from_conf(d->conf, &rc);
+	for (waited = 0; waited <= RENEW_DNS_BUDGET_S && (d->cancel == NULL ||
+	    atomic_load(d->cancel) == 0); waited += RENEW_DNS_STEP_S) {
+		if (tg_visible_check(&rc, d->conf->dane_zone, d->owner,
+		    TG_DNS_T_TXT, want, 1, RENEW_DNS_QUERY_MS, &vr, err) == 0 &&
+		    vr.visible) {
+			tg_log_info(NULL, "event=acme-challenge type=dns-01 "
+			    "owner=%s result=published waited=%ds", d->owner,
+			    waited);
+			return 0;
+		}
+		nanosleep(&step, NULL);
+	}
+	renew_dns_withdraw(d, token);
+	return tg_err_set(err, TG_ERR_TEMP, NULL, "the dns-01 record %s is "
+	    "not served by every authoritative server of %s within %ds",
+	    d->owner, d->conf->dane_zone, RENEW_DNS_BUDGET_S);
+}
+
 /* ---- keys and files ---- */
 
 /* The account key, made on first use. */
@@ -244,11 +371,17 @@ renew_order(const struct tg_conf *conf, struct tg_store *st,
 {
 	struct tg_acme_params p = { conf->acme_directory, conf->acme_email };
 	struct renew_ch rch = { conf, st, cancel };
-	struct tg_acme_challenger ch = { renew_publish, renew_withdraw, &rch };
+	struct renew_dns dns = { conf, cancel, "", "", 0 };
+	struct tg_acme_challenger ch = { renew_publish, renew_withdraw, &rch,
+	    "http-01" };
 	struct tg_acme_transport t;
 	struct tg_acme_curl *curl;
 	int rc;
 
+	if (renew_dns_for(conf, c->name)) {
+		ch = (struct tg_acme_challenger){ renew_dns_publish,
+		    renew_dns_withdraw, &dns, "dns-01" };
+	}
 	if (tg_acme_curl_new(conf->acme_ca_file, TG_ACME_REQUEST_TIMEOUT_S,
 	    cancel, &curl, &t, err) != 0)
 		return -1;

@@ -39,6 +39,8 @@ _Static_assert(TG_LOG_STDERR == 0 && TG_LOG_SYSLOG == 1,
 
 static const char *const log_dests[] = { "stderr", "syslog", NULL };
 static const char *const route_tls_words[] = { "may", "encrypt", NULL };
+static const char *const acme_challenge_words[] = { "http-01", "dns-01",
+	NULL };
 static const char *const log_levels[] = { "debug", "info", "warn", "err",
 	NULL };
 
@@ -180,6 +182,10 @@ static const struct conf_key keys[] = {
 	  DEF(""),
 	  DOC("ACME directory URL (https); empty: self-signed certificates "
 	      "only.") },
+	{ KEY("acme.challenge", T_ENUM, "enum", acme_challenge),
+	  .info.allowed = acme_challenge_words, RELOAD,
+	  DEF("http-01"),
+	  DOC("ACME challenge: http-01, or dns-01 for names in dane.zone.") },
 	{ KEY("acme.email", T_STRING, "string", acme_email),
 	  .flags = F_EMPTY, RELOAD,
 	  DEF(""),

@@ -83,6 +83,12 @@ struct tg_conf_stubs {
 
 /* Field names follow the keys: "dns.timeout" is dns_timeout. Durations
  * are in seconds. */
+/* acme.challenge, in the order of its words. */
+enum tg_conf_acme_challenge {
+	TG_CONF_ACME_HTTP01 = 0,
+	TG_CONF_ACME_DNS01
+};
+
 struct tg_conf {
 	/* The file the snapshot was read from; "" when tg_conf_load found
 	 * no file at the default path and used the built-in defaults. */
@@ -126,6 +132,7 @@ struct tg_conf {
 
 	/* ACME (RFC 8555, controllerd): off while directory is empty. */
 	char acme_directory[TG_CONF_TEXT_MAX];
+	int acme_challenge;		/* enum tg_conf_acme_challenge */
 	char acme_email[TG_CONF_TEXT_MAX];
 	char acme_ca_file[TG_PATH_MAX];	/* "" = system trust store */
 	int64_t acme_renew_before;

@@ -87,6 +87,7 @@ struct script {
 	int publish_fails;	/* the challenger cannot put the answer up */
 	int wrong_key;		/* the leaf is for another key */
 	int lost_nonce;		/* the challenge reply has no nonce */
+	int dns01;		/* the client answers dns-01 (§8.4) */
 	const char *cert_type;	/* NULL: application/pem-certificate-chain */
 };
 
@@ -480,6 +481,8 @@ fake_challenge(struct fake *f, const char *payload, struct tg_acme_reply *r)
 {
 	if (strcmp(payload, "{}") != 0)
 		fake_bad(f, "challenge: payload %s, not {}", payload);
+	if (f->s.dns01)
+		fake_bad(f, "the http-01 challenge was answered");
 	if (f->publishes != 1 || !f->up || strcmp(f->token, TOKEN) != 0 ||
 	    strcmp(f->keyauth, keyauth_want) != 0)
 		fake_bad(f, "challenge POSTed before %s was published",
@@ -496,9 +499,19 @@ static void
 fake_dns_challenge(struct fake *f, const char *payload,
     struct tg_acme_reply *r)
 {
-	(void)payload;
-	fake_bad(f, "the dns-01 challenge was answered");
-	reply_problem(r, 400, "malformed", "not this one");
+	if (!f->s.dns01) {
+		(void)payload;
+		fake_bad(f, "the dns-01 challenge was answered");
+		reply_problem(r, 400, "malformed", "not that one");
+		return;
+	}
+	if (strcmp(payload, "{}") != 0 || f->publishes != 1 || !f->up ||
+	    strcmp(f->token, DNS_TOKEN) != 0)
+		fake_bad(f, "dns-01 challenge POSTed before it was published");
+	f->challenge_posts++;
+	reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "type",
+	    "dns-01", "url", DNS_CHALL_URL, "token", DNS_TOKEN, "status",
+	    "processing"));
 }
 
 /* 1 if the CSR asks for exactly one name, NAME, in its SAN. */
@@ -789,7 +802,7 @@ fake_run(struct fake *f, char **chain, struct tg_err *err)
 	};
 	const struct tg_acme_transport t = { fake_send, fake_sleep, f };
 	const struct tg_acme_challenger ch = {
-		fake_publish, fake_withdraw, f
+		fake_publish, fake_withdraw, f, f->s.dns01 ? "dns-01" : NULL
 	};
 
 	return tg_acme_issue(&p, &t, &ch, account_key, cert_key, NAME, NOW,
@@ -880,6 +893,33 @@ test_issue(void **state)
 }
 
 /* §6.5: a badNonce reply carries a fresh nonce; one retry with it. */
+/* §8.4: a dns-01 challenger gets the dns-01 token, the http-01 one is
+ * never answered; the TXT value is base64url(SHA-256(key auth)). */
+static void
+test_issue_dns01(void **state)
+{
+	static const struct script s = { .dns01 = 1 };
+	struct fake f;
+	struct tg_err err;
+	char *chain = NULL, v[64];
+
+	(void)state;
+	fake_init(&f, &s);
+	assert_int_equal(fake_run(&f, &chain, &err), 0);
+	assert_string_equal(f.bad, "");
+	assert_non_null(chain);
+	assert_int_equal(fake_count(&f, "publish " DNS_TOKEN), 1);
+	assert_int_equal(fake_count(&f, "POST " DNS_CHALL_URL), 1);
+	assert_int_equal(fake_count(&f, "POST " CHALL_URL), 0);
+	assert_int_equal(fake_count(&f, "withdraw " DNS_TOKEN), 1);
+	free(chain);
+	free(f.chain);
+	/* SHA-256("abc"), FIPS 180-2's example, in base64url. */
+	assert_int_equal(tg_acme_dns01_value("abc", v, sizeof(v), &err), 0);
+	assert_string_equal(v, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+	assert_int_equal(tg_acme_dns01_value("abc", v, 43, &err), -1);
+}
+
 static void
 test_bad_nonce_once(void **state)
 {
@@ -1238,6 +1278,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issue),
+		cmocka_unit_test(test_issue_dns01),
 		cmocka_unit_test(test_bad_nonce_once),
 		cmocka_unit_test(test_bad_nonce_twice),
 		cmocka_unit_test(test_lost_nonce),
