@@ -92,38 +92,47 @@ hook_exec(const char *path, char **argv, int out)
 	_exit(127);
 }
 
-/* Read the program's output until it closes it or the deadline; then
- * wait for it (killing it at the deadline). The exit status. */
+/* How long output is still read after the program itself ended: what
+ * it wrote last, unless a child it left behind keeps the pipe open. */
+#define HOOK_DRAIN_MS	200
+
+/* Read the program's output until it has ended (and its output is
+ * drained) or the deadline; at the deadline it is killed with its
+ * process group. The exit status. */
 static int
 hook_collect(pid_t pid, int in, long long deadline, char *out, size_t cap,
     size_t *len)
 {
 	struct pollfd p = { in, POLLIN, 0 };
+	long long left, ended_at = 0;
 	char sink[512];
-	int st, open = 1;
+	int st = 0, open = 1, slice;
 	ssize_t k;
-	long long left;
 
 	*len = 0;
 	while ((left = deadline - mono_ms()) > 0) {
-		if (open) {
-			if (poll(&p, 1, (int)left) <= 0)
-				continue;
-			k = read(in, *len < cap ? out + *len : sink,
-			    *len < cap ? cap - *len : sizeof(sink));
-			if (k > 0 && *len < cap)
-				*len += (size_t)k;
-			else if (k == 0 || (k < 0 && errno != EINTR))
-				open = 0;
-			continue;
-		}
-		/* Output closed: it should end now; poll its state. */
-		if (waitpid(pid, &st, WNOHANG) == pid)
+		if (ended_at == 0 && waitpid(pid, &st, WNOHANG) == pid)
+			ended_at = mono_ms();
+		if (ended_at != 0 && (!open ||
+		    mono_ms() - ended_at >= HOOK_DRAIN_MS))
 			return WIFEXITED(st) ? WEXITSTATUS(st) :
 			    TG_HOOKRUN_KILLED;
-		(void)poll(NULL, 0, 20);
+		slice = left < 20 ? (int)left : 20;
+		if (!open || poll(&p, 1, slice) <= 0) {
+			if (!open)
+				(void)poll(NULL, 0, slice);
+			continue;
+		}
+		k = read(in, *len < cap ? out + *len : sink,
+		    *len < cap ? cap - *len : sizeof(sink));
+		if (k > 0 && *len < cap)
+			*len += (size_t)k;
+		else if (k == 0 || (k < 0 && errno != EINTR))
+			open = 0;
 	}
 	(void)kill(-pid, SIGKILL);
+	if (ended_at != 0)	/* it ended just now: its own status */
+		return WIFEXITED(st) ? WEXITSTATUS(st) : TG_HOOKRUN_KILLED;
 	(void)kill(pid, SIGKILL);
 	(void)waitpid(pid, &st, 0);
 	return TG_HOOKRUN_KILLED;

@@ -162,6 +162,33 @@ test_deadline_and_limits(void **state)
 	assert_int_equal(tg_hookrun_start(prog, &h, &err), -1);
 }
 
+/* A program that ends but leaves a child holding its output: its status
+ * comes back when it ends, not when the child does. */
+static void
+test_child_left_behind(void **state)
+{
+	struct timespec t0, t1;
+	struct tg_hookrun *h;
+	struct tg_err err;
+	char out[64];
+	int status;
+	long ms;
+
+	(void)state;
+	write_prog("sleep 5 &\necho done\nexit 4");
+	assert_int_equal(tg_hookrun_start(prog, &h, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(tg_hookrun_run(h, NULL, 0, 10000, &status, out,
+	    sizeof(out), &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000;
+	assert_int_equal(status, 4);
+	assert_string_equal(out, "done ");
+	assert_true(ms < 2000);
+	tg_hookrun_free(h);
+}
+
 static void
 test_not_started(void **state)
 {
@@ -188,6 +215,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_and_limits,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_left_behind, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_started, setup,
 		    teardown),
 	};
