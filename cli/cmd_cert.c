@@ -223,6 +223,21 @@ cert_renew_pick(const struct tg_store_cert *c, void *arg)
 	return 0;
 }
 
+/* dane.update_hook's runner for dns-01 answers, started the first time
+ * one is wanted (the CLI has no sandbox; it ends with the process). */
+static struct tg_hookrun *
+cert_hook(const struct tg_conf *conf)
+{
+	static struct tg_hookrun *h;
+	struct tg_err err;
+
+	if (h == NULL && conf->acme_challenge == TG_CONF_ACME_DNS01 &&
+	    conf->dane_update_hook[0] != '\0' &&
+	    tg_hookrun_start(conf->dane_update_hook, &h, &err) != 0)
+		fprintf(stderr, "tlsgate: dane.update_hook: %s\n", err.msg);
+	return h;
+}
+
 /* Renew one; a line or a JSON object about it. */
 static int
 cert_renew_one(const struct tg_conf *conf, int64_t id, json_t *json)
@@ -231,7 +246,8 @@ cert_renew_one(const struct tg_conf *conf, int64_t id, json_t *json)
 	struct tg_err err;
 	char na[32];
 
-	if (tg_acme_renew(conf, id, NULL, &done, &err) != 0) {
+	if (tg_acme_renew(conf, id, NULL, cert_hook(conf), &done,
+	    &err) != 0) {
 		if (json != NULL)
 			json_array_append_new(json, json_pack("{s:I, s:b, s:s}",
 			    "id", (json_int_t)id, "ok", 0, "error", err.msg));

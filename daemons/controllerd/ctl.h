@@ -64,6 +64,9 @@ void ctl_alerts_free(struct ctl_alerts *a);
 struct ctl_acme;
 
 struct ctl_acme *ctl_acme_new(void);
+/* The runner of dane.update_hook (borrowed, outlives a), for dns-01
+ * answers made through it; NULL: none. */
+void ctl_acme_set_hook(struct ctl_acme *a, struct tg_hookrun *hook);
 /* Waits for a running job's thread. NULL-safe. */
 void ctl_acme_free(struct ctl_acme *a);
 

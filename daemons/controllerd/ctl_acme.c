@@ -54,12 +54,19 @@ struct ctl_acme {
 	size_t nitems;
 	struct acme_wait waits[ACME_NAMES_MAX];
 	size_t nwaits;
+	struct tg_hookrun *hook;	/* borrowed: dane.update_hook's */
 };
 
 struct ctl_acme *
 ctl_acme_new(void)
 {
 	return calloc(1, sizeof(struct ctl_acme));
+}
+
+void
+ctl_acme_set_hook(struct ctl_acme *a, struct tg_hookrun *hook)
+{
+	a->hook = hook;
 }
 
 void
@@ -124,7 +131,8 @@ acme_thread(void *arg)
 
 	for (i = 0; i < a->nitems; i++)
 		a->items[i].rc = tg_acme_renew(&a->conf, a->items[i].id,
-		    &a->stopping, &a->items[i].done, &a->items[i].err);
+		    &a->stopping, a->hook, &a->items[i].done,
+		    &a->items[i].err);
 	atomic_store(&a->finished, 1);
 	return NULL;
 }

@@ -166,6 +166,7 @@ controller_start(struct tg_daemon *d, struct tg_err *err)
 	    (rc = tg_hookrun_start(snap->conf->dane_update_hook, &ctl->hook,
 	    err)) != 0)
 		tg_err_prefix(err, "dane.update_hook");
+	ctl_acme_set_hook(ctl->acme, ctl->hook);
 	if (rc == 0 && snap->conf->alerts_hook[0] != '\0' &&
 	    (rc = ctl_alerts_start(tg_daemon_base(d), snap->conf->alerts_hook,
 	    &ctl->alerts, err)) != 0)

@@ -186,6 +186,7 @@ renew_publish(void *arg, const char *host, const char *token,
 struct renew_dns {
 	const struct tg_conf *conf;
 	const atomic_int *cancel;	/* borrowed, may be NULL */
+	struct tg_hookrun *hook;	/* borrowed, may be NULL */
 	char owner[TG_DNAME_MAX + 32];
 	char value[64];			/* "\"<base64url>\"" */
 	int published;
@@ -200,6 +201,35 @@ renew_dns_for(const struct tg_conf *conf, const char *name)
 	    tg_dname_is_subdomain(name, conf->dane_zone);
 }
 
+/* The same through dane.update_hook: PROGRAM add|delete ZONE OWNER TTL
+ * TXT VALUE (etc/tlsgate.conf), exit 0 meaning done. */
+static int
+renew_dns_hook(const struct renew_dns *d, int add, struct tg_err *err)
+{
+	char ttl[16], out[TG_HOOKRUN_OUTPUT_MAX + 1];
+	const char *args[6];
+	int status;
+
+	if (d->hook == NULL)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "dane.update_hook "
+		    "is not running (restart controllerd)");
+	snprintf(ttl, sizeof(ttl), "%d", RENEW_DNS_TTL);
+	args[0] = add ? "add" : "delete";
+	args[1] = d->conf->dane_zone;
+	args[2] = d->owner;
+	args[3] = ttl;
+	args[4] = "TXT";
+	args[5] = d->value;
+	if (tg_hookrun_run(d->hook, args, 6, RENEW_DNS_UPDATE_MS * 12,
+	    &status, out, sizeof(out), err) != 0)
+		return -1;
+	if (status != 0)
+		return tg_err_set(err, TG_ERR_TEMP, NULL, "dane.update_hook "
+		    "%s %s TXT: exit %d: %s", args[0], d->owner, status,
+		    out[0] != '\0' ? out : "(no output)");
+	return 0;
+}
+
 /* Add (add 1) or delete the one TXT record. 0, or -1 with err. */
 static int
 renew_dns_update(const struct renew_dns *d, int add, struct tg_err *err)
@@ -211,10 +241,13 @@ renew_dns_update(const struct renew_dns *d, int add, struct tg_err *err)
 	struct tg_tsig_key key;
 	char rr[TG_DNAME_MAX + 128];
 
+	if (conf->dane_update_hook[0] != '\0')
+		return renew_dns_hook(d, add, err);
 	if (conf->dane_update_server.n == 0 ||
 	    conf->dane_tsig_key_file[0] == '\0')
 		return tg_err_set(err, TG_ERR_PERM, NULL, "acme.challenge = "
-		    "dns-01 needs dane.update_server and dane.tsig_key_file");
+		    "dns-01 needs dane.update_server and dane.tsig_key_file, "
+		    "or dane.update_hook");
 	snprintf(rr, sizeof(rr), "%s %d IN TXT %s", d->owner, RENEW_DNS_TTL,
 	    d->value);
 	memset(&req, 0, sizeof(req));
@@ -366,12 +399,13 @@ renew_issuer(const char *pem, char *out, size_t outlen)
 /* The order itself, with the store open and the keys loaded. */
 static int
 renew_order(const struct tg_conf *conf, struct tg_store *st,
-    const atomic_int *cancel, const struct tg_store_cert *c,
-    EVP_PKEY *account, EVP_PKEY *key, char **chain, struct tg_err *err)
+    const atomic_int *cancel, struct tg_hookrun *hook,
+    const struct tg_store_cert *c, EVP_PKEY *account, EVP_PKEY *key,
+    char **chain, struct tg_err *err)
 {
 	struct tg_acme_params p = { conf->acme_directory, conf->acme_email };
 	struct renew_ch rch = { conf, st, cancel };
-	struct renew_dns dns = { conf, cancel, "", "", 0 };
+	struct renew_dns dns = { conf, cancel, hook, "", "", 0 };
 	struct tg_acme_challenger ch = { renew_publish, renew_withdraw, &rch,
 	    "http-01" };
 	struct tg_acme_transport t;
@@ -394,8 +428,9 @@ renew_order(const struct tg_conf *conf, struct tg_store *st,
 /* Everything after the store is open. */
 static int
 renew_in_store(const struct tg_conf *conf, struct tg_store *st,
-    const atomic_int *cancel, const struct tg_store_cert *c,
-    struct tg_acme_renewed *out, struct tg_err *err)
+    const atomic_int *cancel, struct tg_hookrun *hook,
+    const struct tg_store_cert *c, struct tg_acme_renewed *out,
+    struct tg_err *err)
 {
 	EVP_PKEY *account = NULL, *key = NULL;
 	struct tg_store_cert rec;
@@ -404,7 +439,8 @@ renew_in_store(const struct tg_conf *conf, struct tg_store *st,
 
 	if (tg_cert_key_load_file(c->key_path, &key, err) != 0 ||
 	    (account = renew_account_key(conf, err)) == NULL ||
-	    renew_order(conf, st, cancel, c, account, key, &chain, err) != 0 ||
+	    renew_order(conf, st, cancel, hook, c, account, key, &chain,
+	    err) != 0 ||
 	    renew_write_chain(conf, c->name, chain, out->cert_path,
 	    sizeof(out->cert_path), err) != 0)
 		goto out;
@@ -428,8 +464,8 @@ out:
 
 int
 tg_acme_renew(const struct tg_conf *conf, int64_t id,
-    const atomic_int *cancel, struct tg_acme_renewed *out,
-    struct tg_err *err)
+    const atomic_int *cancel, struct tg_hookrun *hook,
+    struct tg_acme_renewed *out, struct tg_err *err)
 {
 	struct tg_store *st = NULL;
 	struct tg_store_cert c;
@@ -450,7 +486,7 @@ tg_acme_renew(const struct tg_conf *conf, int64_t id,
 		rc = tg_err_set(err, TG_ERR_PERM, NULL,
 		    "certificate %lld is retired", (long long)id);
 	if (rc == 0)
-		rc = renew_in_store(conf, st, cancel, &c, out, err);
+		rc = renew_in_store(conf, st, cancel, hook, &c, out, err);
 	if (rc != 0)
 		tg_err_prefix(err, "renewing %s", c.name[0] != '\0' ? c.name :
 		    "a certificate");

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/conf.h"
+#include "core/hookrun.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -64,11 +65,13 @@ struct tg_acme_renewed {
  * with its key. Opens the store itself (read-write). Blocks for the
  * order (seconds, up to minutes while the CA is slow) unless cancel
  * (borrowed, may be NULL) becomes non-zero: then it gives up within a
- * second or so. 0 and *out, or -1 with err (TG_ERR_TEMP: try later;
- * TG_ERR_PERM: needs a person).
+ * second or so. hook (borrowed, may be NULL) runs dane.update_hook for
+ * a dns-01 answer when that is how TXT records are made (acme.challenge
+ * = dns-01 with dane.update_hook set). 0 and *out, or -1 with err
+ * (TG_ERR_TEMP: try later; TG_ERR_PERM: needs a person).
  */
 int tg_acme_renew(const struct tg_conf *conf, int64_t id,
-    const atomic_int *cancel, struct tg_acme_renewed *out,
-    struct tg_err *err);
+    const atomic_int *cancel, struct tg_hookrun *hook,
+    struct tg_acme_renewed *out, struct tg_err *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ struct hook_rep {
 struct tg_hookrun {
 	int fd;
 	pid_t pid;
+	pthread_mutex_t lock;	/* one run at a time, from any thread */
 	char path[TG_PATH_MAX];
 };
 
@@ -243,12 +245,13 @@ tg_hookrun_start(const char *path, struct tg_hookrun **out,
 		    strerror(errno));
 	}
 	h->fd = sv[0];
+	pthread_mutex_init(&h->lock, NULL);
 	*out = h;
 	return 0;
 }
 
-int
-tg_hookrun_run(struct tg_hookrun *h, const char *const *args, size_t n,
+static int
+hookrun_run(struct tg_hookrun *h, const char *const *args, size_t n,
     int timeout_ms, int *status, char *output, size_t outlen,
     struct tg_err *err)
 {
@@ -298,6 +301,20 @@ tg_hookrun_run(struct tg_hookrun *h, const char *const *args, size_t n,
 	return 0;
 }
 
+int
+tg_hookrun_run(struct tg_hookrun *h, const char *const *args, size_t n,
+    int timeout_ms, int *status, char *output, size_t outlen,
+    struct tg_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = hookrun_run(h, args, n, timeout_ms, status, output, outlen,
+	    err);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
 const char *
 tg_hookrun_path(const struct tg_hookrun *h)
 {
@@ -311,5 +328,6 @@ tg_hookrun_free(struct tg_hookrun *h)
 		return;
 	close(h->fd);
 	(void)waitpid(h->pid, NULL, 0);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

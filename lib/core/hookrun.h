@@ -15,7 +15,8 @@
  *
  * Limits: at most TG_HOOKRUN_ARGS_MAX arguments, each at most
  * TG_HOOKRUN_ARG_MAX bytes without NUL, CR or LF. One run at a time:
- * tg_hookrun_run blocks until the program has ended (or was killed).
+ * tg_hookrun_run blocks until the program has ended (or was killed); a
+ * call from another thread meanwhile waits for it.
  */
 #ifndef TG_CORE_HOOKRUN_H
 #define TG_CORE_HOOKRUN_H

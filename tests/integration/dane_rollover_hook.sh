@@ -17,17 +17,7 @@ TTL=1
 CLOG="$T/controllerd.log"
 OWNER=_25._tcp.mx.gw.test.
 HOOK="$T/dns-hook"
-cat > "$HOOK" <<HOOK
-#!/bin/sh
-# dns-hook add|delete ZONE OWNER TTL TLSA RDATA EXPECTED...
-echo "\$*" >> "$T/hook.calls"
-if [ -e "$T/hook.fail" ]; then echo "provider says no"; exit 1; fi
-if [ "\$1" = add ]; then op="update add \$3 \$4 \$5 \$6"
-else op="update delete \$3 \$5 \$6"; fi
-printf 'server %s %s\nzone %s.\n%s\nsend\n' "$TG_NET_DNS_ADDR" \
-    "$TG_NET_DNS_PORT" "\$2" "\$op" | knsupdate -t 5 -k "$TG_NET_TSIG_FILE"
-HOOK
-chmod 755 "$HOOK"
+knsupdate_hook "$HOOK"
 conf=$(tg_write_conf)
 cat "$TG_NET_CONF" >> "$conf"
 cat >> "$conf" <<CONF
