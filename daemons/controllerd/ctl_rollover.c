@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "dns/dns.h"
+#include "dns/dnshook.h"
 #include "dns/dnsupdate.h"
 #include "dns/resolver_conf.h"
 #include "dns/visible.h"
@@ -115,7 +116,6 @@ roll_visible(const struct tg_conf *conf, const char *owner,
 }
 
 #define ROLL_HOOK_TIMEOUT_MS	60000
-#define ROLL_HOOK_PREREQ	3	/* exit: the zone is not as expected */
 
 /* dane.update_hook's runner during one ctl_rollover_run (the loop's
  * thread only). */
@@ -129,21 +129,20 @@ ctl_rollover_enabled(const struct tg_conf *conf)
 }
 
 /*
- * The change of a step through dane.update_hook: PROGRAM add|delete ZONE
- * OWNER TTL TLSA RDATA EXPECTED... (etc/tlsgate.conf). The outcome as an
- * UPDATE's: 0 done (exit 0), TG_DNSUPDATE_PREREQ (exit 3), else -1 with
- * why.
+ * The change of a step through dane.update_hook (dns/dnshook), told the
+ * RRset the store believes in. The outcome as an UPDATE's: 0 done,
+ * TG_DNSUPDATE_PREREQ (the zone is not as expected), else -1 with why.
  */
 static int
 roll_hook(const struct tg_conf *conf, struct tg_hookrun *hook,
     const char *owner, const struct tg_rollover_step *st, int add,
     char *why, size_t whylen)
 {
-	char buf[TG_ROLLOVER_SET_MAX][80], ttl[24], rdata[80];
+	char buf[TG_ROLLOVER_SET_MAX][80], rdata[80];
 	char out[TG_HOOKRUN_OUTPUT_MAX + 1];
-	const char *args[6 + TG_ROLLOVER_SET_MAX];
+	const char *expected[TG_ROLLOVER_SET_MAX];
+	struct tg_dnshook_change c;
 	struct tg_err err;
-	size_t n;
 	int status;
 
 	if (hook == NULL ||
@@ -152,28 +151,21 @@ roll_hook(const struct tg_conf *conf, struct tg_hookrun *hook,
 		    "controllerd to use %s", conf->dane_update_hook);
 		return -1;
 	}
-	tg_text_fmt(ttl, sizeof(ttl), "%lld", (long long)conf->dane_tlsa_ttl);
 	tg_text_fmt(rdata, sizeof(rdata), "3 1 1 %s", st->change);
-	args[0] = add ? "add" : "delete";
-	args[1] = conf->dane_zone;
-	args[2] = owner;
-	args[3] = ttl;
-	args[4] = "TLSA";
-	args[5] = rdata;
-	n = 6 + roll_rdata(&st->before, buf, args + 6);
-	if (tg_hookrun_run(hook, args, n, ROLL_HOOK_TIMEOUT_MS, &status, out,
+	c = (struct tg_dnshook_change){ add, conf->dane_zone, owner,
+	    (long long)conf->dane_tlsa_ttl, "TLSA", rdata, expected,
+	    roll_rdata(&st->before, buf, expected) };
+	if (tg_dnshook_run(hook, &c, ROLL_HOOK_TIMEOUT_MS, &status, out,
 	    sizeof(out), &err) != 0) {
 		tg_text_fmt(why, whylen, "%s", err.msg);
 		return -1;
 	}
-	tg_text_fmt(why, whylen, "hook %s: %s", status == TG_HOOKRUN_KILLED ?
-	    "killed at its deadline" : status == 0 ? "done" :
-	    status == ROLL_HOOK_PREREQ ? "the zone is not as expected" :
-	    "failed", out[0] != '\0' ? out : "(no output)");
+	tg_text_fmt(why, whylen, "hook %s: %s", tg_dnshook_status_text(status),
+	    out[0] != '\0' ? out : "(no output)");
 	tg_log_info(NULL, "event=rollover-hook action=%s owner=%s "
-	    "record=\"%s\" exit=%d output=\"%s\"", args[0], owner, rdata,
-	    status, out);
-	return status == 0 ? 0 : status == ROLL_HOOK_PREREQ ?
+	    "record=\"%s\" exit=%d output=\"%s\"", add ? "add" : "delete",
+	    owner, rdata, status, out);
+	return status == 0 ? 0 : status == TG_DNSHOOK_NOT_AS_EXPECTED ?
 	    TG_DNSUPDATE_PREREQ : -1;
 }
 

@@ -17,6 +17,7 @@
 #include "acme/acme.h"
 #include "acme/acme_curl.h"
 #include "core/log.h"
+#include "dns/dnshook.h"
 #include "dns/dnsupdate.h"
 #include "dns/resolver_conf.h"
 #include "dns/visible.h"
@@ -179,6 +180,7 @@ renew_publish(void *arg, const char *host, const char *token,
 
 #define RENEW_DNS_TTL		60
 #define RENEW_DNS_UPDATE_MS	5000
+#define RENEW_DNS_HOOK_MS	60000	/* as the rollover's hook */
 #define RENEW_DNS_QUERY_MS	3000
 #define RENEW_DNS_STEP_S	2
 #define RENEW_DNS_BUDGET_S	90	/* until every server serves it */
@@ -201,32 +203,25 @@ renew_dns_for(const struct tg_conf *conf, const char *name)
 	    tg_dname_is_subdomain(name, conf->dane_zone);
 }
 
-/* The same through dane.update_hook: PROGRAM add|delete ZONE OWNER TTL
- * TXT VALUE (etc/tlsgate.conf), exit 0 meaning done. */
+/* The same through dane.update_hook (dns/dnshook); only exit 0 will do. */
 static int
 renew_dns_hook(const struct renew_dns *d, int add, struct tg_err *err)
 {
-	char ttl[16], out[TG_HOOKRUN_OUTPUT_MAX + 1];
-	const char *args[6];
+	struct tg_dnshook_change c = { add, d->conf->dane_zone, d->owner,
+	    RENEW_DNS_TTL, "TXT", d->value, NULL, 0 };
+	char out[TG_HOOKRUN_OUTPUT_MAX + 1];
 	int status;
 
 	if (d->hook == NULL)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "dane.update_hook "
 		    "is not running (restart controllerd)");
-	snprintf(ttl, sizeof(ttl), "%d", RENEW_DNS_TTL);
-	args[0] = add ? "add" : "delete";
-	args[1] = d->conf->dane_zone;
-	args[2] = d->owner;
-	args[3] = ttl;
-	args[4] = "TXT";
-	args[5] = d->value;
-	if (tg_hookrun_run(d->hook, args, 6, RENEW_DNS_UPDATE_MS * 12,
-	    &status, out, sizeof(out), err) != 0)
+	if (tg_dnshook_run(d->hook, &c, RENEW_DNS_HOOK_MS, &status, out,
+	    sizeof(out), err) != 0)
 		return -1;
 	if (status != 0)
 		return tg_err_set(err, TG_ERR_TEMP, NULL, "dane.update_hook "
-		    "%s %s TXT: exit %d: %s", args[0], d->owner, status,
-		    out[0] != '\0' ? out : "(no output)");
+		    "%s %s TXT: exit %d: %s", add ? "add" : "delete",
+		    d->owner, status, out[0] != '\0' ? out : "(no output)");
 	return 0;
 }
 

@@ -7,8 +7,8 @@
  * api_domains.c  the domain and certificate endpoints
  * api_views.c    the read-only views: the queues, the TLS reports
  * api_queue.c    the actions on one queued message, and a queue flush
- * api_relay.c    the relay networks and the outbound TLS policies, and
- *                the domain checks
+ * api_relay.c    the relay networks and the outbound TLS policies
+ * api_checks.c   the domain checks
  */
 #ifndef TG_ADMIN_API_INT_H
 #define TG_ADMIN_API_INT_H
@@ -94,11 +94,12 @@ void adminapi_queue_action(struct adminapi_call *c);
 /* POST /api/queue/{outbound,inbound}/flush. */
 void adminapi_queue_flush(struct adminapi_call *c);
 
-/* ---- api_relay.c; each replies, the POSTs log ---- */
+/* ---- api_checks.c: POST /api/checks (logs), GET /api/checks/ID ---- */
 
-/* POST /api/checks (logs), GET /api/checks/ID. */
 void adminapi_check_start(struct adminapi_call *c);
 void adminapi_check_get(struct adminapi_call *c);
+
+/* ---- api_relay.c; each replies, the POSTs log ---- */
 
 
 void adminapi_relay_list(struct adminapi_call *c);

@@ -16,12 +16,8 @@ MX=$TG_NET_GW_MX_ADDR STS=$TG_NET_GW_STS_ADDR
 TTL=2
 CLOG="$T/controllerd.log" SLOG="$T/stsd.log"
 OWNER=_25._tcp.mx.gw.test.
-conf=$(tg_write_conf)
-cat "$TG_NET_CONF" >> "$conf"
+conf=$(tg_net_conf)
 cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-relay.hostname = $TG_NET_GW_MX_NAME
 mx.listen = $MX:25
 sts.listen = $STS:443
 sts.http_listen = $MX:80

@@ -14,20 +14,14 @@ tg_net_available || { skip "the lab network needs root namespaces"; exit 0; }
 check "lab network up (dns pebble)" tg_net_up dns pebble
 
 OWNER=_acme-challenge.$TG_NET_GW_MX_NAME.
-conf=$(tg_write_conf)
-cat "$TG_NET_CONF" >> "$conf"
+conf=$(tg_net_conf)
 cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-relay.hostname = $TG_NET_GW_MX_NAME
 acme.directory = $TG_NET_PEBBLE_URL
 acme.ca_file = $TG_NET_CA_CERT
 acme.challenge = dns-01
 dane.zone = gw.test
 CONF
-# The same without an update server.
-grep -v "^dane.zone" "$conf" > "$T/bare.conf"
-echo "dane.zone = gw.test" >> "$T/bare.conf"
+cp "$conf" "$T/bare.conf"		# the same without an update server
 cat >> "$conf" <<CONF
 dane.update_server = $TG_NET_DNS_ADDR@$TG_NET_DNS_PORT
 dane.tsig_key_file = $TG_NET_TSIG_FILE

@@ -19,12 +19,8 @@ check "lab network up (dns pebble)" tg_net_up dns pebble
 
 MX=$TG_NET_GW_MX_ADDR STS=$TG_NET_GW_STS_ADDR
 CLOG="$T/controllerd.log" SLOG="$T/stsd.log" MLOG="$T/mxd.log"
-conf=$(tg_write_conf)
-cat "$TG_NET_CONF" >> "$conf"
+conf=$(tg_net_conf)
 cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-relay.hostname = $TG_NET_GW_MX_NAME
 mx.listen = $MX:25
 sts.listen = $STS:443
 sts.http_listen = $STS:80, $MX:80

@@ -16,12 +16,8 @@ MX=$TG_NET_GW_MX_ADDR
 TTL=2
 LOG="$T/mxd.log" CLOG="$T/controllerd.log"
 OWNER=_25._tcp.mx.gw.test.
-conf=$(tg_write_conf)
-cat "$TG_NET_CONF" >> "$conf"
+conf=$(tg_net_conf)
 cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-relay.hostname = $TG_NET_GW_MX_NAME
 mx.listen = $MX:25
 store.poll_interval = 1
 dane.update_server = $TG_NET_DNS_ADDR@$TG_NET_DNS_PORT

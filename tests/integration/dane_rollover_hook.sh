@@ -18,12 +18,8 @@ CLOG="$T/controllerd.log"
 OWNER=_25._tcp.mx.gw.test.
 HOOK="$T/dns-hook"
 knsupdate_hook "$HOOK"
-conf=$(tg_write_conf)
-cat "$TG_NET_CONF" >> "$conf"
+conf=$(tg_net_conf)
 cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-relay.hostname = $TG_NET_GW_MX_NAME
 store.poll_interval = 1
 dane.update_hook = $HOOK
 dane.zone = gw.test

@@ -34,12 +34,8 @@ check "lab network up (dns mx sender)" tg_net_up dns mx sender
 MX=$TG_NET_GW_MX_ADDR
 LOG="$T/mxd.log"
 INTERNAL=127.0.1.3	# mx.insecure.test: Postfix, files mail by domain
-conf=$(tg_write_conf)
-cat "$TG_NET_CONF" >> "$conf"
+conf=$(tg_net_conf)
 cat >> "$conf" <<CONF
-run_dir = $T/run
-user = ""
-relay.hostname = $TG_NET_GW_MX_NAME
 mx.listen = $MX:25
 queue.min_backoff = 2s
 queue.max_backoff = 4s

@@ -8,6 +8,7 @@
 # lives under $T/net and listens on 127.0.0.0/8 only.
 #
 #   tg_net_up [dns] [ca] [mx] [sender] [nginx] [pebble]   (default: all)
+#   tg_net_conf                 (a config for the lab: its path)
 #   tg_net_down
 #   tg_net_update ZONE "update add NAME TTL TYPE RDATA" ...
 #
@@ -218,6 +219,19 @@ dns.stub = test.=$TG_NET_DNS_ADDR@$TG_NET_DNS_PORT
 sts.ca_file = $TG_NET_CA_CERT
 sts.allow_private_addresses = yes
 CONF
+}
+
+# tg_net_conf — a config for a test against the lab (after tg_net_up with
+# dns): tg_write_conf's, the fragment above, run_dir under $T, no service
+# user, relay.hostname the gateway's MX name; prints its path (a test
+# appends its own keys).
+tg_net_conf() {
+	local c
+	c=$(tg_write_conf) || return 1
+	cat "$TG_NET_CONF" >> "$c"
+	printf 'run_dir = %s/run\nuser = ""\nrelay.hostname = %s\n' "$T" \
+	    "$TG_NET_GW_MX_NAME" >> "$c"
+	echo "$c"
 }
 
 # tg_net_down — stop every daemon the lab started and undo the resolv.conf
